@@ -1,0 +1,486 @@
+"""The command line (contract §3): parse, call one service function, render.
+
+This is the only module that imports typer. Domain errors are turned into
+`error:`/`hint:` lines and exit codes in one place, `CertcliGroup.invoke`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Callable
+
+import typer
+from typer.core import TyperGroup
+
+from certcli import __version__, render, service
+from certcli.errors import CertcliError, UsageError
+from certcli.store.document import parse_date, parse_time
+
+
+class CertcliGroup(TyperGroup):
+    """Converts every expected failure into one `error:` line, a `hint:`, and the exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CertcliError as exc:
+            colour = render.use_colour(_stderr())
+            for line in exc.message.splitlines():
+                typer.echo(render.paint("error:", "31", colour) + f" {line}", err=True)
+            if exc.hint:
+                typer.echo(f"hint: {exc.hint}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+def _stderr() -> Any:
+    import sys
+
+    return sys.stderr
+
+
+app = typer.Typer(
+    cls=CertcliGroup,
+    name="certcli",
+    help="Certify people once or on a recurring schedule: define, assign, take up, prove, review.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+user_app = typer.Typer(help="Add and list users.", no_args_is_help=True, rich_markup_mode=None)
+course_app = typer.Typer(help="Add courses.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(user_app, name="user")
+app.add_typer(course_app, name="course")
+
+
+# ---------------------------------------------------------------- option parsing
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _parse_when(value: str) -> datetime:
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not YYYY-MM-DD or an ISO 8601 date-time") from None
+
+
+def _env_number(name: str, default: float, kind: Callable[[str], float]) -> Any:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise UsageError(f"{name}={raw!r} is not a number ≥ 0")
+    return value
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"certcli {__version__}")
+        raise typer.Exit()
+
+
+class Role(str, Enum):
+    admin = "admin"
+    manager = "manager"
+    learner = "learner"
+
+
+class Kind(str, Enum):
+    internal = "internal"
+    external = "external"
+
+
+class RenewFrom(str, Enum):
+    completion = "completion"
+    enrollment = "enrollment"
+
+
+class CompletionDate(str, Enum):
+    approval = "approval"
+    submitted = "submitted"
+
+
+class SortKey(str, Enum):
+    relevance = "relevance"
+    published = "published"
+    name = "name"
+    due = "due"
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
+UserOpt = Annotated[
+    str | None, typer.Option("--user", help="Whose certifications (admin, or the user's manager).", metavar="ID")
+]
+PendingOpt = Annotated[bool, typer.Option("--pending", help="Only those not completed (the Pending widget).")]
+CertArg = Annotated[str, typer.Argument(help="Certification id.", metavar="CERT")]
+
+
+# ---------------------------------------------------------------- global options and context
+
+
+@dataclass
+class Globals:
+    store: Path | None
+    actor: str | None
+    now: datetime | None
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", envvar="CERTCLI_STORE", help="The data store (.toml or .json).", metavar="PATH"),
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--as", envvar="CERTCLI_USER", help="The acting user's id.", metavar="USER")
+    ] = None,
+    now: Annotated[
+        datetime | None,
+        typer.Option(
+            "--now",
+            envvar="CERTCLI_NOW",
+            parser=_parse_when,
+            help="Evaluation time, YYYY-MM-DD (00:00 UTC) or ISO 8601. Default: now.",
+            metavar="WHEN",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Certify people once or on a recurring schedule.
+
+    Example: certcli --store fixtures/acme.toml --as ana list --pending
+    """
+    ctx.obj = Globals(store, actor, now)
+
+
+def _store_path(globals_: Globals) -> Path:
+    if globals_.store is not None:
+        return globals_.store
+    import platformdirs
+
+    return platformdirs.user_data_path("certcli") / "store.toml"
+
+
+def _context(ctx: typer.Context) -> service.Context:
+    from certcli.store import open_store
+
+    globals_: Globals = ctx.find_object(Globals) or Globals(None, None, None)
+    now = globals_.now or datetime.now(timezone.utc).replace(microsecond=0)
+    timeout = _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float)
+    max_bytes = int(_env_number("CERTCLI_PROOF_MAX_BYTES", 10 * 1024 * 1024, int))
+    store = open_store(_store_path(globals_), timeout)
+    return service.Context(store=store, actor_id=globals_.actor, now=now, proof_max_bytes=max_bytes)
+
+
+def _emit(outcome: service.Outcome, as_json: bool, text: Callable[[Any, bool], str]) -> None:
+    """Messages to stderr; the result as JSON or as `text` to stdout."""
+    for message in outcome.messages:
+        typer.echo(message, err=True)
+    if as_json:
+        typer.echo(render.to_json(outcome.data))
+    else:
+        body = text(outcome.data, render.use_colour())
+        if body:
+            typer.echo(body)
+
+
+def _quiet(data: Any, colour: bool) -> str:
+    return ""
+
+
+# ---------------------------------------------------------------- setup commands
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    admin: Annotated[str, typer.Option("--admin", help="Id of the first admin.", metavar="ID")],
+    admin_name: Annotated[str | None, typer.Option("--admin-name", help="The admin's name.")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="The organisation's name.")] = None,
+) -> None:
+    """Create a new store holding one admin; refuses an existing file.
+
+    Example: certcli --store acme.toml init --admin root --org "Acme"
+    """
+    globals_: Globals = ctx.find_object(Globals) or Globals(None, None, None)
+    from certcli.store import open_store
+
+    outcome = service.init_store(open_store(_store_path(globals_)), admin, admin_name, org)
+    _emit(outcome, False, _quiet)
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="New user's id.", metavar="ID")],
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    role: Annotated[Role, typer.Option("--role", help="admin, manager or learner.")] = Role.learner,
+    email: Annotated[str | None, typer.Option("--email", help="E-mail address.")] = None,
+    manager: Annotated[str | None, typer.Option("--manager", help="Id of the user's manager.", metavar="ID")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a user (admin).
+
+    Example: certcli user add ben --name "Ben Ode" --manager mia
+    """
+    outcome = service.add_user(_context(ctx), user_id, name, role.value, email, manager)
+    _emit(outcome, as_json, _quiet)
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List users (admin, manager).
+
+    Example: certcli user list --json
+    """
+    _emit(service.list_users(_context(ctx)), as_json, lambda data, colour: render.users_table(data))
+
+
+@course_app.command("add")
+def course_add(
+    ctx: typer.Context,
+    course_id: Annotated[str, typer.Argument(help="New course's id.", metavar="ID")],
+    title: Annotated[str, typer.Option("--title", help="Course title.")],
+    minutes: Annotated[int | None, typer.Option("--minutes", min=0, help="Length in minutes.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a course (admin).
+
+    Example: certcli course add sec-101 --title "Security basics" --minutes 45
+    """
+    _emit(service.add_course(_context(ctx), course_id, title, minutes), as_json, _quiet)
+
+
+@app.command()
+def define(
+    ctx: typer.Context,
+    cert_id: Annotated[str, typer.Argument(help="Certification id.", metavar="ID")],
+    title: Annotated[str, typer.Option("--title", help="Title.")],
+    kind: Annotated[Kind, typer.Option("--kind", help="internal (by courses) or external (by proof).")],
+    overview: Annotated[str, typer.Option("--overview", help="What it is about.", metavar="TEXT")] = "",
+    issuer: Annotated[str, typer.Option("--issuer", help="Who issues it.", metavar="TEXT")] = "",
+    badge: Annotated[str, typer.Option("--badge", help="Badge name or image path.", metavar="B")] = "",
+    published: Annotated[
+        date | None, typer.Option("--published", parser=_parse_date, help="Publication date (default: today).", metavar="DATE")
+    ] = None,
+    recurring: Annotated[
+        int | None, typer.Option("--recurring", min=1, help="Valid this many months, then renew.", metavar="MONTHS")
+    ] = None,
+    renew_from: Annotated[
+        RenewFrom, typer.Option("--renew-from", help="Validity counts from completion or enrollment.")
+    ] = RenewFrom.completion,
+    deadline_days: Annotated[
+        int | None, typer.Option("--deadline-days", min=0, help="Days to complete after enrolment.", metavar="N")
+    ] = None,
+    course: Annotated[list[str] | None, typer.Option("--course", help="A course, in order; repeat.", metavar="ID")] = None,
+    mandatory: Annotated[
+        list[str] | None, typer.Option("--mandatory", help="Mark a --course mandatory; none means all.", metavar="ID")
+    ] = None,
+    ordered: Annotated[bool, typer.Option("--ordered", help="Mandatory courses must be done in order.")] = False,
+    self_enroll: Annotated[bool, typer.Option("--self-enroll", help="Learners may enrol themselves.")] = False,
+    completion_date: Annotated[
+        CompletionDate | None,
+        typer.Option("--completion-date", help="External: completed on approval, or on the date submitted."),
+    ] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Redefine an existing certification.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Define a certification (admin).
+
+    Example: certcli define sec --title "Security" --kind internal --recurring 12
+    --course sec-101 --course sec-201 --mandatory sec-101
+    """
+    spec = service.Definition(
+        id=cert_id,
+        title=title,
+        kind=kind.value,
+        overview=overview,
+        issuer=issuer,
+        badge=badge,
+        published=published,
+        recurring=recurring,
+        renew_from=renew_from.value,
+        deadline_days=deadline_days,
+        courses=course or [],
+        mandatory=mandatory or [],
+        ordered=ordered,
+        self_enroll=self_enroll,
+        completion_date=completion_date.value if completion_date else None,
+    )
+    _emit(service.define(_context(ctx), spec, replace), as_json, _quiet)
+
+
+@app.command()
+def assign(
+    ctx: typer.Context,
+    cert_id: CertArg,
+    users: Annotated[list[str], typer.Argument(help="Learners to enrol.", metavar="USER...")],
+    due: Annotated[
+        date | None, typer.Option("--due", parser=_parse_date, help="Due date of the first cycle.", metavar="DATE")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enrol learners (admin); assigning again is a no-op.
+
+    Example: certcli assign sec ben cleo --due 2026-12-31
+    """
+    _emit(service.assign(_context(ctx), cert_id, users, due), as_json, _quiet)
+
+
+# ---------------------------------------------------------------- reading commands
+
+
+def _list(ctx: typer.Context, sort: SortKey, pending: bool, user: str | None, as_json: bool) -> None:
+    outcome = service.list_certifications(_context(ctx), user, pending, sort.value)
+    _emit(outcome, as_json, lambda data, colour: render.certification_table(data, colour))
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    pending: PendingOpt = False,
+    sort: Annotated[SortKey, typer.Option("--sort", help="relevance, published, name or due.")] = SortKey.relevance,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Your certifications with their status.
+
+    Example: certcli list --pending --sort due
+    """
+    _list(ctx, sort, pending, user, as_json)
+
+
+@app.command("sort")
+def sort_command(
+    ctx: typer.Context,
+    key: Annotated[SortKey, typer.Argument(help="relevance, published, name or due.", metavar="KEY")],
+    pending: PendingOpt = False,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The same list, sorted by KEY.
+
+    Example: certcli sort published
+    """
+    _list(ctx, key, pending, user, as_json)
+
+
+@app.command()
+def show(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """The certification page: details, courses, progress, dates, proof.
+
+    Example: certcli show sec --user ben
+    """
+    _emit(service.show(_context(ctx), cert_id, user), as_json, render.page_text)
+
+
+# ---------------------------------------------------------------- learning commands
+
+
+@app.command()
+def start(
+    ctx: typer.Context,
+    cert_id: CertArg,
+    course: Annotated[str | None, typer.Option("--course", help="Take this course instead of the queue's head.", metavar="COURSE")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take up a certification and print the player queue.
+
+    Example: certcli start sec
+    """
+    _emit(service.start(_context(ctx), cert_id, course), as_json, render.progress_text)
+
+
+@app.command()
+def complete(
+    ctx: typer.Context,
+    cert_id: CertArg,
+    course: Annotated[str, typer.Argument(help="Course id.", metavar="COURSE")],
+    user: Annotated[str | None, typer.Option("--user", help="Record it for this learner (admin).", metavar="ID")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a course completion.
+
+    Example: certcli complete sec sec-101
+    """
+    _emit(service.complete(_context(ctx), cert_id, course, user), as_json, render.progress_text)
+
+
+@app.command("upload-proof")
+def upload_proof(
+    ctx: typer.Context,
+    cert_id: CertArg,
+    file: Annotated[Path, typer.Argument(help="PDF, PNG or JPEG proof.", metavar="FILE")],
+    completed_on: Annotated[
+        date | None,
+        typer.Option("--completed-on", parser=_parse_date, help="When you earned it (completion_date = submitted).", metavar="DATE"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload proof of an external certification.
+
+    Example: certcli upload-proof aws-sa ~/aws-certificate.pdf
+    """
+    _emit(service.upload_proof(_context(ctx), cert_id, file, completed_on), as_json, render.progress_text)
+
+
+# ---------------------------------------------------------------- reviewing commands
+
+
+@app.command("review")
+def review_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Proofs waiting for review (admin; a manager sees their reports').
+
+    Example: certcli review --json
+    """
+    _emit(service.review_queue(_context(ctx)), as_json, lambda data, colour: render.review_table(data))
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    cert_id: CertArg,
+    user: Annotated[str, typer.Argument(help="The learner.", metavar="USER")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a learner's pending proof (admin, or the learner's manager).
+
+    Example: certcli approve aws-sa ben
+    """
+    _emit(service.review(_context(ctx), cert_id, user, "approved"), as_json, render.progress_text)
+
+
+@app.command()
+def reject(
+    ctx: typer.Context,
+    cert_id: CertArg,
+    user: Annotated[str, typer.Argument(help="The learner.", metavar="USER")],
+    reason: Annotated[str, typer.Option("--reason", help="Shown to the learner.", metavar="TEXT")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a learner's pending proof with a reason.
+
+    Example: certcli reject aws-sa ben --reason "the scan is unreadable"
+    """
+    _emit(service.review(_context(ctx), cert_id, user, "rejected", reason), as_json, render.progress_text)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,117 @@
+"""Proof files: checked by their open descriptor and content, stored under their SHA-256."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from certcli.errors import DataError
+from certcli.model import Proof
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
+
+# Content type → the file name endings that agree with it.
+ACCEPTED = {
+    "application/pdf": (".pdf",),
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+}
+
+
+def _read_regular_file(source: Path, max_bytes: int) -> tuple[bytes, str]:
+    """The file's content and SHA-256, read in chunks from one open descriptor."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise DataError(f"proof file {str(source)!r} does not exist", hint="check the path") from None
+    except OSError as exc:
+        raise DataError(f"cannot open proof file {str(source)!r}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError(f"proof {str(source)!r} is not a regular file", hint="upload a PDF, PNG or JPEG file")
+        if info.st_size > max_bytes:
+            raise _too_large(source, max_bytes)
+        digest, content = hashlib.sha256(), bytearray()
+        while chunk := os.read(fd, CHUNK_BYTES):
+            content += chunk
+            if len(content) > max_bytes:  # the file grew while we read it
+                raise _too_large(source, max_bytes)
+            digest.update(chunk)
+        return bytes(content), digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
+def _too_large(source: Path, max_bytes: int) -> DataError:
+    return DataError(
+        f"proof {str(source)!r} is larger than {max_bytes} bytes",
+        hint="upload a smaller file, or raise CERTCLI_PROOF_MAX_BYTES",
+    )
+
+
+def _check_type(source: Path, content: bytes) -> None:
+    import filetype
+
+    kind = filetype.guess(content[:8192])
+    mime = kind.mime if kind is not None else None
+    if mime not in ACCEPTED:
+        raise DataError(
+            f"proof {str(source)!r} is not a PDF, PNG or JPEG file by its content",
+            hint="upload a PDF, PNG or JPEG file",
+        )
+    if source.suffix.lower() not in ACCEPTED[mime]:
+        raise DataError(
+            f"proof {str(source)!r} holds {mime} but its name ends in {source.suffix or 'nothing'!r}",
+            hint=f"rename it to end in {ACCEPTED[mime][0]}",
+        )
+
+
+def _prepare_folder(folder: Path) -> None:
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise DataError(f"proof folder {folder} is not a plain folder", hint="move whatever is there out of the way")
+
+
+def _write_exclusively(target: Path, content: bytes) -> None:
+    """Create `target` owner-only, refusing to follow a link; an identical file already there is kept."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(target, flags, 0o600)
+    except FileExistsError:
+        info = os.lstat(target)
+        if stat.S_ISREG(info.st_mode) and info.st_size == len(content):
+            return  # same SHA-256, same content: stored already
+        raise DataError(f"proof store entry {target} is not the expected file", hint="remove it and upload again")
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        os.unlink(target)
+        raise
+    os.close(fd)
+
+
+def store_proof(source: Path, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Proof:
+    """Check `source` and keep a copy named by its SHA-256 in `folder`."""
+    content, sha256 = _read_regular_file(source, max_bytes)
+    _check_type(source, content)
+    try:
+        _prepare_folder(folder)
+        _write_exclusively(folder / sha256, content)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DataError(f"no space left to store the proof in {folder}") from None
+        raise DataError(f"cannot store the proof in {folder}: {exc.strerror}") from None
+    return Proof(sha256=sha256, size=len(content), filename=source.name)

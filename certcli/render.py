@@ -1,0 +1,144 @@
+"""Turning results into text: JSON for scripts, tables for people.
+
+tabulate is imported only when a table is drawn, so `--json` never pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+STATUS_COLOURS = {
+    "completed": "32",  # green
+    "expired": "31",  # red
+    "rejected": "31",
+    "pending_approval": "33",  # yellow
+    "started": "36",  # cyan
+}
+
+
+def use_colour(stream: Any = None) -> bool:
+    """Colour only on a terminal, never with NO_COLOR or TERM=dumb."""
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def paint(text: str, code: str | None, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def table(rows: list[list[Any]], headers: list[str]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, tablefmt="simple", missingval="-", disable_numparse=True)
+
+
+def _status(item: dict[str, Any], colour: bool) -> str:
+    status = item["status"] or "not enrolled"
+    text = paint(status, STATUS_COLOURS.get(status), colour)
+    if item.get("overdue"):
+        text += " " + paint("OVERDUE", "1;31", colour)
+    return text
+
+
+def _dash(value: Any) -> Any:
+    return "-" if value is None or value == "" else value
+
+
+def certification_table(items: list[dict[str, Any]], colour: bool, with_user: bool = False) -> str:
+    if not items:
+        return "No certifications."
+    headers = ["ID", "TITLE", "STATUS", "DUE", "COURSES", "VALID UNTIL", "NEXT"]
+    rows = []
+    for item in items:
+        courses = f"{item['courses_done']}/{item['courses_required']}" if item["courses_required"] else "-"
+        rows.append(
+            [
+                item["id"],
+                item["title"],
+                _status(item, colour),
+                _dash(item["due"]),
+                courses,
+                _dash(item["valid_until"]),
+                _dash(item["next_course"]),
+            ]
+        )
+    if with_user:
+        headers.insert(0, "USER")
+        for row, item in zip(rows, items, strict=True):
+            row.insert(0, item["user"])
+    return table(rows, headers)
+
+
+def progress_text(item: dict[str, Any], colour: bool) -> str:
+    """What `start`, `complete`, `upload-proof` and reviews print for people."""
+    lines = [f"{item['id']} ({item['user']}): {_status(item, colour)}, cycle {item['cycle']}"]
+    if item.get("completed_on"):
+        lines.append(f"completed on {item['completed_on']}")
+    if item.get("valid_until"):
+        lines.append(f"valid until {item['valid_until']}")
+    if item.get("due"):
+        lines.append(f"due {item['due']}")
+    queue = item.get("queue") or []
+    if queue:
+        lines.append("queue:")
+        lines += [f"  {position}. {course}" for position, course in enumerate(queue, 1)]
+    return "\n".join(lines)
+
+
+def page_text(page: dict[str, Any], colour: bool) -> str:
+    """The certification page of `show`."""
+    validity = f"recurring, every {page['validity_months']} months" if page["validity_months"] else "perpetual"
+    fields = [
+        ("Certification", f"{page['title']} ({page['id']})"),
+        ("Kind", page["kind"]),
+        ("Type", validity),
+        ("Issuer", page["issuer"]),
+        ("Badge", page["badge"]),
+        ("Published", page["published"]),
+        ("Overview", page["overview"]),
+        ("Learner", page["user"]),
+        ("Status", _status(page, colour)),
+        ("Cycle", page["cycle"]),
+        ("Due", page["due"]),
+        ("Completed on", page["completed_on"]),
+        ("Valid until", page["valid_until"]),
+        ("Courses done", f"{page['courses_done']} of {page['courses_required']} mandatory"),
+    ]
+    width = max(len(label) for label, _ in fields)
+    lines = [f"{label + ':':<{width + 1}} {_dash(value)}" for label, value in fields]
+    if page["courses"]:
+        rows = [
+            [c["id"], c["title"], "yes" if c["mandatory"] else "no", c["status"], _dash(c["completed_on"])]
+            for c in page["courses"]
+        ]
+        lines += ["", table(rows, ["COURSE", "TITLE", "MANDATORY", "STATUS", "COMPLETED ON"])]
+    if page["queue"]:
+        lines += ["", "Queue: " + " → ".join(page["queue"])]
+    proof = page["proof"]
+    if proof:
+        lines += ["", f"Proof: {proof['filename']} ({proof['size']} bytes, sha256 {proof['sha256'][:12]}…)"]
+        lines.append(f"  submitted {proof['submitted_on']}, review {proof['review']}")
+        if proof["reason"]:
+            lines.append(f"  reason: {proof['reason']}")
+    return "\n".join(lines)
+
+
+def users_table(users: list[dict[str, Any]]) -> str:
+    rows = [[u["id"], u["name"], u["role"], _dash(u["email"]), _dash(u["manager"])] for u in users]
+    return table(rows, ["ID", "NAME", "ROLE", "EMAIL", "MANAGER"])
+
+
+def review_table(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return "No proofs waiting for review."
+    rows = [[i["user"], i["certification"], i["filename"], i["size"], i["submitted_on"]] for i in items]
+    return table(rows, ["USER", "CERTIFICATION", "FILE", "BYTES", "SUBMITTED"])

@@ -1,0 +1,600 @@
+"""Use cases: load the store, check the acting user, apply the rules, save.
+
+Each public function is one command of the contract. They return plain data
+(the JSON shapes of §3) and messages for people; they raise `CertcliError`
+subclasses and never print, prompt or exit. Checks run in the contract's order:
+arguments, store, acting user and role, lookups, relationships, state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from certcli import rules
+from certcli.errors import NotFound, PermissionDenied, StateError, UsageError
+from certcli.model import (
+    ASSIGNED,
+    COURSE_COMPLETED,
+    COURSE_STARTED,
+    CYCLE_OPENED,
+    PROOF_REVIEWED,
+    PROOF_SUBMITTED,
+    STARTED,
+    Certification,
+    Course,
+    CourseRef,
+    Document,
+    Enrollment,
+    Fact,
+    User,
+)
+from certcli.proofs import DEFAULT_MAX_BYTES
+from certcli.store import Store
+from certcli.store.document import ID_PATTERN, format_date
+
+
+@dataclass
+class Context:
+    """What every use case needs: where the data is, who acts, and when."""
+
+    store: Store
+    actor_id: str | None
+    now: datetime
+    proof_max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass
+class Outcome:
+    """A command's result: JSON-shaped data for scripts and messages for people."""
+
+    data: Any
+    messages: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _check_id(value: str, what: str) -> None:
+    if not ID_PATTERN.match(value):
+        raise UsageError(
+            f"invalid {what} id {value!r}",
+            hint="use letters, digits, '.', '_', '@' and '-', starting with a letter or digit",
+        )
+
+
+def _actor(ctx: Context, doc: Document, *roles: str) -> User:
+    if not ctx.actor_id:
+        raise PermissionDenied("no acting user", hint="pass --as USER or set CERTCLI_USER")
+    user = doc.users.get(ctx.actor_id)
+    if user is None:
+        raise PermissionDenied(f"unknown acting user {ctx.actor_id!r}", hint="pass the id of a user in this store")
+    if roles and user.role not in roles:
+        raise PermissionDenied(
+            f"{user.id} is a {user.role}; this needs the {' or '.join(roles)} role",
+        )
+    return user
+
+
+def _user(doc: Document, user_id: str) -> User:
+    user = doc.users.get(user_id)
+    if user is None:
+        raise NotFound(f"unknown user {user_id!r}", hint="see `certcli user list`")
+    return user
+
+
+def _certification(doc: Document, cert_id: str) -> Certification:
+    cert = doc.certifications.get(cert_id)
+    if cert is None:
+        raise NotFound(f"unknown certification {cert_id!r}", hint="see `certcli list` or `certcli show`")
+    return cert
+
+
+def _course(doc: Document, course_id: str) -> Course:
+    course = doc.courses.get(course_id)
+    if course is None:
+        raise NotFound(f"unknown course {course_id!r}")
+    return course
+
+
+def _subject(doc: Document, actor: User, user_id: str | None) -> User:
+    """The user whose certifications `actor` asks about: themselves, or with
+    --user anyone for an admin and a direct report for a manager."""
+    if user_id is None or user_id == actor.id:
+        return actor
+    if actor.role not in ("admin", "manager"):
+        raise PermissionDenied(f"{actor.id} may see only their own certifications", hint="drop --user")
+    user = _user(doc, user_id)
+    if actor.role == "manager" and user.manager != actor.id:
+        raise PermissionDenied(f"{user.id} is not a direct report of {actor.id}")
+    return user
+
+
+def _may_review(actor: User, learner: User) -> None:
+    if learner.id == actor.id:
+        raise PermissionDenied("nobody reviews their own proof", hint="ask an admin or your manager")
+    if actor.role == "manager" and learner.manager != actor.id:
+        raise PermissionDenied(f"{learner.id} is not a direct report of {actor.id}")
+
+
+def _enrollment(doc: Document, cert: Certification, user: User) -> Enrollment:
+    enrollment = doc.enrollment(cert.id, user.id)
+    if enrollment is None:
+        raise StateError(
+            f"{user.id} is not assigned to {cert.id}",
+            hint="an admin assigns it with `certcli assign`" + (", or `certcli start` enrols you" if cert.self_enroll else ""),
+        )
+    return enrollment
+
+
+# ---------------------------------------------------------------- facts
+
+
+def _record(ctx: Context, enrollment: Enrollment, fact_type: str, **details: Any) -> None:
+    enrollment.facts.append(Fact(type=fact_type, at=ctx.now, **details))
+
+
+def _enroll(ctx: Context, doc: Document, cert: Certification, user: User, by: str, due: date | None) -> Enrollment:
+    enrollment = Enrollment(user=user.id, certification=cert.id)
+    _record(ctx, enrollment, ASSIGNED, by=by, due=due)
+    first_due = rules.first_due(cert, ctx.now.date(), due)
+    _record(ctx, enrollment, CYCLE_OPENED, cycle=1, requirements=rules.effective_requirements(cert), due=first_due)
+    doc.enrollments.append(enrollment)
+    return enrollment
+
+
+def _open_next_cycle(ctx: Context, enrollment: Enrollment, cert: Certification, view: rules.EnrollmentView) -> None:
+    _record(ctx, enrollment, CYCLE_OPENED, cycle=view.cycle + 1, requirements=rules.effective_requirements(cert))
+
+
+def _view(ctx: Context, enrollment: Enrollment, cert: Certification) -> rules.EnrollmentView:
+    view = rules.evaluate(enrollment, cert, ctx.now)
+    if view is None:
+        raise StateError(
+            f"{enrollment.user} was enrolled in {cert.id} after {ctx.now:%Y-%m-%d %H:%M:%S}",
+            hint="ask about a later time with --now",
+        )
+    return view
+
+
+# ---------------------------------------------------------------- output shapes
+
+
+def _item(cert: Certification, view: rules.EnrollmentView | None, user: User) -> dict[str, Any]:
+    required = rules.effective_requirements(cert).mandatory_ids
+    return {
+        "id": cert.id,
+        "title": cert.title,
+        "kind": cert.kind,
+        "type": "recurring" if cert.recurring else "perpetual",
+        "status": view.status if view else None,
+        "overdue": view.overdue if view else False,
+        "published": format_date(cert.published),
+        "due": format_date(view.due) if view else None,
+        "completed_on": format_date(view.completed_on) if view else None,
+        "valid_until": format_date(view.valid_until) if view else None,
+        "courses_done": view.courses_done if view else 0,
+        "courses_required": view.courses_required if view else len(required),
+        "next_course": view.next_course if view else None,
+        "cycle": view.cycle if view else None,
+        "user": user.id,
+    }
+
+
+def _proof_data(view: rules.EnrollmentView | None) -> dict[str, Any] | None:
+    if view is None or view.proof is None:
+        return None
+    state = view.proof
+    return {
+        "sha256": state.proof.sha256,
+        "size": state.proof.size,
+        "filename": state.proof.filename,
+        "submitted_on": format_date(state.submitted_at.date()),
+        "completed_on": format_date(state.proof.completed_on),
+        "review": state.review,
+        "reason": state.reason,
+    }
+
+
+def _page(doc: Document, cert: Certification, view: rules.EnrollmentView | None, user: User) -> dict[str, Any]:
+    """The certification page of `show`: the list item plus the details."""
+    if view is not None:
+        courses = [(c.id, c.mandatory, c.status, c.completed_on) for c in view.courses]
+    else:
+        courses = [(r.id, r.mandatory, rules.NOT_STARTED, None) for r in rules.effective_requirements(cert).courses]
+    page = _item(cert, view, user)
+    page.update(
+        {
+            "overview": cert.overview,
+            "issuer": cert.issuer,
+            "badge": cert.badge,
+            "validity_months": cert.validity_months,
+            "renew_from": cert.renew_from if cert.recurring else None,
+            "deadline_days": cert.deadline_days,
+            "ordered": cert.ordered,
+            "self_enroll": cert.self_enroll,
+            "completion_date": cert.completion_date if cert.kind == "external" else None,
+            "enrolled_on": format_date(view.enrolled_on) if view else None,
+            "courses": [
+                {
+                    "id": course_id,
+                    "title": doc.courses[course_id].title if course_id in doc.courses else course_id,
+                    "mandatory": mandatory,
+                    "status": status,
+                    "completed_on": format_date(done_on),
+                }
+                for course_id, mandatory, status, done_on in courses
+            ],
+            "queue": list(view.queue) if view else [],
+            "proof": _proof_data(view),
+        }
+    )
+    return page
+
+
+def _progress(doc: Document, cert: Certification, enrollment: Enrollment, user: User, ctx: Context) -> dict[str, Any]:
+    """What `start`, `complete` and the reviews print: the item plus its queue."""
+    view = _view(ctx, enrollment, cert)
+    data = _item(cert, view, user)
+    data["queue"] = list(view.queue)
+    return data
+
+
+# ---------------------------------------------------------------- setup: init, users, courses
+
+
+def init_store(store: Store, admin_id: str, admin_name: str | None, org: str | None) -> Outcome:
+    _check_id(admin_id, "user")
+    doc = Document(org_name=org or "", users={admin_id: User(admin_id, admin_name or admin_id, "admin")})
+    store.create(doc)
+    return Outcome({"store": store.location, "admin": admin_id}, [f"Created {store.location} with admin {admin_id}."])
+
+
+def add_user(
+    ctx: Context, user_id: str, name: str, role: str, email: str | None, manager: str | None
+) -> Outcome:
+    _check_id(user_id, "user")
+    with ctx.store.update() as doc:
+        _actor(ctx, doc, "admin")
+        if manager is not None:
+            _user(doc, manager)
+        if user_id in doc.users:
+            raise StateError(f"user {user_id!r} already exists", hint="choose another id")
+        user = User(user_id, name, role, email, manager)
+        doc.users[user_id] = user
+    return Outcome(_user_data(user), [f"Added {role} {user_id}."])
+
+
+def _user_data(user: User) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "role": user.role, "email": user.email, "manager": user.manager}
+
+
+def list_users(ctx: Context) -> Outcome:
+    doc = ctx.store.read()
+    _actor(ctx, doc, "admin", "manager")
+    return Outcome([_user_data(user) for user in doc.users.values()])
+
+
+def add_course(ctx: Context, course_id: str, title: str, minutes: int | None) -> Outcome:
+    _check_id(course_id, "course")
+    with ctx.store.update() as doc:
+        _actor(ctx, doc, "admin")
+        if course_id in doc.courses:
+            raise StateError(f"course {course_id!r} already exists", hint="choose another id")
+        doc.courses[course_id] = Course(course_id, title, minutes)
+    return Outcome({"id": course_id, "title": title, "minutes": minutes}, [f"Added course {course_id}."])
+
+
+# ---------------------------------------------------------------- define and assign
+
+
+@dataclass
+class Definition:
+    """The arguments of `define`, as given."""
+
+    id: str
+    title: str
+    kind: str
+    overview: str = ""
+    issuer: str = ""
+    badge: str = ""
+    published: date | None = None
+    recurring: int | None = None
+    renew_from: str = "completion"
+    deadline_days: int | None = None
+    courses: list[str] = field(default_factory=list)
+    mandatory: list[str] = field(default_factory=list)
+    ordered: bool = False
+    self_enroll: bool = False
+    completion_date: str | None = None
+
+
+def _check_definition(spec: Definition) -> None:
+    _check_id(spec.id, "certification")
+    if len(set(spec.courses)) != len(spec.courses):
+        raise UsageError("a course is given twice with --course", hint="list each course once")
+    stray = [course for course in spec.mandatory if course not in spec.courses]
+    if stray:
+        raise UsageError(f"--mandatory {stray[0]} is not one of the --course options", hint="add it with --course too")
+    if spec.kind == "internal" and not spec.courses:
+        raise UsageError("an internal certification needs at least one --course")
+    if spec.kind == "internal" and spec.completion_date is not None:
+        raise UsageError("--completion-date applies to external certifications only")
+
+
+def define(ctx: Context, spec: Definition, replace: bool) -> Outcome:
+    _check_definition(spec)
+    with ctx.store.update() as doc:
+        _actor(ctx, doc, "admin")
+        for course_id in spec.courses:
+            _course(doc, course_id)
+        existed = spec.id in doc.certifications
+        if existed and not replace:
+            raise StateError(f"certification {spec.id!r} already exists", hint="pass --replace to redefine it")
+        cert = Certification(
+            id=spec.id,
+            title=spec.title,
+            kind=spec.kind,
+            overview=spec.overview,
+            issuer=spec.issuer,
+            badge=spec.badge,
+            published=spec.published or ctx.now.date(),
+            self_enroll=spec.self_enroll,
+            validity_months=spec.recurring,
+            renew_from=spec.renew_from,
+            deadline_days=spec.deadline_days,
+            courses=tuple(CourseRef(c, c in spec.mandatory) for c in spec.courses),
+            ordered=spec.ordered,
+            completion_date=spec.completion_date or "approval",
+        )
+        doc.certifications[spec.id] = cert
+    verb = "Redefined" if existed else "Defined"
+    note = " Open cycles keep the requirements they began with." if existed else ""
+    return Outcome(_page(doc, cert, None, doc.users[ctx.actor_id or ""]), [f"{verb} {spec.id}.{note}"])
+
+
+def assign(ctx: Context, cert_id: str, user_ids: list[str], due: date | None) -> Outcome:
+    with ctx.store.update() as doc:
+        actor = _actor(ctx, doc, "admin")
+        cert = _certification(doc, cert_id)
+        users = [_user(doc, user_id) for user_id in dict.fromkeys(user_ids)]
+        assigned, messages = [], []
+        for user in users:
+            if doc.enrollment(cert.id, user.id) is not None:
+                messages.append(f"{user.id} is already assigned to {cert.id}; nothing to do.")
+                continue
+            _enroll(ctx, doc, cert, user, by=actor.id, due=due)
+            assigned.append(user.id)
+            messages.append(f"Assigned {cert.id} to {user.id}.")
+    return Outcome({"certification": cert.id, "assigned": assigned}, messages)
+
+
+# ---------------------------------------------------------------- list, sort, show
+
+
+def list_certifications(
+    ctx: Context, user_id: str | None = None, pending: bool = False, sort: str = "relevance"
+) -> Outcome:
+    if sort not in rules.SORT_KEYS:
+        raise UsageError(f"unknown sort key {sort!r}", hint=f"use one of: {', '.join(rules.SORT_KEYS)}")
+    doc = ctx.store.read()
+    actor = _actor(ctx, doc)
+    user = _subject(doc, actor, user_id)
+    rows: list[tuple[rules.SortableItem, dict[str, Any]]] = []
+    for enrollment in doc.enrollments:
+        if enrollment.user != user.id:
+            continue
+        cert = doc.certifications[enrollment.certification]
+        view = rules.evaluate(enrollment, cert, ctx.now)
+        if view is None or (pending and view.status == rules.COMPLETED):
+            continue
+        key = rules.SortableItem(cert.id, cert.title, cert.published, view.status, view.overdue, view.due, user.id)
+        rows.append((key, _item(cert, view, user)))
+    rows.sort(key=lambda row: rules.sort_key(sort, row[0]))
+    return Outcome([item for _, item in rows])
+
+
+def show(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
+    doc = ctx.store.read()
+    actor = _actor(ctx, doc)
+    user = _subject(doc, actor, user_id)
+    cert = _certification(doc, cert_id)
+    enrollment = doc.enrollment(cert.id, user.id)
+    view = rules.evaluate(enrollment, cert, ctx.now) if enrollment else None
+    return Outcome(_page(doc, cert, view, user))
+
+
+# ---------------------------------------------------------------- learning: start, complete
+
+
+def start(ctx: Context, cert_id: str, course_id: str | None = None) -> Outcome:
+    messages: list[str] = []
+    with ctx.store.update() as doc:
+        actor = _actor(ctx, doc)
+        cert = _certification(doc, cert_id)
+        if course_id is not None:
+            _course(doc, course_id)
+        enrollment = doc.enrollment(cert.id, actor.id)
+        if enrollment is None:
+            if not cert.self_enroll:
+                _enrollment(doc, cert, actor)  # raises "not assigned"
+            enrollment = _enroll(ctx, doc, cert, actor, by=actor.id, due=None)
+            messages.append(f"Enrolled in {cert.id}.")
+        view = _view(ctx, enrollment, cert)
+        if view.status == rules.COMPLETED:
+            until = f", valid until {view.valid_until}" if view.valid_until else ""
+            messages.append(f"{cert.id} is already completed (on {view.completed_on}{until}).")
+            return Outcome(_progress(doc, cert, enrollment, actor, ctx), messages)
+        if view.status == rules.EXPIRED:
+            _open_next_cycle(ctx, enrollment, cert, view)
+            messages.append(f"{cert.id} expired on {view.valid_until}; opened cycle {view.cycle + 1}.")
+            view = _view(ctx, enrollment, cert)
+        if view.status == rules.PENDING_APPROVAL:
+            messages.append(f"Your proof for {cert.id} is waiting for review.")
+            return Outcome(_progress(doc, cert, enrollment, actor, ctx), messages)
+        if course_id is not None:
+            _check_course_action(view, cert, course_id, "start")
+        target = course_id or view.next_course
+        started = False
+        if target is not None and _course_status(view, target) != rules.COMPLETED:
+            _record(ctx, enrollment, COURSE_STARTED, course=target)
+            messages.append(f"Now taking {target}.")
+            started = True
+        elif target is not None:
+            messages.append(f"Course {target} is already completed.")
+        if not started and view.status == rules.ENROLLED:
+            _record(ctx, enrollment, STARTED)
+        if cert.kind == "external":
+            messages.append(_upload_hint(cert, view))
+        return Outcome(_progress(doc, cert, enrollment, actor, ctx), messages)
+
+
+def _upload_hint(cert: Certification, view: rules.EnrollmentView) -> str:
+    if view.courses_done < view.courses_required:
+        return f"Complete the mandatory courses, then upload your proof: certcli upload-proof {cert.id} FILE"
+    return f"Upload your proof of {cert.title}: certcli upload-proof {cert.id} FILE (PDF, PNG or JPEG)"
+
+
+def _course_status(view: rules.EnrollmentView, course_id: str) -> str:
+    return next((c.status for c in view.courses if c.id == course_id), rules.NOT_STARTED)
+
+
+def _check_course_action(view: rules.EnrollmentView, cert: Certification, course_id: str, verb: str) -> None:
+    if not view.requirements.has_course(course_id):
+        raise StateError(
+            f"course {course_id!r} is not part of {cert.id} (cycle {view.cycle})",
+            hint=f"see its courses with `certcli show {cert.id}`",
+        )
+    statuses = {course.id: course.status for course in view.courses}
+    blocker = rules.blocking_course(view.requirements, statuses, course_id)
+    if blocker is not None:
+        raise StateError(
+            f"{cert.id} is ordered: cannot {verb} {course_id} before completing {blocker}",
+            hint=f"complete {blocker} first",
+        )
+
+
+def complete(ctx: Context, cert_id: str, course_id: str, user_id: str | None = None) -> Outcome:
+    messages: list[str] = []
+    with ctx.store.update() as doc:
+        actor = _actor(ctx, doc)
+        if user_id is not None and user_id != actor.id and actor.role != "admin":
+            raise PermissionDenied("only an admin records completions for someone else", hint="drop --user")
+        learner = _user(doc, user_id) if user_id is not None else actor
+        cert = _certification(doc, cert_id)
+        _course(doc, course_id)
+        enrollment = _enrollment(doc, cert, learner)
+        view = _view(ctx, enrollment, cert)
+        if view.status == rules.EXPIRED:
+            _open_next_cycle(ctx, enrollment, cert, view)
+            messages.append(f"{cert.id} expired on {view.valid_until}; opened cycle {view.cycle + 1}.")
+            view = _view(ctx, enrollment, cert)
+        _check_course_action(view, cert, course_id, "complete")
+        if _course_status(view, course_id) == rules.COMPLETED:
+            messages.append(f"{course_id} is already completed; nothing to do.")
+        else:
+            _record(ctx, enrollment, COURSE_COMPLETED, course=course_id)
+            messages.append(f"Completed {course_id}.")
+        result = _progress(doc, cert, enrollment, learner, ctx)
+    if result["status"] == rules.COMPLETED and view.status != rules.COMPLETED:
+        until = f", valid until {result['valid_until']}" if result["valid_until"] else ""
+        messages.append(f"{cert.id} is complete{until}.")
+    elif cert.kind == "external" and result["courses_done"] == result["courses_required"]:
+        messages.append(f"Mandatory courses done; upload your proof: certcli upload-proof {cert.id} FILE")
+    return Outcome(result, messages)
+
+
+# ---------------------------------------------------------------- proofs and reviews
+
+
+UPLOAD_STATES = (rules.ENROLLED, rules.STARTED_STATUS, rules.REJECTED, rules.PENDING_APPROVAL)
+
+
+def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | None = None) -> Outcome:
+    from certcli.proofs import store_proof
+
+    if completed_on is not None and completed_on > ctx.now.date():
+        raise UsageError(f"--completed-on {completed_on} is after today ({ctx.now.date()})")
+    with ctx.store.update() as doc:
+        actor = _actor(ctx, doc)
+        cert = _certification(doc, cert_id)
+        if cert.kind != "external":
+            raise StateError(f"{cert.id} is internal: it is earned by its courses, not by proof")
+        enrollment = _enrollment(doc, cert, actor)
+        view = _view(ctx, enrollment, cert)
+        if view.status not in UPLOAD_STATES:
+            hint = f"run `certcli start {cert.id}` to recertify" if view.status == rules.EXPIRED else None
+            raise StateError(f"{cert.id} is {view.status}; no proof is needed now", hint=hint)
+        if view.courses_done < view.courses_required:
+            raise StateError(
+                f"{cert.id} needs its mandatory courses first ({view.courses_done} of {view.courses_required} done)",
+                hint=f"next: {view.next_course}" if view.next_course else None,
+            )
+        proof = store_proof(source, ctx.store.proofs_dir, ctx.proof_max_bytes)
+        if cert.completion_date == "submitted":
+            from dataclasses import replace
+
+            proof = replace(proof, completed_on=completed_on or ctx.now.date())
+        _record(ctx, enrollment, PROOF_SUBMITTED, proof=proof)
+        replaced = " (replacing the one waiting)" if view.status == rules.PENDING_APPROVAL else ""
+        result = _progress(doc, cert, enrollment, actor, ctx)
+        result["proof"] = _proof_data(_view(ctx, enrollment, cert))
+    return Outcome(result, [f"Uploaded {source.name}{replaced}; waiting for review."])
+
+
+def _reviewable(ctx: Context, doc: Document, actor: User) -> Iterable[tuple[Enrollment, Certification, rules.EnrollmentView]]:
+    for enrollment in doc.enrollments:
+        learner = doc.users[enrollment.user]
+        if actor.role == "manager" and learner.manager != actor.id:
+            continue
+        cert = doc.certifications[enrollment.certification]
+        view = rules.evaluate(enrollment, cert, ctx.now)
+        if view is not None and view.status == rules.PENDING_APPROVAL and learner.id != actor.id:
+            yield enrollment, cert, view
+
+
+def review_queue(ctx: Context) -> Outcome:
+    doc = ctx.store.read()
+    actor = _actor(ctx, doc, "admin", "manager")
+    items = []
+    for enrollment, cert, view in _reviewable(ctx, doc, actor):
+        assert view.proof is not None
+        items.append(
+            {
+                "user": enrollment.user,
+                "certification": cert.id,
+                "filename": view.proof.proof.filename,
+                "size": view.proof.proof.size,
+                "sha256": view.proof.proof.sha256,
+                "submitted_on": format_date(view.proof.submitted_at.date()),
+            }
+        )
+    items.sort(key=lambda item: (item["submitted_on"], item["certification"], item["user"]))
+    return Outcome(items)
+
+
+def review(ctx: Context, cert_id: str, user_id: str, decision: str, reason: str | None = None) -> Outcome:
+    """Approve or reject the proof waiting in `cert_id` for `user_id`."""
+    if decision == "rejected" and not (reason and reason.strip()):
+        raise UsageError("a rejection needs a reason", hint="pass --reason TEXT; the learner sees it")
+    with ctx.store.update() as doc:
+        actor = _actor(ctx, doc, "admin", "manager")
+        cert = _certification(doc, cert_id)
+        learner = _user(doc, user_id)
+        _may_review(actor, learner)
+        enrollment = _enrollment(doc, cert, learner)
+        view = _view(ctx, enrollment, cert)
+        if view.status != rules.PENDING_APPROVAL:
+            raise StateError(f"no proof from {learner.id} is waiting for review in {cert.id} (status {view.status})")
+        _record(ctx, enrollment, PROOF_REVIEWED, by=actor.id, decision=decision, reason=reason)
+        result = _progress(doc, cert, enrollment, learner, ctx)
+        result["proof"] = _proof_data(_view(ctx, enrollment, cert))
+    if decision == "approved":
+        until = f", valid until {result['valid_until']}" if result["valid_until"] else ""
+        message = f"Approved {learner.id}'s proof: {cert.id} completed on {result['completed_on']}{until}."
+    else:
+        message = f"Rejected {learner.id}'s proof for {cert.id}: {reason}"
+    return Outcome(result, [message])

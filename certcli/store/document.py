@@ -1,0 +1,569 @@
+"""The store document (contract §4): validation of a parsed file into the model,
+and the model back into a plain document that JSON and TOML both hold.
+
+Validation collects every problem, each naming the place (`certifications[2].kind`),
+what was wrong and the fix, and raises one `DataError` listing them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timezone
+from typing import Any
+
+from certcli.errors import DataError
+from certcli.model import (
+    ASSIGNED,
+    COMPLETION_DATE,
+    COURSE_COMPLETED,
+    COURSE_STARTED,
+    CYCLE_OPENED,
+    DECISIONS,
+    FACT_TYPES,
+    KINDS,
+    PROOF_REVIEWED,
+    PROOF_SUBMITTED,
+    RENEW_FROM,
+    ROLES,
+    SCHEMA_VERSION,
+    STARTED,
+    Certification,
+    Course,
+    CourseRef,
+    Document,
+    Enrollment,
+    Fact,
+    Proof,
+    Requirements,
+    User,
+)
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+# Keys each fact type may carry besides `type` and `at`; required ones first in the pair.
+FACT_KEYS: dict[str, tuple[set[str], set[str]]] = {
+    ASSIGNED: (set(), {"by", "due"}),
+    CYCLE_OPENED: ({"cycle", "requirements"}, {"due"}),
+    STARTED: (set(), set()),
+    COURSE_STARTED: ({"course"}, set()),
+    COURSE_COMPLETED: ({"course"}, set()),
+    PROOF_SUBMITTED: ({"proof"}, set()),
+    PROOF_REVIEWED: ({"by", "decision"}, {"reason"}),
+}
+
+
+# ---------------------------------------------------------------- formatting helpers
+
+
+def format_date(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_date(text: str) -> date:
+    """A `YYYY-MM-DD` date; ValueError otherwise."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(text)
+    return date.fromisoformat(text)
+
+
+def parse_time(text: str) -> datetime:
+    """`YYYY-MM-DD` (midnight UTC) or an ISO 8601 datetime (no offset means UTC)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", text):
+        raise ValueError(text)
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+# ---------------------------------------------------------------- validation
+
+
+class Problems:
+    """Collects validation problems against one source name."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, where: str, what: str, fix: str) -> None:
+        self.items.append(f"{self.source}: {where}: {what}; {fix}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise DataError(
+                "\n".join(self.items),
+                hint="correct the store file (every problem is listed above), or restore it from a backup",
+            )
+
+
+class _Reader:
+    """Reads typed fields out of one table, reporting problems at their place."""
+
+    def __init__(self, problems: Problems, table: Any, where: str, allowed: Iterable[str]) -> None:
+        self.problems, self.where = problems, where
+        self.table: dict[str, Any] = table if isinstance(table, dict) else {}
+        self.ok = isinstance(table, dict)
+        if not self.ok:
+            problems.add(where or "(top)", f"expected a table, got {_kind(table)}", "write it as a table of keys and values")
+            return
+        for key in self.table:
+            if key not in allowed:
+                problems.add(
+                    _place(where, key),
+                    "unknown key",
+                    f"remove it, or use one of: {', '.join(sorted(allowed))}",
+                )
+
+    def place(self, key: str) -> str:
+        return _place(self.where, key)
+
+    def _get(self, key: str, required: bool, expected: str) -> Any:
+        if key not in self.table:
+            if required:
+                self.problems.add(self.place(key), "missing", f"add {key} ({expected})")
+            return None
+        return self.table[key]
+
+    def _bad(self, key: str, value: Any, expected: str) -> None:
+        self.problems.add(self.place(key), f"expected {expected}, got {_show(value)}", f"write {key} as {expected}")
+
+    def text(self, key: str, required: bool = False, default: str | None = None) -> str | None:
+        value = self._get(key, required, "a string")
+        if value is None:
+            return default
+        if not isinstance(value, str) or (required and not value.strip()):
+            self._bad(key, value, "a non-empty string" if required else "a string")
+            return default
+        return value
+
+    def ident(self, key: str, required: bool = True) -> str | None:
+        value = self._get(key, required, "an id")
+        if value is None:
+            return None
+        if not isinstance(value, str) or not ID_PATTERN.match(value):
+            self._bad(key, value, "an id (letters, digits, '.', '_', '@', '-')")
+            return None
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None, required: bool = False) -> str | None:
+        expected = "one of " + ", ".join(choices)
+        value = self._get(key, required, expected)
+        if value is None:
+            return default
+        if value not in choices:
+            self._bad(key, value, expected)
+            return default
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self._get(key, False, "true or false")
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self._bad(key, value, "true or false")
+            return False
+        return value
+
+    def integer(self, key: str, minimum: int, required: bool = False) -> int | None:
+        expected = f"a whole number ≥ {minimum}"
+        value = self._get(key, required, expected)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self._bad(key, value, expected)
+            return None
+        return value
+
+    def day(self, key: str, required: bool = False) -> date | None:
+        value = self._get(key, required, "a date YYYY-MM-DD")
+        if value is None:
+            return None
+        try:
+            return parse_date(value) if isinstance(value, str) else _raise(value)
+        except ValueError:
+            self._bad(key, value, "a date YYYY-MM-DD")
+            return None
+
+    def time(self, key: str, required: bool = False) -> datetime | None:
+        expected = "a date-time such as 2026-01-31T09:00:00Z"
+        value = self._get(key, required, expected)
+        if value is None:
+            return None
+        try:
+            return parse_time(value) if isinstance(value, str) else _raise(value)
+        except ValueError:
+            self._bad(key, value, expected)
+            return None
+
+    def array(self, key: str, required: bool = False) -> list[Any]:
+        value = self._get(key, required, "a list")
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self._bad(key, value, "a list")
+            return []
+        return value
+
+
+def _place(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _raise(value: Any) -> Any:
+    raise ValueError(value)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unique(problems: Problems, where: str, items: list[tuple[int, str | None]]) -> None:
+    seen: dict[str, int] = {}
+    for index, item_id in items:
+        if item_id is None:
+            continue
+        if item_id in seen:
+            problems.add(
+                f"{where}[{index}].id",
+                f"duplicate id {item_id!r} (also {where}[{seen[item_id]}])",
+                "give each one its own id",
+            )
+        else:
+            seen[item_id] = index
+
+
+def document_from_data(data: Any, source: str) -> Document:
+    """Validate a parsed store (dates as strings or TOML dates) into a `Document`."""
+    problems = Problems(source)
+    data = _stringify_dates(data)
+    top = _Reader(problems, data, "", {"schema", "org", "users", "courses", "certifications", "enrollments"})
+    schema = top.integer("schema", 1)
+    if schema is not None and schema != SCHEMA_VERSION:
+        problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
+    org_name = ""
+    if "org" in top.table:
+        org = _Reader(problems, top.table["org"], "org", {"name"})
+        org_name = org.text("name", default="") or ""
+
+    users = _read_all(problems, top.array("users"), "users", _read_user)
+    courses = _read_all(problems, top.array("courses"), "courses", _read_course)
+    certs = _read_all(problems, top.array("certifications"), "certifications", _read_certification)
+    user_ids = {u.id for _, u in users}
+    course_ids = {c.id for _, c in courses}
+    cert_ids = {c.id for _, c in certs}
+    for index, user in users:
+        if user.manager is not None and user.manager not in user_ids:
+            problems.add(f"users[{index}].manager", f"unknown user {user.manager!r}", "name an existing user id")
+    for index, cert in certs:
+        for position, ref in enumerate(cert.courses):
+            if ref.id not in course_ids:
+                problems.add(
+                    f"certifications[{index}].courses[{position}].id",
+                    f"unknown course {ref.id!r}",
+                    "add the course to courses, or name an existing one",
+                )
+    refs = _Refs(user_ids, course_ids, cert_ids)
+    enrollments = _read_all(problems, top.array("enrollments"), "enrollments", lambda r: _read_enrollment(r, refs))
+    seen_pairs: dict[tuple[str, str], int] = {}
+    for index, enrollment in enrollments:
+        pair = (enrollment.certification, enrollment.user)
+        if pair in seen_pairs:
+            problems.add(
+                f"enrollments[{index}]",
+                f"second enrollment of {pair[1]!r} in {pair[0]!r} (also enrollments[{seen_pairs[pair]}])",
+                "merge their facts into one enrollment",
+            )
+        seen_pairs.setdefault(pair, index)
+    problems.raise_if_any()
+    return Document(
+        org_name=org_name,
+        users={u.id: u for _, u in users},
+        courses={c.id: c for _, c in courses},
+        certifications={c.id: c for _, c in certs},
+        enrollments=[e for _, e in enrollments],
+    )
+
+
+class _Refs:
+    def __init__(self, users: set[str], courses: set[str], certs: set[str]) -> None:
+        self.users, self.courses, self.certs = users, courses, certs
+
+    def check(self, reader: _Reader, key: str, value: str | None, known: set[str], what: str) -> None:
+        if value is not None and value not in known:
+            reader.problems.add(reader.place(key), f"unknown {what} {value!r}", f"name an existing {what} id")
+
+
+def _read_all(problems: Problems, items: list[Any], where: str, read: Callable[[_Reader], Any]) -> list[tuple[int, Any]]:
+    result: list[tuple[int, Any]] = []
+    allowed = _ALLOWED[where]
+    for index, table in enumerate(items):
+        before = len(problems.items)
+        reader = _Reader(problems, table, f"{where}[{index}]", allowed)
+        if not reader.ok:
+            continue
+        item = read(reader)
+        if item is not None and len(problems.items) == before:
+            result.append((index, item))
+    if where != "enrollments":
+        _unique(problems, where, [(i, getattr(item, "id", None)) for i, item in result])
+    return result
+
+
+_ALLOWED = {
+    "users": {"id", "name", "role", "email", "manager"},
+    "courses": {"id", "title", "minutes"},
+    "certifications": {
+        "id", "title", "kind", "overview", "issuer", "badge", "published", "self_enroll",
+        "validity_months", "renew_from", "deadline_days", "courses", "ordered", "completion_date",
+    },
+    "enrollments": {"user", "certification", "facts"},
+}
+
+
+def _read_user(r: _Reader) -> User | None:
+    user = User(
+        id=r.ident("id") or "",
+        name=r.text("name", required=True) or "",
+        role=r.choice("role", ROLES, default="learner") or "learner",
+        email=r.text("email"),
+        manager=r.ident("manager", required=False),
+    )
+    if user.manager is not None and user.manager == user.id:
+        r.problems.add(f"{r.where}.manager", "a user cannot manage themselves", "name another user or remove it")
+    return user
+
+
+def _read_course(r: _Reader) -> Course:
+    return Course(id=r.ident("id") or "", title=r.text("title", required=True) or "", minutes=r.integer("minutes", 0))
+
+
+def _read_course_refs(r: _Reader, key: str) -> tuple[CourseRef, ...]:
+    refs: list[CourseRef] = []
+    for position, table in enumerate(r.array(key)):
+        sub = _Reader(r.problems, table, f"{r.where}.{key}[{position}]", {"id", "mandatory"})
+        if sub.ok:
+            refs.append(CourseRef(sub.ident("id") or "", sub.boolean("mandatory")))
+    seen: set[str] = set()
+    for position, ref in enumerate(refs):
+        if ref.id in seen:
+            r.problems.add(f"{r.where}.{key}[{position}].id", f"course {ref.id!r} listed twice", "list each course once")
+        seen.add(ref.id)
+    return tuple(refs)
+
+
+def _read_certification(r: _Reader) -> Certification:
+    kind = r.choice("kind", KINDS, required=True) or "internal"
+    courses = _read_course_refs(r, "courses")
+    if kind == "internal" and not r.table.get("courses"):
+        r.problems.add(f"{r.where}.courses", "an internal certification needs at least one course", "list its courses")
+    if kind == "internal" and "completion_date" in r.table:
+        r.problems.add(f"{r.where}.completion_date", "only external certifications have it", "remove it")
+    return Certification(
+        id=r.ident("id") or "",
+        title=r.text("title", required=True) or "",
+        kind=kind,
+        overview=r.text("overview", default="") or "",
+        issuer=r.text("issuer", default="") or "",
+        badge=r.text("badge", default="") or "",
+        published=r.day("published"),
+        self_enroll=r.boolean("self_enroll"),
+        validity_months=r.integer("validity_months", 1),
+        renew_from=r.choice("renew_from", RENEW_FROM, default="completion") or "completion",
+        deadline_days=r.integer("deadline_days", 0),
+        courses=courses,
+        ordered=r.boolean("ordered"),
+        completion_date=r.choice("completion_date", COMPLETION_DATE, default="approval") or "approval",
+    )
+
+
+def _read_enrollment(r: _Reader, refs: _Refs) -> Enrollment:
+    user = r.ident("user")
+    cert = r.ident("certification")
+    refs.check(r, "user", user, refs.users, "user")
+    refs.check(r, "certification", cert, refs.certs, "certification")
+    facts: list[Fact] = []
+    for position, table in enumerate(r.array("facts", required=True)):
+        fact = _read_fact(_Reader(r.problems, table, f"{r.where}.facts[{position}]", _all_fact_keys()), refs)
+        if fact is not None:
+            facts.append(fact)
+    types = [fact.type for fact in facts]
+    if facts and (ASSIGNED not in types or CYCLE_OPENED not in types):
+        r.problems.add(f"{r.where}.facts", "needs an 'assigned' and a 'cycle_opened' fact", "add them")
+    cycles = [fact.cycle for fact in facts if fact.type == CYCLE_OPENED]
+    if cycles != list(range(1, len(cycles) + 1)):
+        r.problems.add(f"{r.where}.facts", f"cycles must be numbered 1, 2, ... in order, got {cycles}", "renumber them")
+    return Enrollment(user=user or "", certification=cert or "", facts=facts)
+
+
+def _all_fact_keys() -> set[str]:
+    keys = {"type", "at"}
+    for required, optional in FACT_KEYS.values():
+        keys |= required | optional
+    return keys
+
+
+def _read_fact(r: _Reader, refs: _Refs) -> Fact | None:
+    if not r.ok:
+        return None
+    kind = r.choice("type", FACT_TYPES, required=True)
+    at = r.time("at", required=True)
+    if kind is None or at is None:
+        return None
+    required, optional = FACT_KEYS[kind]
+    for key in r.table:
+        if key not in required | optional | {"type", "at"}:
+            r.problems.add(r.place(key), f"not part of a {kind!r} fact", "remove it")
+    for key in required - set(r.table):
+        r.problems.add(r.place(key), f"missing from a {kind!r} fact", f"add {key}")
+    by = r.ident("by", required=False)
+    course = r.ident("course", required=False)
+    refs.check(r, "by", by, refs.users, "user")
+    refs.check(r, "course", course, refs.courses, "course")
+    return Fact(
+        type=kind,
+        at=at,
+        by=by,
+        course=course,
+        cycle=r.integer("cycle", 1),
+        due=r.day("due"),
+        requirements=_read_requirements(r, refs) if "requirements" in r.table else None,
+        proof=_read_proof(r) if "proof" in r.table else None,
+        decision=r.choice("decision", DECISIONS),
+        reason=r.text("reason"),
+    )
+
+
+def _read_requirements(r: _Reader, refs: _Refs) -> Requirements | None:
+    sub = _Reader(r.problems, r.table["requirements"], f"{r.where}.requirements", {"courses", "ordered"})
+    if not sub.ok:
+        return None
+    courses = _read_course_refs(sub, "courses")
+    for position, ref in enumerate(courses):
+        refs.check(sub, f"courses[{position}].id", ref.id, refs.courses, "course")
+    return Requirements(courses=courses, ordered=sub.boolean("ordered"))
+
+
+def _read_proof(r: _Reader) -> Proof | None:
+    sub = _Reader(r.problems, r.table["proof"], f"{r.where}.proof", {"sha256", "size", "filename", "completed_on"})
+    if not sub.ok:
+        return None
+    sha = sub.text("sha256", required=True) or ""
+    if sha and not SHA256_PATTERN.match(sha):
+        sub._bad("sha256", sha, "64 lowercase hexadecimal digits")
+    return Proof(
+        sha256=sha,
+        size=sub.integer("size", 0, required=True) or 0,
+        filename=sub.text("filename", required=True) or "",
+        completed_on=sub.day("completed_on"),
+    )
+
+
+def _stringify_dates(value: Any) -> Any:
+    """TOML's native dates and date-times become the strings JSON would hold."""
+    if isinstance(value, dict):
+        return {key: _stringify_dates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_stringify_dates(item) for item in value]
+    if isinstance(value, datetime):
+        return format_time(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# ---------------------------------------------------------------- model → document
+
+
+def _compact(table: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys that hold nothing, so the document has no nulls (TOML has none)."""
+    return {key: value for key, value in table.items() if not _empty(value)}
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is False or (isinstance(value, (str, list, dict)) and not value)
+
+
+def _refs_data(courses: Iterable[CourseRef]) -> list[dict[str, Any]]:
+    return [{"id": ref.id, "mandatory": ref.mandatory} for ref in courses]
+
+
+def _fact_data(fact: Fact) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": fact.type, "at": format_time(fact.at)}
+    data.update(
+        _compact(
+            {
+                "by": fact.by,
+                "course": fact.course,
+                "cycle": fact.cycle,
+                "due": format_date(fact.due),
+                "decision": fact.decision,
+                "reason": fact.reason,
+            }
+        )
+    )
+    if fact.requirements is not None:
+        data["requirements"] = {"ordered": fact.requirements.ordered, "courses": _refs_data(fact.requirements.courses)}
+    if fact.proof is not None:
+        data["proof"] = _compact(
+            {
+                "sha256": fact.proof.sha256,
+                "size": fact.proof.size,
+                "filename": fact.proof.filename,
+                "completed_on": format_date(fact.proof.completed_on),
+            }
+        )
+    return data
+
+
+def document_to_data(doc: Document) -> dict[str, Any]:
+    """The plain document both file formats hold: strings, numbers, booleans, lists, tables."""
+    return {
+        "schema": doc.schema,
+        "org": {"name": doc.org_name},
+        "users": [
+            _compact({"id": u.id, "name": u.name, "role": u.role, "email": u.email, "manager": u.manager})
+            for u in doc.users.values()
+        ],
+        "courses": [_compact({"id": c.id, "title": c.title, "minutes": c.minutes}) for c in doc.courses.values()],
+        "certifications": [_certification_data(c) for c in doc.certifications.values()],
+        "enrollments": [
+            {"user": e.user, "certification": e.certification, "facts": [_fact_data(f) for f in e.facts]}
+            for e in doc.enrollments
+        ],
+    }
+
+
+def _certification_data(cert: Certification) -> dict[str, Any]:
+    data = _compact(
+        {
+            "id": cert.id,
+            "title": cert.title,
+            "kind": cert.kind,
+            "overview": cert.overview,
+            "issuer": cert.issuer,
+            "badge": cert.badge,
+            "published": format_date(cert.published),
+            "self_enroll": cert.self_enroll,
+            "validity_months": cert.validity_months,
+            "renew_from": cert.renew_from if cert.renew_from != "completion" else None,
+            "deadline_days": cert.deadline_days,
+            "ordered": cert.ordered,
+            "completion_date": cert.completion_date if cert.completion_date != "approval" else None,
+        }
+    )
+    data["courses"] = _refs_data(cert.courses)
+    return data

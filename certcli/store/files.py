@@ -1,0 +1,191 @@
+"""The JSON and TOML file backend: validated loads, atomic writes under a lock file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from certcli.errors import DataError, StateError, StoreBusy
+from certcli.model import Document
+from certcli.store.document import document_from_data, document_to_data
+
+NEW_STORE_MODE = 0o600  # a store holds personal data: owner-only unless the admin widens it
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    name: str
+    parse: Callable[[str], Any]
+    dump: Callable[[dict[str, Any]], str]
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in table:
+            raise ValueError(f"duplicate key {key!r} in one object")
+        table[key] = value
+    return table
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _parse_json(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+
+
+def _dump_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _parse_toml(text: str) -> Any:
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def _dump_toml(data: dict[str, Any]) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(data)
+
+
+FORMATS = {
+    ".json": FileFormat("JSON", _parse_json, _dump_json),
+    ".toml": FileFormat("TOML", _parse_toml, _dump_toml),
+}
+
+
+def parse_document(raw: bytes, fmt: FileFormat, source: str) -> Document:
+    """Bytes of a store file into a validated `Document`, or `DataError`."""
+    try:
+        text = raw.decode("utf-8")
+        data = fmt.parse(text)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{source}: not UTF-8 text (byte {exc.start})", hint="save the file as UTF-8") from None
+    except RecursionError:
+        raise DataError(f"{source}: nested too deeply to be a store", hint="restore the file from a backup") from None
+    except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError are ValueErrors
+        raise DataError(
+            f"{source}: malformed {fmt.name}: {exc}",
+            hint=f"correct the {fmt.name} syntax at that place, or restore the file from a backup",
+        ) from None
+    return document_from_data(data, source)
+
+
+def serialize_document(doc: Document, fmt: FileFormat) -> bytes:
+    return fmt.dump(document_to_data(doc)).encode("utf-8")
+
+
+def write_atomically(path: Path, content: bytes, mode: int) -> None:
+    """Replace `path` with `content`: temp file in the same folder, fsync, rename, fsync the folder.
+
+    On any failure the old file is untouched and the temp file is removed.
+    """
+    folder = path.parent
+    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    folder_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(folder_fd)
+    finally:
+        os.close(folder_fd)
+
+
+class FileStore:
+    """One JSON or TOML file; a sibling `<name>.lock` serialises writers."""
+
+    def __init__(self, path: Path, fmt: FileFormat, lock_timeout: float) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.lock_timeout = lock_timeout
+        self.location = str(path)
+        self.proofs_dir = path.with_name(path.stem + ".proofs")
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def _missing(self) -> DataError:
+        return DataError(
+            f"store {self.location} does not exist",
+            hint="create one with `certcli init --admin ID`, or point --store / CERTCLI_STORE at an existing one",
+        )
+
+    def _read_bytes(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            raise self._missing() from None
+        except OSError as exc:
+            raise DataError(f"cannot read store {self.location}: {exc.strerror}") from None
+
+    def read(self) -> Document:
+        return parse_document(self._read_bytes(), self.fmt, self.location)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(f"{self.path}.lock", timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreBusy(
+                f"store {self.location} is locked by another process (waited {self.lock_timeout:g} s)",
+                hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
+            ) from None
+        except OSError as exc:
+            raise DataError(f"cannot lock store {self.location}: {exc.strerror}") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _save(self, doc: Document, mode: int) -> None:
+        try:
+            write_atomically(self.path, serialize_document(doc, self.fmt), mode)
+        except OSError as exc:
+            raise DataError(
+                f"cannot write store {self.location}: {exc.strerror}",
+                hint="check free space and permissions; the store was left as it was",
+            ) from None
+
+    def create(self, doc: Document) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            if self.path.exists():
+                raise StateError(
+                    f"store {self.location} already exists",
+                    hint="use it as it is, or choose another path with --store",
+                )
+            self._save(doc, NEW_STORE_MODE)
+
+    @contextlib.contextmanager
+    def update(self) -> Iterator[Document]:
+        if not self.exists():
+            raise self._missing()
+        with self._locked():
+            doc = self.read()
+            before = serialize_document(doc, self.fmt)
+            yield doc
+            if serialize_document(doc, self.fmt) != before:
+                self._save(doc, stat.S_IMODE(os.stat(self.path).st_mode))

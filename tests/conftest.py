@@ -1,0 +1,38 @@
+"""Shared test set-up: every test runs against its own store, with no colour and no clock leaks."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("CERTCLI_STORE", "CERTCLI_USER", "CERTCLI_NOW", "CERTCLI_LOCK_TIMEOUT", "CERTCLI_PROOF_MAX_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERMINAL_WIDTH", "200")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path) -> Path:
+    """A private copy of the demo store."""
+    target = tmp_path / "acme.toml"
+    shutil.copyfile(FIXTURES / "acme.toml", target)
+    return target
+
+
+@pytest.fixture
+def certcli_exe() -> str:
+    """The installed `certcli` console script, for end-to-end tests."""
+    exe = Path(sys.executable).parent / "certcli"
+    found = str(exe) if exe.exists() else shutil.which("certcli")
+    assert found, "certcli is not installed: run pip install -e '.[test]'"
+    return found
