@@ -4,8 +4,7 @@ This is the only module that imports typer. Domain errors are turned into
 `error:`/`hint:` lines and exit codes in one place, `CertcliGroup.invoke`.
 """
 
-from __future__ import annotations
-
+import copy
 import os
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -208,7 +207,7 @@ def _quiet(data: Any, colour: bool) -> str:
 # ---------------------------------------------------------------- setup commands
 
 
-@app.command()
+@app.command("init")
 def init(
     ctx: typer.Context,
     admin: Annotated[str, typer.Option("--admin", help="Id of the first admin.", metavar="ID")],
@@ -268,7 +267,7 @@ def course_add(
     _emit(service.add_course(_context(ctx), course_id, title, minutes), as_json, _quiet)
 
 
-@app.command()
+@app.command("define")
 def define(
     ctx: typer.Context,
     cert_id: Annotated[str, typer.Argument(help="Certification id.", metavar="ID")],
@@ -327,7 +326,7 @@ def define(
     _emit(service.define(_context(ctx), spec, replace), as_json, _quiet)
 
 
-@app.command()
+@app.command("assign")
 def assign(
     ctx: typer.Context,
     cert_id: CertArg,
@@ -382,7 +381,7 @@ def sort_command(
     _list(ctx, key, pending, user, as_json)
 
 
-@app.command()
+@app.command("show")
 def show(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json: JsonOpt = False) -> None:
     """The certification page: details, courses, progress, dates, proof.
 
@@ -394,7 +393,7 @@ def show(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json: Js
 # ---------------------------------------------------------------- learning commands
 
 
-@app.command()
+@app.command("start")
 def start(
     ctx: typer.Context,
     cert_id: CertArg,
@@ -408,7 +407,7 @@ def start(
     _emit(service.start(_context(ctx), cert_id, course), as_json, render.progress_text)
 
 
-@app.command()
+@app.command("complete")
 def complete(
     ctx: typer.Context,
     cert_id: CertArg,
@@ -453,7 +452,7 @@ def review_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     _emit(service.review_queue(_context(ctx)), as_json, lambda data, colour: render.review_table(data))
 
 
-@app.command()
+@app.command("approve")
 def approve(
     ctx: typer.Context,
     cert_id: CertArg,
@@ -467,7 +466,7 @@ def approve(
     _emit(service.review(_context(ctx), cert_id, user, "approved"), as_json, render.progress_text)
 
 
-@app.command()
+@app.command("reject")
 def reject(
     ctx: typer.Context,
     cert_id: CertArg,
@@ -482,5 +481,43 @@ def reject(
     _emit(service.review(_context(ctx), cert_id, user, "rejected", reason), as_json, render.progress_text)
 
 
+GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")
+
+
+def requested_command(args: list[str]) -> str | None:
+    """The command word after the global options, or None (help, version, completion, nothing)."""
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in GLOBAL_OPTIONS_WITH_VALUE:
+            index += 2
+        elif arg.split("=", 1)[0] in GLOBAL_OPTIONS_WITH_VALUE:
+            index += 1
+        elif arg.startswith("-"):
+            return None
+        else:
+            return arg
+    return None
+
+
+def app_for(name: str | None) -> typer.Typer:
+    """The application with only the command `name`.
+
+    Typer builds every command's parser before running one; building just the
+    one asked for keeps start-up near typer's own import time. Anything else
+    (help, --version, completion, an unknown word) gets the whole application.
+    """
+    commands = [info for info in app.registered_commands if info.name == name]
+    groups = [info for info in app.registered_groups if info.name == name]
+    if name is None or not (commands or groups):
+        return app
+    single = copy.copy(app)
+    single.registered_commands, single.registered_groups = commands, groups
+    return single
+
+
 def main() -> None:
-    app()
+    import sys
+
+    completing = any(key.startswith("_CERTCLI_COMPLETE") for key in os.environ)
+    app_for(None if completing else requested_command(sys.argv[1:]))()

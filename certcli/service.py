@@ -32,7 +32,6 @@ from certcli.model import (
     Fact,
     User,
 )
-from certcli.proofs import DEFAULT_MAX_BYTES
 from certcli.store import Store
 from certcli.store.document import ID_PATTERN, format_date
 
@@ -44,7 +43,7 @@ class Context:
     store: Store
     actor_id: str | None
     now: datetime
-    proof_max_bytes: int = DEFAULT_MAX_BYTES
+    proof_max_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass
