@@ -45,7 +45,6 @@ def _stderr() -> Any:
 app = typer.Typer(
     cls=CertcliGroup,
     name="certcli",
-    help="Certify people once or on a recurring schedule: define, assign, take up, prove, review.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

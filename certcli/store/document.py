@@ -272,9 +272,11 @@ def document_from_data(data: Any, source: str) -> Document:
     users = _read_all(problems, top.array("users"), "users", _read_user)
     courses = _read_all(problems, top.array("courses"), "courses", _read_course)
     certs = _read_all(problems, top.array("certifications"), "certifications", _read_certification)
-    user_ids = {u.id for _, u in users}
-    course_ids = {c.id for _, c in courses}
-    cert_ids = {c.id for _, c in certs}
+    # Known ids come from every table that names one, so a problem elsewhere in a
+    # table is reported once and not again at each reference to it.
+    user_ids = _named_ids(top.table.get("users"))
+    course_ids = _named_ids(top.table.get("courses"))
+    cert_ids = _named_ids(top.table.get("certifications"))
     for index, user in users:
         if user.manager is not None and user.manager not in user_ids:
             problems.add(f"users[{index}].manager", f"unknown user {user.manager!r}", "name an existing user id")
@@ -307,6 +309,12 @@ def document_from_data(data: Any, source: str) -> Document:
         enrollments=[e for _, e in enrollments],
         audit_head=audit_head,
     )
+
+
+def _named_ids(tables: Any) -> set[str]:
+    if not isinstance(tables, list):
+        return set()
+    return {table["id"] for table in tables if isinstance(table, dict) and isinstance(table.get("id"), str)}
 
 
 def _read_audit_head(problems: Problems, table: Any) -> AuditHead | None:
