@@ -6,11 +6,12 @@ This is the only module that imports typer. Domain errors are turned into
 
 import copy
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from enum import Enum
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -44,7 +45,6 @@ def _stderr() -> Any:
 app = typer.Typer(
     cls=CertcliGroup,
     name="certcli",
-    help="Certify people once or on a recurring schedule: define, assign, take up, prove, review.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -92,28 +92,29 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     admin = "admin"
     manager = "manager"
     learner = "learner"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     internal = "internal"
     external = "external"
 
 
-class RenewFrom(str, Enum):
+class RenewFrom(StrEnum):
     completion = "completion"
     enrollment = "enrollment"
+    expiry = "expiry"
 
 
-class CompletionDate(str, Enum):
+class CompletionDate(StrEnum):
     approval = "approval"
     submitted = "submitted"
 
 
-class SortKey(str, Enum):
+class SortKey(StrEnum):
     relevance = "relevance"
     published = "published"
     name = "name"
@@ -181,7 +182,7 @@ def _context(ctx: typer.Context) -> service.Context:
     from certcli.store import open_store
 
     globals_: Globals = ctx.find_object(Globals) or Globals(None, None, None)
-    now = globals_.now or datetime.now(timezone.utc).replace(microsecond=0)
+    now = globals_.now or datetime.now(UTC).replace(microsecond=0)
     timeout = _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float)
     max_bytes = int(_env_number("CERTCLI_PROOF_MAX_BYTES", 10 * 1024 * 1024, int))
     store = open_store(_store_path(globals_), timeout)
@@ -221,7 +222,8 @@ def init(
     globals_: Globals = ctx.find_object(Globals) or Globals(None, None, None)
     from certcli.store import open_store
 
-    outcome = service.init_store(open_store(_store_path(globals_)), admin, admin_name, org)
+    now = globals_.now or datetime.now(UTC).replace(microsecond=0)
+    outcome = service.init_store(open_store(_store_path(globals_)), admin, admin_name, org, now)
     _emit(outcome, False, _quiet)
 
 
@@ -277,7 +279,8 @@ def define(
     issuer: Annotated[str, typer.Option("--issuer", help="Who issues it.", metavar="TEXT")] = "",
     badge: Annotated[str, typer.Option("--badge", help="Badge name or image path.", metavar="B")] = "",
     published: Annotated[
-        date | None, typer.Option("--published", parser=_parse_date, help="Publication date (default: today).", metavar="DATE")
+        date | None,
+        typer.Option("--published", parser=_parse_date, help="Publication date (default: today).", metavar="DATE"),
     ] = None,
     recurring: Annotated[
         int | None, typer.Option("--recurring", min=1, help="Valid this many months, then renew.", metavar="MONTHS")
@@ -285,10 +288,16 @@ def define(
     renew_from: Annotated[
         RenewFrom, typer.Option("--renew-from", help="Validity counts from completion or enrollment.")
     ] = RenewFrom.completion,
+    renewal_window: Annotated[
+        int | None,
+        typer.Option("--renewal-window", min=0, help="Days before expiry that renewal opens.", metavar="DAYS"),
+    ] = None,
     deadline_days: Annotated[
         int | None, typer.Option("--deadline-days", min=0, help="Days to complete after enrolment.", metavar="N")
     ] = None,
-    course: Annotated[list[str] | None, typer.Option("--course", help="A course, in order; repeat.", metavar="ID")] = None,
+    course: Annotated[
+        list[str] | None, typer.Option("--course", help="A course, in order; repeat.", metavar="ID")
+    ] = None,
     mandatory: Annotated[
         list[str] | None, typer.Option("--mandatory", help="Mark a --course mandatory; none means all.", metavar="ID")
     ] = None,
@@ -299,6 +308,9 @@ def define(
         typer.Option("--completion-date", help="External: completed on approval, or on the date submitted."),
     ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Redefine an existing certification.")] = False,
+    apply_to_open: Annotated[
+        bool, typer.Option("--apply-to-open", help="With --replace: move open cycles onto the new courses.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Define a certification (admin).
@@ -316,6 +328,7 @@ def define(
         published=published,
         recurring=recurring,
         renew_from=renew_from.value,
+        renewal_window=renewal_window,
         deadline_days=deadline_days,
         courses=course or [],
         mandatory=mandatory or [],
@@ -323,7 +336,7 @@ def define(
         self_enroll=self_enroll,
         completion_date=completion_date.value if completion_date else None,
     )
-    _emit(service.define(_context(ctx), spec, replace), as_json, _quiet)
+    _emit(service.define(_context(ctx), spec, replace, apply_to_open), as_json, _quiet)
 
 
 @app.command("assign")
@@ -397,7 +410,9 @@ def show(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json: Js
 def start(
     ctx: typer.Context,
     cert_id: CertArg,
-    course: Annotated[str | None, typer.Option("--course", help="Take this course instead of the queue's head.", metavar="COURSE")] = None,
+    course: Annotated[
+        str | None, typer.Option("--course", help="Take this course instead of the queue's head.", metavar="COURSE")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Take up a certification and print the player queue.
@@ -412,7 +427,9 @@ def complete(
     ctx: typer.Context,
     cert_id: CertArg,
     course: Annotated[str, typer.Argument(help="Course id.", metavar="COURSE")],
-    user: Annotated[str | None, typer.Option("--user", help="Record it for this learner (admin).", metavar="ID")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Record it for this learner (admin).", metavar="ID")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a course completion.
@@ -429,7 +446,12 @@ def upload_proof(
     file: Annotated[Path, typer.Argument(help="PDF, PNG or JPEG proof.", metavar="FILE")],
     completed_on: Annotated[
         date | None,
-        typer.Option("--completed-on", parser=_parse_date, help="When you earned it (completion_date = submitted).", metavar="DATE"),
+        typer.Option(
+            "--completed-on",
+            parser=_parse_date,
+            help="When you earned it (completion_date = submitted).",
+            metavar="DATE",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -479,6 +501,75 @@ def reject(
     Example: certcli reject aws-sa ben --reason "the scan is unreadable"
     """
     _emit(service.review(_context(ctx), cert_id, user, "rejected", reason), as_json, render.progress_text)
+
+
+# ---------------------------------------------------------------- recertification commands
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    cert_id: CertArg,
+    user: Annotated[str, typer.Argument(help="The learner.", metavar="USER")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; kept in the history.", metavar="TEXT")],
+    as_json: JsonOpt = False,
+) -> None:
+    """End a learner's current completion (admin); `start` then opens the next cycle.
+
+    Example: certcli revoke first-aid ben --reason "certificate withdrawn by the issuer"
+    """
+    _emit(service.revoke(_context(ctx), cert_id, user, reason), as_json, render.progress_text)
+
+
+@app.command("history")
+def history(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """Every cycle of an enrollment: dates, requirements, progress, proof, outcome.
+
+    Example: certcli history security-awareness --user ben
+    """
+    _emit(service.history(_context(ctx), cert_id, user), as_json, render.history_text)
+
+
+@app.command("explain")
+def explain(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """Why the status is what it is: the rules and dates that produced it.
+
+    Example: certcli --now 2027-02-01 explain security-awareness
+    """
+    _emit(service.explain(_context(ctx), cert_id, user), as_json, render.explanation_text)
+
+
+audit_app = typer.Typer(
+    help="The audit trail: every change, hash-chained.", invoke_without_command=True, rich_markup_mode=None
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.callback()
+def audit_list(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Option("--user", help="Events by or about this user.", metavar="ID")] = None,
+    cert: Annotated[str | None, typer.Option("--cert", help="Events about this certification.", metavar="CERT")] = None,
+    since: Annotated[
+        date | None, typer.Option("--since", parser=_parse_date, help="Events on or after this day.", metavar="DATE")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List audit events (admin); `audit verify` checks the chain.
+
+    Example: certcli audit --cert security-awareness --since 2026-01-01
+    """
+    if ctx.invoked_subcommand is None:
+        _emit(service.audit_events(_context(ctx), user, cert, since), as_json, render.audit_table)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Check the audit chain is whole and matches the store (admin): exit 0, or 6 naming the first bad event.
+
+    Example: certcli audit verify
+    """
+    _emit(service.audit_verify(_context(ctx)), as_json, _quiet)
 
 
 GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")

@@ -13,7 +13,7 @@ SCHEMA_VERSION = 1
 
 ROLES = ("admin", "manager", "learner")
 KINDS = ("internal", "external")
-RENEW_FROM = ("completion", "enrollment")
+RENEW_FROM = ("completion", "enrollment", "expiry")
 COMPLETION_DATE = ("approval", "submitted")
 DECISIONS = ("approved", "rejected")
 
@@ -25,6 +25,8 @@ COURSE_STARTED = "course_started"
 COURSE_COMPLETED = "course_completed"
 PROOF_SUBMITTED = "proof_submitted"
 PROOF_REVIEWED = "proof_reviewed"
+REVOKED = "revoked"
+REQUIREMENTS_CHANGED = "requirements_changed"
 FACT_TYPES = (
     ASSIGNED,
     CYCLE_OPENED,
@@ -33,6 +35,8 @@ FACT_TYPES = (
     COURSE_COMPLETED,
     PROOF_SUBMITTED,
     PROOF_REVIEWED,
+    REVOKED,
+    REQUIREMENTS_CHANGED,
 )
 
 
@@ -72,6 +76,7 @@ class Certification:
     self_enroll: bool = False
     validity_months: int | None = None
     renew_from: str = "completion"
+    renewal_window_days: int | None = None
     deadline_days: int | None = None
     courses: tuple[CourseRef, ...] = ()
     ordered: bool = False
@@ -116,7 +121,8 @@ class Fact:
     Which optional fields are set depends on `type`:
     assigned (by, due), cycle_opened (cycle, requirements, due),
     started, course_started (course), course_completed (course),
-    proof_submitted (proof), proof_reviewed (by, decision, reason).
+    proof_submitted (proof), proof_reviewed (by, decision, reason),
+    revoked (by, reason), requirements_changed (by, requirements).
     """
 
     type: str
@@ -138,6 +144,25 @@ class Enrollment:
     facts: list[Fact] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AuditHead:
+    """The latest audit event the store has taken in: its sequence number and SHA-256."""
+
+    seq: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A change about to be recorded: who did what to what."""
+
+    at: datetime
+    actor: str
+    action: str
+    subject: dict[str, str]
+    details: dict[str, object]
+
+
 @dataclass
 class Document:
     """Everything one store holds."""
@@ -148,6 +173,9 @@ class Document:
     certifications: dict[str, Certification] = field(default_factory=dict)
     enrollments: list[Enrollment] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
+    audit_head: AuditHead | None = None
+    # The change the current command makes, recorded in the audit log when the store is saved.
+    pending_audit: AuditEntry | None = field(default=None, compare=False, repr=False)
 
     def enrollment(self, certification: str, user: str) -> Enrollment | None:
         for item in self.enrollments:

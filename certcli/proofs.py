@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -72,10 +73,8 @@ def _check_type(source: Path, content: bytes) -> None:
 
 
 def _prepare_folder(folder: Path) -> None:
-    try:
+    with contextlib.suppress(FileExistsError):
         os.mkdir(folder, 0o700)
-    except FileExistsError:
-        pass
     info = os.lstat(folder)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise DataError(f"proof folder {folder} is not a plain folder", hint="move whatever is there out of the way")
@@ -90,7 +89,9 @@ def _write_exclusively(target: Path, content: bytes) -> None:
         info = os.lstat(target)
         if stat.S_ISREG(info.st_mode) and info.st_size == len(content):
             return  # same SHA-256, same content: stored already
-        raise DataError(f"proof store entry {target} is not the expected file", hint="remove it and upload again")
+        raise DataError(
+            f"proof store entry {target} is not the expected file", hint="remove it and upload again"
+        ) from None
     try:
         view = memoryview(content)
         while view:

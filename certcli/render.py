@@ -16,6 +16,7 @@ STATUS_COLOURS = {
     "rejected": "31",
     "pending_approval": "33",  # yellow
     "started": "36",  # cyan
+    "revoked": "31",
 }
 
 
@@ -46,6 +47,8 @@ def _status(item: dict[str, Any], colour: bool) -> str:
     text = paint(status, STATUS_COLOURS.get(status), colour)
     if item.get("overdue"):
         text += " " + paint("OVERDUE", "1;31", colour)
+    if item.get("renewal_open"):
+        text += " " + paint("RENEW", "33", colour)
     return text
 
 
@@ -142,3 +145,54 @@ def review_table(items: list[dict[str, Any]]) -> str:
         return "No proofs waiting for review."
     rows = [[i["user"], i["certification"], i["filename"], i["size"], i["submitted_on"]] for i in items]
     return table(rows, ["USER", "CERTIFICATION", "FILE", "BYTES", "SUBMITTED"])
+
+
+def history_text(data: dict[str, Any], colour: bool) -> str:
+    rows = []
+    for cycle in data["cycles"]:
+        done = sum(course["status"] == "completed" for course in cycle["courses"])
+        proof = cycle["proof"]
+        rows.append(
+            [
+                cycle["cycle"],
+                cycle["opened_on"],
+                _dash(cycle["due"]),
+                f"{done}/{len(cycle['courses'])}" if cycle["courses"] else "-",
+                f"{proof['filename']} ({proof['review']})" if proof else "-",
+                _dash(cycle["completed_on"]),
+                _dash(cycle["valid_until"]),
+                paint(cycle["outcome"], STATUS_COLOURS.get(cycle["outcome"]), colour),
+            ]
+        )
+    lines = [
+        f"{data['id']} ({data['user']})",
+        table(rows, ["CYCLE", "OPENED", "DUE", "COURSES", "PROOF", "COMPLETED ON", "VALID UNTIL", "OUTCOME"]),
+    ]
+    for cycle in data["cycles"]:
+        if cycle["revoked"]:
+            revoked = cycle["revoked"]
+            lines.append(f"cycle {cycle['cycle']} revoked {revoked['on']} by {revoked['by']}: {revoked['reason']}")
+    return "\n".join(lines)
+
+
+def explanation_text(data: dict[str, Any], colour: bool) -> str:
+    status = _status(data, colour)
+    lines = [f"{data['id']} ({data['user']}) as of {data['now']}: {status}"]
+    lines += [f"  - {reason}" for reason in data["reasons"]]
+    return "\n".join(lines)
+
+
+def audit_table(events: list[dict[str, Any]], colour: bool) -> str:
+    if not events:
+        return "No audit events."
+    rows = [
+        [
+            event["seq"],
+            event["at"],
+            _dash(event["actor"]),
+            event["action"],
+            " ".join(f"{key}={value}" for key, value in event["subject"].items()) or "-",
+        ]
+        for event in events
+    ]
+    return table(rows, ["SEQ", "AT", "ACTOR", "ACTION", "SUBJECT"])

@@ -19,6 +19,8 @@ from certcli.model import (
     CYCLE_OPENED,
     PROOF_REVIEWED,
     PROOF_SUBMITTED,
+    REQUIREMENTS_CHANGED,
+    REVOKED,
     STARTED,
     Certification,
     CourseRef,
@@ -34,7 +36,14 @@ PENDING_APPROVAL = "pending_approval"
 REJECTED = "rejected"
 COMPLETED = "completed"
 EXPIRED = "expired"
-STATUSES = (ENROLLED, STARTED_STATUS, PENDING_APPROVAL, REJECTED, COMPLETED, EXPIRED)
+REVOKED_STATUS = "revoked"
+STATUSES = (ENROLLED, STARTED_STATUS, PENDING_APPROVAL, REJECTED, COMPLETED, EXPIRED, REVOKED_STATUS)
+QUEUE_STATES = (ENROLLED, STARTED_STATUS, REJECTED)
+
+# Proof reviews and cycle outcomes.
+PENDING = "pending"
+OPEN = "open"
+REVOKED_OUTCOME = "revoked"
 
 NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
@@ -82,7 +91,7 @@ class CourseProgress:
 class ProofState:
     proof: Proof
     submitted_at: datetime
-    review: str = "pending"  # pending | approved | rejected
+    review: str = PENDING  # pending | approved | rejected
     reviewed_at: datetime | None = None
     reviewed_by: str | None = None
     reason: str | None = None
@@ -99,6 +108,9 @@ class Cycle:
     started_at: datetime | None = None
     progress: dict[str, CourseProgress] = field(default_factory=dict)
     proof: ProofState | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
 
     def course(self, course_id: str) -> CourseProgress:
         return self.progress.setdefault(course_id, CourseProgress())
@@ -143,13 +155,18 @@ def _apply(cycle: Cycle, position: int, fact: Fact) -> None:
         assert fact.proof is not None
         cycle.proof = ProofState(fact.proof, fact.at)
         cycle.started_at = cycle.started_at or fact.at
+    elif fact.type == REVOKED:
+        cycle.revoked_at, cycle.revoked_by, cycle.revoke_reason = fact.at, fact.by, fact.reason
+    elif fact.type == REQUIREMENTS_CHANGED:
+        assert fact.requirements is not None
+        cycle.requirements = fact.requirements
     elif fact.type == PROOF_REVIEWED and cycle.proof is not None:
         assert fact.decision is not None
         cycle.proof.review, cycle.proof.reviewed_at = fact.decision, fact.at
         cycle.proof.reviewed_by, cycle.proof.reason = fact.by, fact.reason
 
 
-# ---------------------------------------------------------------- completion and status
+# ---------------------------------------------------------------- completion, validity, outcome
 
 
 def completed_on(cycle: Cycle, cert: Certification) -> date | None:
@@ -167,12 +184,84 @@ def completed_on(cycle: Cycle, cert: Certification) -> date | None:
     return proof.reviewed_at.date()
 
 
-def valid_until(cycle: Cycle, cert: Certification, done_on: date | None) -> date | None:
-    """End of validity of a completed cycle of a recurring certification."""
+@dataclass
+class CycleResult:
+    """What one cycle came to as of the evaluation time."""
+
+    cycle: Cycle
+    completed_on: date | None
+    valid_until: date | None
+    validity_base: str  # how valid_until was counted, for explanations
+    due: date | None
+    due_reason: str
+    outcome: str = OPEN  # open | completed | expired | revoked
+
+    @property
+    def holds(self) -> bool:
+        """Complete and not revoked: it certifies the learner until valid_until."""
+        return self.completed_on is not None and self.cycle.revoked_at is None
+
+
+def _validity(
+    cycle: Cycle, cert: Certification, done_on: date | None, previous: CycleResult | None
+) -> tuple[date | None, str]:
+    """valid_until of a completed cycle, and in words what it counted from."""
     if done_on is None or cert.validity_months is None:
-        return None
-    base = cycle.opened_at.date() if cert.renew_from == "enrollment" else done_on
-    return add_months(base, cert.validity_months)
+        return None, ""
+    months = cert.validity_months
+    if cert.renew_from == "enrollment":
+        base, words = cycle.opened_at.date(), f"cycle opened {cycle.opened_at.date()} (renew_from = enrollment)"
+    elif (
+        cert.renew_from == "expiry"
+        and previous is not None
+        and previous.holds
+        and previous.valid_until is not None
+        and done_on < previous.valid_until
+    ):
+        base = previous.valid_until
+        words = f"previous validity ended {base}, renewed before it on {done_on} (renew_from = expiry)"
+    else:
+        base, words = done_on, f"completed {done_on}"
+    until = add_months(base, months)
+    clamped = " (clamped to the month's end)" if until.day != base.day else ""
+    return until, f"{words} + {months} months → valid until {until}{clamped}"
+
+
+def _cycle_due(index: int, cycle: Cycle, previous: CycleResult | None) -> tuple[date | None, str]:
+    if index == 0:
+        return cycle.assigned_due, "set at enrolment (assign --due, or enrolment + deadline_days)"
+    if previous is not None and previous.holds and previous.valid_until is not None:
+        return previous.valid_until, f"recertification: due when cycle {previous.cycle.number}'s validity ends"
+    return None, "recertification after a revocation or lapse: no due date"
+
+
+def cycle_results(cycles: Sequence[Cycle], cert: Certification, today: date) -> list[CycleResult]:
+    """Every cycle's completion, validity, due date and outcome, oldest first."""
+    results: list[CycleResult] = []
+    for index, cycle in enumerate(cycles):
+        previous = results[-1] if results else None
+        done_on = completed_on(cycle, cert)
+        until, base = _validity(cycle, cert, done_on, previous)
+        due, due_reason = _cycle_due(index, cycle, previous)
+        results.append(CycleResult(cycle, done_on, until, base, due, due_reason))
+    for index, result in enumerate(results):
+        following = results[index + 1] if index + 1 < len(results) else None
+        result.outcome = _outcome(result, following, today)
+    return results
+
+
+def _outcome(result: CycleResult, following: CycleResult | None, today: date) -> str:
+    if result.cycle.revoked_at is not None:
+        return REVOKED_OUTCOME
+    if result.completed_on is None:
+        return OPEN
+    if result.valid_until is None:
+        return COMPLETED
+    lapse_checked_at = following.completed_on if following and following.completed_on else today
+    return EXPIRED if result.valid_until <= lapse_checked_at else COMPLETED
+
+
+# ---------------------------------------------------------------- the enrollment's status
 
 
 @dataclass
@@ -200,6 +289,10 @@ class EnrollmentView:
     queue: list[str]
     proof: ProofState | None
     requirements: Requirements
+    renewal_open: bool = False
+    renewing: bool = False  # a renewal cycle is open while an earlier completion still holds
+    cycles: list[CycleResult] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
 
     @property
     def next_course(self) -> str | None:
@@ -220,52 +313,147 @@ def evaluate(enrollment: Enrollment, cert: Certification, now: datetime) -> Enro
     enrolled = enrolled_at(enrollment, now)
     if not cycles or enrolled is None:
         return None
-    cycle = cycles[-1]
     today = now.date()
-    done_on = completed_on(cycle, cert)
-    until = valid_until(cycle, cert, done_on)
-    status = _status(cycle, cert, done_on, until, today)
-    due = _due(cycles, cert, status, until)
+    results = cycle_results(cycles, cert, today)
+    current = results[-1]
+    previous = results[-2] if len(results) > 1 else None
+    reasons = _describe_cycle(current, cert)
+    held = _held(current, previous, today)
+    status, renewing = _status(current, held, today, reasons)
+    due = _due(current, held, status, renewing, reasons)
+    window_opens = _renewal_window_opens(held, cert)
+    renewal_open = status == COMPLETED and window_opens is not None and (renewing or today >= window_opens)
+    if window_opens is not None and status == COMPLETED and not renewing:
+        relation = "on or after" if renewal_open else "before"
+        reasons.append(
+            f"renewal window of {cert.renewal_window_days} days opens {window_opens}; "
+            f"now {today} is {relation} it → renewal {'open' if renewal_open else 'not open yet'}"
+        )
+    overdue = due is not None and today > due and status != COMPLETED
+    if due is not None:
+        reasons.append(_overdue_reason(today, due, status, overdue))
+    cycle = current.cycle
     mandatory = cycle.requirements.mandatory_ids
     return EnrollmentView(
         status=status,
-        overdue=due is not None and today > due and status != COMPLETED,
+        overdue=overdue,
         cycle=cycle.number,
         enrolled_on=enrolled.date(),
         due=due,
-        completed_on=done_on,
-        valid_until=until,
+        completed_on=held.completed_on if held else None,
+        valid_until=held.valid_until if held and status != REVOKED_STATUS else None,
         courses=[
             CourseView(ref.id, ref.mandatory, cycle.course(ref.id).status, cycle.course(ref.id).completed_on)
             for ref in cycle.requirements.courses
         ],
         courses_done=sum(cycle.course(cid).status == COMPLETED for cid in mandatory),
         courses_required=len(mandatory),
-        queue=player_queue(cycle) if status in (ENROLLED, STARTED_STATUS, REJECTED) else [],
+        queue=player_queue(cycle) if status in QUEUE_STATES or renewing else [],
         proof=cycle.proof,
         requirements=cycle.requirements,
+        renewal_open=renewal_open,
+        renewing=renewing,
+        cycles=results,
+        reasons=reasons,
     )
 
 
-def _status(cycle: Cycle, cert: Certification, done_on: date | None, until: date | None, today: date) -> str:
-    if done_on is not None:
-        return EXPIRED if until is not None and today >= until else COMPLETED
-    if cycle.proof is not None and cycle.proof.review == "pending":
-        return PENDING_APPROVAL
-    if cycle.proof is not None and cycle.proof.review == "rejected":
-        return REJECTED
-    return STARTED_STATUS if cycle.started_at is not None else ENROLLED
+def _held(current: CycleResult, previous: CycleResult | None, today: date) -> CycleResult | None:
+    """The cycle whose completion the status reports: the current one once complete,
+    else an earlier one still valid while its renewal cycle is open."""
+    if current.completed_on is not None or current.cycle.revoked_at is not None:
+        return current
+    if previous is not None and previous.holds and (previous.valid_until is None or today < previous.valid_until):
+        return previous
+    return None
 
 
-def _due(cycles: Sequence[Cycle], cert: Certification, status: str, until: date | None) -> date | None:
-    if status == COMPLETED:
+def _status(current: CycleResult, held: CycleResult | None, today: date, reasons: list[str]) -> tuple[str, bool]:
+    """The status, and whether a renewal cycle is open beside a completion that still holds."""
+    cycle = current.cycle
+    if cycle.revoked_at is not None:
+        reasons.append(f"revoked {cycle.revoked_at.date()} by {cycle.revoked_by}: {cycle.revoke_reason} → revoked")
+        return REVOKED_STATUS, False
+    if held is not None:
+        renewing = held is not current
+        if held.valid_until is None:
+            return COMPLETED, renewing
+        if today >= held.valid_until:
+            reasons.append(f"now {today} is on or after {held.valid_until} → expired")
+            return EXPIRED, False
+        note = f" (cycle {held.cycle.number}, while cycle {cycle.number} renews it)" if renewing else ""
+        reasons.append(f"now {today} is before {held.valid_until} → completed{note}")
+        return COMPLETED, renewing
+    if cycle.proof is not None and cycle.proof.review in (PENDING, REJECTED):
+        return (PENDING_APPROVAL if cycle.proof.review == PENDING else REJECTED), False
+    return (STARTED_STATUS if cycle.started_at is not None else ENROLLED), False
+
+
+def _due(
+    current: CycleResult, held: CycleResult | None, status: str, renewing: bool, reasons: list[str]
+) -> date | None:
+    if status == EXPIRED and held is not None:
+        reasons.append(f"expired: due at its valid-until date {held.valid_until}")
+        return held.valid_until
+    if status in (COMPLETED, REVOKED_STATUS) and not renewing:
         return None
-    if status == EXPIRED:
-        return until
-    if len(cycles) == 1:
-        return cycles[0].assigned_due
-    previous = cycles[-2]
-    return valid_until(previous, cert, completed_on(previous, cert))
+    if current.due is not None:
+        reasons.append(f"due {current.due}: {current.due_reason}")
+    return current.due
+
+
+def _renewal_window_opens(held: CycleResult | None, cert: Certification) -> date | None:
+    if held is None or held.valid_until is None or cert.renewal_window_days is None:
+        return None
+    return date.fromordinal(held.valid_until.toordinal() - cert.renewal_window_days)
+
+
+def _overdue_reason(today: date, due: date, status: str, overdue: bool) -> str:
+    if overdue:
+        return f"now {today} is after the due date {due} and the status is {status} → overdue"
+    if status == COMPLETED:
+        return "completed → not overdue"
+    if today == due:
+        return f"now {today} is the due date itself → not overdue yet"
+    return f"now {today} is before the due date {due} → not overdue"
+
+
+def _describe_cycle(result: CycleResult, cert: Certification) -> list[str]:
+    """In words: the cycle, its requirements and how far it got."""
+    cycle = result.cycle
+    requirements = cycle.requirements
+    mandatory = requirements.mandatory_ids
+    order = "in order" if requirements.ordered else "in any order"
+    reasons = [
+        f"cycle {cycle.number} opened {cycle.opened_at.date()}; it requires {len(mandatory)} mandatory of "
+        f"{len(requirements.courses)} courses ({', '.join(mandatory) or 'none'}), {order}"
+    ]
+    done = [f"{cid} on {cycle.course(cid).completed_on}" for cid in mandatory if cycle.course(cid).completed_on]
+    pending = [cid for cid in mandatory if cycle.course(cid).status != COMPLETED]
+    if mandatory:
+        summary = f"mandatory courses done {len(done)} of {len(mandatory)}"
+        reasons.append(
+            summary + (f": {', '.join(done)}" if done else "") + (f"; pending: {', '.join(pending)}" if pending else "")
+        )
+    if cert.kind == "external":
+        reasons.append(_describe_proof(cycle.proof, cert))
+    if result.completed_on is not None:
+        basis = "the last mandatory course" if cert.kind == "internal" else f"completion_date = {cert.completion_date}"
+        reasons.append(f"complete → completed on {result.completed_on} ({basis})")
+        reasons.append(result.validity_base or "perpetual → valid with no end")
+    return reasons
+
+
+def _describe_proof(proof: ProofState | None, cert: Certification) -> str:
+    if proof is None:
+        return "no proof uploaded in this cycle"
+    text = f"proof {proof.proof.filename} submitted {proof.submitted_at.date()}"
+    if proof.review == PENDING:
+        return text + ", waiting for review → pending_approval"
+    verdict = f", {proof.review} {proof.reviewed_at.date() if proof.reviewed_at else '?'} by {proof.reviewed_by}"
+    if proof.review == REJECTED:
+        return text + verdict + f" ({proof.reason}) → rejected"
+    return text + verdict
 
 
 def first_due(cert: Certification, enrolled: date, assigned_due: date | None) -> date | None:
@@ -326,6 +514,7 @@ class SortableItem:
 
 _RELEVANCE_GROUP = {
     EXPIRED: 1,
+    REVOKED_STATUS: 1,
     REJECTED: 1,
     STARTED_STATUS: 2,
     ENROLLED: 3,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from certcli import rules
-from certcli.errors import NotFound, PermissionDenied, StateError, UsageError
+from certcli.errors import DataError, NotFound, PermissionDenied, StateError, UsageError
 from certcli.model import (
     ASSIGNED,
     COURSE_COMPLETED,
@@ -23,7 +23,10 @@ from certcli.model import (
     CYCLE_OPENED,
     PROOF_REVIEWED,
     PROOF_SUBMITTED,
+    REQUIREMENTS_CHANGED,
+    REVOKED,
     STARTED,
+    AuditEntry,
     Certification,
     Course,
     CourseRef,
@@ -124,12 +127,19 @@ def _enrollment(doc: Document, cert: Certification, user: User) -> Enrollment:
     if enrollment is None:
         raise StateError(
             f"{user.id} is not assigned to {cert.id}",
-            hint="an admin assigns it with `certcli assign`" + (", or `certcli start` enrols you" if cert.self_enroll else ""),
+            hint="an admin assigns it with `certcli assign`"
+            + (", or `certcli start` enrols you" if cert.self_enroll else ""),
         )
     return enrollment
 
 
 # ---------------------------------------------------------------- facts
+
+
+def _audit(ctx: Context, doc: Document, action: str, details: dict[str, Any] | None = None, **subject: str) -> None:
+    """Name the change this command makes; the store logs it as one audit event when it saves."""
+    actor = ctx.actor_id or ""
+    doc.pending_audit = AuditEntry(ctx.now, actor, action, subject, details or {})
 
 
 def _record(ctx: Context, enrollment: Enrollment, fact_type: str, **details: Any) -> None:
@@ -178,15 +188,19 @@ def _item(cert: Certification, view: rules.EnrollmentView | None, user: User) ->
         "courses_done": view.courses_done if view else 0,
         "courses_required": view.courses_required if view else len(required),
         "next_course": view.next_course if view else None,
+        "renewal_open": view.renewal_open if view else False,
         "cycle": view.cycle if view else None,
         "user": user.id,
     }
 
 
 def _proof_data(view: rules.EnrollmentView | None) -> dict[str, Any] | None:
-    if view is None or view.proof is None:
+    return _proof_data_of(view.proof) if view is not None else None
+
+
+def _proof_data_of(state: rules.ProofState | None) -> dict[str, Any] | None:
+    if state is None:
         return None
-    state = view.proof
     return {
         "sha256": state.proof.sha256,
         "size": state.proof.size,
@@ -212,6 +226,7 @@ def _page(doc: Document, cert: Certification, view: rules.EnrollmentView | None,
             "badge": cert.badge,
             "validity_months": cert.validity_months,
             "renew_from": cert.renew_from if cert.recurring else None,
+            "renewal_window_days": cert.renewal_window_days,
             "deadline_days": cert.deadline_days,
             "ordered": cert.ordered,
             "self_enroll": cert.self_enroll,
@@ -234,27 +249,26 @@ def _page(doc: Document, cert: Certification, view: rules.EnrollmentView | None,
     return page
 
 
-def _progress(doc: Document, cert: Certification, enrollment: Enrollment, user: User, ctx: Context) -> dict[str, Any]:
-    """What `start`, `complete` and the reviews print: the item plus its queue."""
-    view = _view(ctx, enrollment, cert)
+def _progress(cert: Certification, view: rules.EnrollmentView, user: User) -> dict[str, Any]:
+    """What `start`, `complete`, `upload-proof` and the reviews print: the item, its queue and proof."""
     data = _item(cert, view, user)
     data["queue"] = list(view.queue)
+    data["proof"] = _proof_data(view)
     return data
 
 
 # ---------------------------------------------------------------- setup: init, users, courses
 
 
-def init_store(store: Store, admin_id: str, admin_name: str | None, org: str | None) -> Outcome:
+def init_store(store: Store, admin_id: str, admin_name: str | None, org: str | None, now: datetime) -> Outcome:
     _check_id(admin_id, "user")
     doc = Document(org_name=org or "", users={admin_id: User(admin_id, admin_name or admin_id, "admin")})
+    doc.pending_audit = AuditEntry(now, admin_id, "init", {"user": admin_id}, {"org": org or ""})
     store.create(doc)
     return Outcome({"store": store.location, "admin": admin_id}, [f"Created {store.location} with admin {admin_id}."])
 
 
-def add_user(
-    ctx: Context, user_id: str, name: str, role: str, email: str | None, manager: str | None
-) -> Outcome:
+def add_user(ctx: Context, user_id: str, name: str, role: str, email: str | None, manager: str | None) -> Outcome:
     _check_id(user_id, "user")
     with ctx.store.update() as doc:
         _actor(ctx, doc, "admin")
@@ -264,6 +278,7 @@ def add_user(
             raise StateError(f"user {user_id!r} already exists", hint="choose another id")
         user = User(user_id, name, role, email, manager)
         doc.users[user_id] = user
+        _audit(ctx, doc, "user add", {"role": role, "manager": manager}, user=user_id)
     return Outcome(_user_data(user), [f"Added {role} {user_id}."])
 
 
@@ -284,6 +299,7 @@ def add_course(ctx: Context, course_id: str, title: str, minutes: int | None) ->
         if course_id in doc.courses:
             raise StateError(f"course {course_id!r} already exists", hint="choose another id")
         doc.courses[course_id] = Course(course_id, title, minutes)
+        _audit(ctx, doc, "course add", {"title": title}, course=course_id)
     return Outcome({"id": course_id, "title": title, "minutes": minutes}, [f"Added course {course_id}."])
 
 
@@ -303,6 +319,7 @@ class Definition:
     published: date | None = None
     recurring: int | None = None
     renew_from: str = "completion"
+    renewal_window: int | None = None
     deadline_days: int | None = None
     courses: list[str] = field(default_factory=list)
     mandatory: list[str] = field(default_factory=list)
@@ -322,10 +339,14 @@ def _check_definition(spec: Definition) -> None:
         raise UsageError("an internal certification needs at least one --course")
     if spec.kind == "internal" and spec.completion_date is not None:
         raise UsageError("--completion-date applies to external certifications only")
+    if spec.renewal_window is not None and spec.recurring is None:
+        raise UsageError("--renewal-window applies to recurring certifications only", hint="add --recurring MONTHS")
 
 
-def define(ctx: Context, spec: Definition, replace: bool) -> Outcome:
+def define(ctx: Context, spec: Definition, replace: bool, apply_to_open: bool = False) -> Outcome:
     _check_definition(spec)
+    if apply_to_open and not replace:
+        raise UsageError("--apply-to-open goes with --replace")
     with ctx.store.update() as doc:
         _actor(ctx, doc, "admin")
         for course_id in spec.courses:
@@ -344,15 +365,39 @@ def define(ctx: Context, spec: Definition, replace: bool) -> Outcome:
             self_enroll=spec.self_enroll,
             validity_months=spec.recurring,
             renew_from=spec.renew_from,
+            renewal_window_days=spec.renewal_window,
             deadline_days=spec.deadline_days,
             courses=tuple(CourseRef(c, c in spec.mandatory) for c in spec.courses),
             ordered=spec.ordered,
             completion_date=spec.completion_date or "approval",
         )
         doc.certifications[spec.id] = cert
+        moved = _apply_to_open_cycles(ctx, doc, cert) if apply_to_open else 0
+        details = {"replace": existed, "courses": spec.courses, "mandatory": spec.mandatory, "moved_open_cycles": moved}
+        _audit(ctx, doc, "define", details, certification=spec.id)
+    if not existed:
+        note = ""
+    elif apply_to_open:
+        note = f" Moved {moved} open cycle(s) onto the new requirements, keeping completed courses."
+    else:
+        note = " Open cycles keep the requirements they began with (--apply-to-open moves them)."
     verb = "Redefined" if existed else "Defined"
-    note = " Open cycles keep the requirements they began with." if existed else ""
     return Outcome(_page(doc, cert, None, doc.users[ctx.actor_id or ""]), [f"{verb} {spec.id}.{note}"])
+
+
+def _apply_to_open_cycles(ctx: Context, doc: Document, cert: Certification) -> int:
+    """Move every open cycle of `cert` onto its current requirements; returns how many moved."""
+    requirements = rules.effective_requirements(cert)
+    moved = 0
+    for enrollment in doc.enrollments:
+        if enrollment.certification != cert.id:
+            continue
+        view = rules.evaluate(enrollment, cert, ctx.now)
+        if view is None or view.cycles[-1].outcome != rules.OPEN or view.requirements == requirements:
+            continue
+        _record(ctx, enrollment, REQUIREMENTS_CHANGED, by=ctx.actor_id, requirements=requirements)
+        moved += 1
+    return moved
 
 
 def assign(ctx: Context, cert_id: str, user_ids: list[str], due: date | None) -> Outcome:
@@ -368,6 +413,7 @@ def assign(ctx: Context, cert_id: str, user_ids: list[str], due: date | None) ->
             _enroll(ctx, doc, cert, user, by=actor.id, due=due)
             assigned.append(user.id)
             messages.append(f"Assigned {cert.id} to {user.id}.")
+        _audit(ctx, doc, "assign", {"users": assigned, "due": format_date(due)}, certification=cert.id)
     return Outcome({"certification": cert.id, "assigned": assigned}, messages)
 
 
@@ -388,7 +434,7 @@ def list_certifications(
             continue
         cert = doc.certifications[enrollment.certification]
         view = rules.evaluate(enrollment, cert, ctx.now)
-        if view is None or (pending and view.status == rules.COMPLETED):
+        if view is None or (pending and view.status == rules.COMPLETED and not view.renewal_open):
             continue
         key = rules.SortableItem(cert.id, cert.title, cert.published, view.status, view.overdue, view.due, user.id)
         rows.append((key, _item(cert, view, user)))
@@ -409,6 +455,29 @@ def show(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
 # ---------------------------------------------------------------- learning: start, complete
 
 
+def _reopen(
+    ctx: Context,
+    enrollment: Enrollment,
+    cert: Certification,
+    view: rules.EnrollmentView,
+    messages: list[str],
+    early: bool,
+) -> rules.EnrollmentView:
+    """Open the next cycle when the enrollment has expired or was revoked, or
+    (with `early`) when its renewal window is open; otherwise change nothing."""
+    if view.status == rules.EXPIRED:
+        why = f"{cert.id} expired on {view.valid_until}"
+    elif view.status == rules.REVOKED_STATUS:
+        why = f"{cert.id} was revoked"
+    elif early and view.renewal_open and not view.renewing:
+        why = f"the renewal window of {cert.id} is open (valid until {view.valid_until})"
+    else:
+        return view
+    _open_next_cycle(ctx, enrollment, cert, view)
+    messages.append(f"{why}; opened cycle {view.cycle + 1}.")
+    return _view(ctx, enrollment, cert)
+
+
 def start(ctx: Context, cert_id: str, course_id: str | None = None) -> Outcome:
     messages: list[str] = []
     with ctx.store.update() as doc:
@@ -422,33 +491,32 @@ def start(ctx: Context, cert_id: str, course_id: str | None = None) -> Outcome:
                 _enrollment(doc, cert, actor)  # raises "not assigned"
             enrollment = _enroll(ctx, doc, cert, actor, by=actor.id, due=None)
             messages.append(f"Enrolled in {cert.id}.")
-        view = _view(ctx, enrollment, cert)
-        if view.status == rules.COMPLETED:
+        _audit(ctx, doc, "start", {"course": course_id}, certification=cert.id, user=actor.id)
+        view = _reopen(ctx, enrollment, cert, _view(ctx, enrollment, cert), messages, early=True)
+        if view.status == rules.COMPLETED and not view.renewing:
             until = f", valid until {view.valid_until}" if view.valid_until else ""
             messages.append(f"{cert.id} is already completed (on {view.completed_on}{until}).")
-            return Outcome(_progress(doc, cert, enrollment, actor, ctx), messages)
-        if view.status == rules.EXPIRED:
-            _open_next_cycle(ctx, enrollment, cert, view)
-            messages.append(f"{cert.id} expired on {view.valid_until}; opened cycle {view.cycle + 1}.")
-            view = _view(ctx, enrollment, cert)
-        if view.status == rules.PENDING_APPROVAL:
+            return Outcome(_progress(cert, _view(ctx, enrollment, cert), actor), messages)
+        if _awaiting_review(view):
             messages.append(f"Your proof for {cert.id} is waiting for review.")
-            return Outcome(_progress(doc, cert, enrollment, actor, ctx), messages)
+            return Outcome(_progress(cert, _view(ctx, enrollment, cert), actor), messages)
         if course_id is not None:
             _check_course_action(view, cert, course_id, "start")
         target = course_id or view.next_course
-        started = False
         if target is not None and _course_status(view, target) != rules.COMPLETED:
             _record(ctx, enrollment, COURSE_STARTED, course=target)
             messages.append(f"Now taking {target}.")
-            started = True
         elif target is not None:
             messages.append(f"Course {target} is already completed.")
-        if not started and view.status == rules.ENROLLED:
+        elif view.cycles[-1].cycle.started_at is None:
             _record(ctx, enrollment, STARTED)
         if cert.kind == "external":
             messages.append(_upload_hint(cert, view))
-        return Outcome(_progress(doc, cert, enrollment, actor, ctx), messages)
+        return Outcome(_progress(cert, _view(ctx, enrollment, cert), actor), messages)
+
+
+def _awaiting_review(view: rules.EnrollmentView) -> bool:
+    return view.proof is not None and view.proof.review == rules.PENDING
 
 
 def _upload_hint(cert: Certification, view: rules.EnrollmentView) -> str:
@@ -486,24 +554,21 @@ def complete(ctx: Context, cert_id: str, course_id: str, user_id: str | None = N
         cert = _certification(doc, cert_id)
         _course(doc, course_id)
         enrollment = _enrollment(doc, cert, learner)
-        view = _view(ctx, enrollment, cert)
-        if view.status == rules.EXPIRED:
-            _open_next_cycle(ctx, enrollment, cert, view)
-            messages.append(f"{cert.id} expired on {view.valid_until}; opened cycle {view.cycle + 1}.")
-            view = _view(ctx, enrollment, cert)
+        _audit(ctx, doc, "complete", {"course": course_id}, certification=cert.id, user=learner.id)
+        view = _reopen(ctx, enrollment, cert, _view(ctx, enrollment, cert), messages, early=False)
         _check_course_action(view, cert, course_id, "complete")
         if _course_status(view, course_id) == rules.COMPLETED:
             messages.append(f"{course_id} is already completed; nothing to do.")
         else:
             _record(ctx, enrollment, COURSE_COMPLETED, course=course_id)
             messages.append(f"Completed {course_id}.")
-        result = _progress(doc, cert, enrollment, learner, ctx)
-    if result["status"] == rules.COMPLETED and view.status != rules.COMPLETED:
-        until = f", valid until {result['valid_until']}" if result["valid_until"] else ""
+        after = _view(ctx, enrollment, cert)
+    if after.cycles[-1].completed_on is not None and view.cycles[-1].completed_on is None:
+        until = f", valid until {after.valid_until}" if after.valid_until else ""
         messages.append(f"{cert.id} is complete{until}.")
-    elif cert.kind == "external" and result["courses_done"] == result["courses_required"]:
+    elif cert.kind == "external" and after.courses_done == after.courses_required and not _awaiting_review(after):
         messages.append(f"Mandatory courses done; upload your proof: certcli upload-proof {cert.id} FILE")
-    return Outcome(result, messages)
+    return Outcome(_progress(cert, after, learner), messages)
 
 
 # ---------------------------------------------------------------- proofs and reviews
@@ -524,8 +589,9 @@ def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | 
             raise StateError(f"{cert.id} is internal: it is earned by its courses, not by proof")
         enrollment = _enrollment(doc, cert, actor)
         view = _view(ctx, enrollment, cert)
-        if view.status not in UPLOAD_STATES:
-            hint = f"run `certcli start {cert.id}` to recertify" if view.status == rules.EXPIRED else None
+        if view.status not in UPLOAD_STATES and not view.renewing:
+            recertify = view.status in (rules.EXPIRED, rules.REVOKED_STATUS) or view.renewal_open
+            hint = f"run `certcli start {cert.id}` to recertify" if recertify else None
             raise StateError(f"{cert.id} is {view.status}; no proof is needed now", hint=hint)
         if view.courses_done < view.courses_required:
             raise StateError(
@@ -538,20 +604,23 @@ def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | 
 
             proof = replace(proof, completed_on=completed_on or ctx.now.date())
         _record(ctx, enrollment, PROOF_SUBMITTED, proof=proof)
-        replaced = " (replacing the one waiting)" if view.status == rules.PENDING_APPROVAL else ""
-        result = _progress(doc, cert, enrollment, actor, ctx)
-        result["proof"] = _proof_data(_view(ctx, enrollment, cert))
+        details = {"sha256": proof.sha256, "size": proof.size, "filename": proof.filename}
+        _audit(ctx, doc, "upload-proof", details, certification=cert.id, user=actor.id)
+        replaced = " (replacing the one waiting)" if _awaiting_review(view) else ""
+        result = _progress(cert, _view(ctx, enrollment, cert), actor)
     return Outcome(result, [f"Uploaded {source.name}{replaced}; waiting for review."])
 
 
-def _reviewable(ctx: Context, doc: Document, actor: User) -> Iterable[tuple[Enrollment, Certification, rules.EnrollmentView]]:
+def _reviewable(
+    ctx: Context, doc: Document, actor: User
+) -> Iterable[tuple[Enrollment, Certification, rules.EnrollmentView]]:
     for enrollment in doc.enrollments:
         learner = doc.users[enrollment.user]
         if actor.role == "manager" and learner.manager != actor.id:
             continue
         cert = doc.certifications[enrollment.certification]
         view = rules.evaluate(enrollment, cert, ctx.now)
-        if view is not None and view.status == rules.PENDING_APPROVAL and learner.id != actor.id:
+        if view is not None and _awaiting_review(view) and learner.id != actor.id:
             yield enrollment, cert, view
 
 
@@ -586,14 +655,124 @@ def review(ctx: Context, cert_id: str, user_id: str, decision: str, reason: str 
         _may_review(actor, learner)
         enrollment = _enrollment(doc, cert, learner)
         view = _view(ctx, enrollment, cert)
-        if view.status != rules.PENDING_APPROVAL:
+        if not _awaiting_review(view):
             raise StateError(f"no proof from {learner.id} is waiting for review in {cert.id} (status {view.status})")
         _record(ctx, enrollment, PROOF_REVIEWED, by=actor.id, decision=decision, reason=reason)
-        result = _progress(doc, cert, enrollment, learner, ctx)
-        result["proof"] = _proof_data(_view(ctx, enrollment, cert))
+        action = "approve" if decision == "approved" else "reject"
+        _audit(ctx, doc, action, {"reason": reason}, certification=cert.id, user=learner.id)
+        result = _progress(cert, _view(ctx, enrollment, cert), learner)
     if decision == "approved":
         until = f", valid until {result['valid_until']}" if result["valid_until"] else ""
         message = f"Approved {learner.id}'s proof: {cert.id} completed on {result['completed_on']}{until}."
     else:
         message = f"Rejected {learner.id}'s proof for {cert.id}: {reason}"
     return Outcome(result, [message])
+
+
+# ---------------------------------------------------------------- recertification: revoke, history, explain
+
+
+def revoke(ctx: Context, cert_id: str, user_id: str, reason: str) -> Outcome:
+    if not reason.strip():
+        raise UsageError("a revocation needs a reason", hint="pass --reason TEXT")
+    with ctx.store.update() as doc:
+        actor = _actor(ctx, doc, "admin")
+        cert = _certification(doc, cert_id)
+        learner = _user(doc, user_id)
+        enrollment = _enrollment(doc, cert, learner)
+        view = _view(ctx, enrollment, cert)
+        if view.status != rules.COMPLETED:
+            raise StateError(f"{learner.id} holds no completion of {cert.id} to revoke (status {view.status})")
+        _record(ctx, enrollment, REVOKED, by=actor.id, reason=reason)
+        _audit(ctx, doc, "revoke", {"reason": reason}, certification=cert.id, user=learner.id)
+        result = _progress(cert, _view(ctx, enrollment, cert), learner)
+    return Outcome(result, [f"Revoked {learner.id}'s {cert.id} completion: {reason}"])
+
+
+def _enrollment_for_reading(ctx: Context, cert_id: str, user_id: str | None) -> tuple[Certification, Enrollment, User]:
+    doc = ctx.store.read()
+    actor = _actor(ctx, doc)
+    user = _subject(doc, actor, user_id)
+    cert = _certification(doc, cert_id)
+    return cert, _enrollment(doc, cert, user), user
+
+
+def _cycle_data(result: rules.CycleResult) -> dict[str, Any]:
+    cycle = result.cycle
+    requirements = cycle.requirements
+    proof = _proof_data_of(cycle.proof)
+    return {
+        "cycle": cycle.number,
+        "opened_on": format_date(cycle.opened_at.date()),
+        "due": format_date(result.due),
+        "requirements": {
+            "ordered": requirements.ordered,
+            "courses": [{"id": ref.id, "mandatory": ref.mandatory} for ref in requirements.courses],
+        },
+        "courses": [
+            {
+                "id": ref.id,
+                "status": cycle.course(ref.id).status,
+                "completed_on": format_date(cycle.course(ref.id).completed_on),
+            }
+            for ref in requirements.courses
+        ],
+        "proof": proof,
+        "completed_on": format_date(result.completed_on),
+        "valid_until": format_date(result.valid_until),
+        "outcome": result.outcome,
+        "revoked": None
+        if cycle.revoked_at is None
+        else {"on": format_date(cycle.revoked_at.date()), "by": cycle.revoked_by, "reason": cycle.revoke_reason},
+    }
+
+
+def history(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
+    cert, enrollment, user = _enrollment_for_reading(ctx, cert_id, user_id)
+    view = _view(ctx, enrollment, cert)
+    return Outcome({"id": cert.id, "user": user.id, "cycles": [_cycle_data(result) for result in view.cycles]})
+
+
+def explain(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
+    cert, enrollment, user = _enrollment_for_reading(ctx, cert_id, user_id)
+    view = _view(ctx, enrollment, cert)
+    return Outcome(
+        {
+            "id": cert.id,
+            "user": user.id,
+            "now": ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "status": view.status,
+            "overdue": view.overdue,
+            "renewal_open": view.renewal_open,
+            "cycle": view.cycle,
+            "reasons": list(view.reasons),
+        }
+    )
+
+
+# ---------------------------------------------------------------- the audit trail
+
+
+def audit_events(ctx: Context, user: str | None = None, cert: str | None = None, since: date | None = None) -> Outcome:
+    from certcli import audit
+
+    doc = ctx.store.read()
+    _actor(ctx, doc, "admin")
+    events, _ = ctx.store.read_audit()
+    return Outcome([event for event in events if audit.matches(event, user, cert, since)])
+
+
+def audit_verify(ctx: Context) -> Outcome:
+    from certcli import audit
+    from certcli.store.document import document_to_data
+
+    doc = ctx.store.read()
+    _actor(ctx, doc, "admin")
+    events, problem = ctx.store.read_audit()
+    problem = problem or audit.verify(events, doc.audit_head, audit.document_hash(document_to_data(doc)))
+    if problem is not None:
+        raise DataError(f"audit trail broken: {problem}", hint="restore the store and its log from a backup")
+    last = events[-1] if events else None
+    data = {"ok": True, "events": len(events), "head": last["sha256"] if last else None}
+    note = f"through event {last['seq']} ({last['at']})" if last else "no events recorded yet"
+    return Outcome(data, [f"Audit trail intact: {len(events)} events, {note}; the store matches it."])

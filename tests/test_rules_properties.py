@@ -191,7 +191,15 @@ def test_each_sort_order_is_total_and_deterministic(
     assert rules.sort_items(shuffled, key) == rules.sort_items(items, key)
 
 
-RELEVANCE_GROUPS = {"expired": 1, "rejected": 1, "started": 2, "enrolled": 3, "pending_approval": 4, "completed": 5}
+RELEVANCE_GROUPS = {
+    "expired": 1,
+    "rejected": 1,
+    "revoked": 1,
+    "started": 2,
+    "enrolled": 3,
+    "pending_approval": 4,
+    "completed": 5,
+}
 
 
 def due_rank(item: rules.SortableItem) -> tuple[bool, date]:

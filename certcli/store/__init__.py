@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from certcli.errors import UsageError
 from certcli.model import Document
@@ -31,9 +31,13 @@ class Store(Protocol):
     def create(self, doc: Document) -> None:
         """Create the store holding `doc`; `StateError` when it already exists."""
 
+    def read_audit(self) -> tuple[list[dict[str, Any]], str | None]:
+        """The audit log's events, and a problem with its first line that is not an event."""
+
     def update(self) -> AbstractContextManager[Document]:
         """Hold the write lock across read-modify-write: the document yielded is
-        saved when the block ends without an exception, and left untouched otherwise."""
+        saved when the block ends without an exception, and left untouched otherwise.
+        A change is saved with the audit event the block put in `pending_audit`."""
 
 
 def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from certcli.errors import DataError
@@ -25,9 +25,12 @@ from certcli.model import (
     PROOF_REVIEWED,
     PROOF_SUBMITTED,
     RENEW_FROM,
+    REQUIREMENTS_CHANGED,
+    REVOKED,
     ROLES,
     SCHEMA_VERSION,
     STARTED,
+    AuditHead,
     Certification,
     Course,
     CourseRef,
@@ -51,6 +54,8 @@ FACT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     COURSE_COMPLETED: ({"course"}, set()),
     PROOF_SUBMITTED: ({"proof"}, set()),
     PROOF_REVIEWED: ({"by", "decision"}, {"reason"}),
+    REVOKED: ({"by", "reason"}, set()),
+    REQUIREMENTS_CHANGED: ({"requirements"}, {"by"}),
 }
 
 
@@ -62,7 +67,7 @@ def format_date(value: date | None) -> str | None:
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_date(text: str) -> date:
@@ -75,13 +80,13 @@ def parse_date(text: str) -> date:
 def parse_time(text: str) -> datetime:
     """`YYYY-MM-DD` (midnight UTC) or an ISO 8601 datetime (no offset means UTC)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", text):
         raise ValueError(text)
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- validation
@@ -113,7 +118,9 @@ class _Reader:
         self.table: dict[str, Any] = table if isinstance(table, dict) else {}
         self.ok = isinstance(table, dict)
         if not self.ok:
-            problems.add(where or "(top)", f"expected a table, got {_kind(table)}", "write it as a table of keys and values")
+            problems.add(
+                where or "(top)", f"expected a table, got {_kind(table)}", "write it as a table of keys and values"
+            )
             return
         for key in self.table:
             if key not in allowed:
@@ -154,7 +161,9 @@ class _Reader:
             return None
         return value
 
-    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None, required: bool = False) -> str | None:
+    def choice(
+        self, key: str, choices: tuple[str, ...], default: str | None = None, required: bool = False
+    ) -> str | None:
         expected = "one of " + ", ".join(choices)
         value = self._get(key, required, expected)
         if value is None:
@@ -250,7 +259,7 @@ def document_from_data(data: Any, source: str) -> Document:
     """Validate a parsed store (dates as strings or TOML dates) into a `Document`."""
     problems = Problems(source)
     data = _stringify_dates(data)
-    top = _Reader(problems, data, "", {"schema", "org", "users", "courses", "certifications", "enrollments"})
+    top = _Reader(problems, data, "", {"schema", "org", "users", "courses", "certifications", "enrollments", "audit"})
     schema = top.integer("schema", 1)
     if schema is not None and schema != SCHEMA_VERSION:
         problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
@@ -259,12 +268,15 @@ def document_from_data(data: Any, source: str) -> Document:
         org = _Reader(problems, top.table["org"], "org", {"name"})
         org_name = org.text("name", default="") or ""
 
+    audit_head = _read_audit_head(problems, top.table["audit"]) if "audit" in top.table else None
     users = _read_all(problems, top.array("users"), "users", _read_user)
     courses = _read_all(problems, top.array("courses"), "courses", _read_course)
     certs = _read_all(problems, top.array("certifications"), "certifications", _read_certification)
-    user_ids = {u.id for _, u in users}
-    course_ids = {c.id for _, c in courses}
-    cert_ids = {c.id for _, c in certs}
+    # Known ids come from every table that names one, so a problem elsewhere in a
+    # table is reported once and not again at each reference to it.
+    user_ids = _named_ids(top.table.get("users"))
+    course_ids = _named_ids(top.table.get("courses"))
+    cert_ids = _named_ids(top.table.get("certifications"))
     for index, user in users:
         if user.manager is not None and user.manager not in user_ids:
             problems.add(f"users[{index}].manager", f"unknown user {user.manager!r}", "name an existing user id")
@@ -295,7 +307,23 @@ def document_from_data(data: Any, source: str) -> Document:
         courses={c.id: c for _, c in courses},
         certifications={c.id: c for _, c in certs},
         enrollments=[e for _, e in enrollments],
+        audit_head=audit_head,
     )
+
+
+def _named_ids(tables: Any) -> set[str]:
+    if not isinstance(tables, list):
+        return set()
+    return {table["id"] for table in tables if isinstance(table, dict) and isinstance(table.get("id"), str)}
+
+
+def _read_audit_head(problems: Problems, table: Any) -> AuditHead | None:
+    reader = _Reader(problems, table, "audit", {"seq", "sha256"})
+    seq = reader.integer("seq", 1, required=True)
+    sha = reader.text("sha256", required=True)
+    if sha is not None and not SHA256_PATTERN.match(sha):
+        reader._bad("sha256", sha, "64 lowercase hexadecimal digits")
+    return AuditHead(seq, sha) if reader.ok and seq is not None and sha else None
 
 
 class _Refs:
@@ -307,7 +335,9 @@ class _Refs:
             reader.problems.add(reader.place(key), f"unknown {what} {value!r}", f"name an existing {what} id")
 
 
-def _read_all(problems: Problems, items: list[Any], where: str, read: Callable[[_Reader], Any]) -> list[tuple[int, Any]]:
+def _read_all(
+    problems: Problems, items: list[Any], where: str, read: Callable[[_Reader], Any]
+) -> list[tuple[int, Any]]:
     result: list[tuple[int, Any]] = []
     allowed = _ALLOWED[where]
     for index, table in enumerate(items):
@@ -327,8 +357,21 @@ _ALLOWED = {
     "users": {"id", "name", "role", "email", "manager"},
     "courses": {"id", "title", "minutes"},
     "certifications": {
-        "id", "title", "kind", "overview", "issuer", "badge", "published", "self_enroll",
-        "validity_months", "renew_from", "deadline_days", "courses", "ordered", "completion_date",
+        "id",
+        "title",
+        "kind",
+        "overview",
+        "issuer",
+        "badge",
+        "published",
+        "self_enroll",
+        "validity_months",
+        "renew_from",
+        "renewal_window_days",
+        "deadline_days",
+        "courses",
+        "ordered",
+        "completion_date",
     },
     "enrollments": {"user", "certification", "facts"},
 }
@@ -360,7 +403,9 @@ def _read_course_refs(r: _Reader, key: str) -> tuple[CourseRef, ...]:
     seen: set[str] = set()
     for position, ref in enumerate(refs):
         if ref.id in seen:
-            r.problems.add(f"{r.where}.{key}[{position}].id", f"course {ref.id!r} listed twice", "list each course once")
+            r.problems.add(
+                f"{r.where}.{key}[{position}].id", f"course {ref.id!r} listed twice", "list each course once"
+            )
         seen.add(ref.id)
     return tuple(refs)
 
@@ -383,6 +428,7 @@ def _read_certification(r: _Reader) -> Certification:
         self_enroll=r.boolean("self_enroll"),
         validity_months=r.integer("validity_months", 1),
         renew_from=r.choice("renew_from", RENEW_FROM, default="completion") or "completion",
+        renewal_window_days=r.integer("renewal_window_days", 0),
         deadline_days=r.integer("deadline_days", 0),
         courses=courses,
         ordered=r.boolean("ordered"),
@@ -479,7 +525,7 @@ def _stringify_dates(value: Any) -> Any:
     if isinstance(value, list):
         return [_stringify_dates(item) for item in value]
     if isinstance(value, datetime):
-        return format_time(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+        return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -531,7 +577,7 @@ def _fact_data(fact: Fact) -> dict[str, Any]:
 
 def document_to_data(doc: Document) -> dict[str, Any]:
     """The plain document both file formats hold: strings, numbers, booleans, lists, tables."""
-    return {
+    data = {
         "schema": doc.schema,
         "org": {"name": doc.org_name},
         "users": [
@@ -545,6 +591,9 @@ def document_to_data(doc: Document) -> dict[str, Any]:
             for e in doc.enrollments
         ],
     }
+    if doc.audit_head is not None:
+        data["audit"] = {"seq": doc.audit_head.seq, "sha256": doc.audit_head.sha256}
+    return data
 
 
 def _certification_data(cert: Certification) -> dict[str, Any]:
@@ -560,6 +609,7 @@ def _certification_data(cert: Certification) -> dict[str, Any]:
             "self_enroll": cert.self_enroll,
             "validity_months": cert.validity_months,
             "renew_from": cert.renew_from if cert.renew_from != "completion" else None,
+            "renewal_window_days": cert.renewal_window_days,
             "deadline_days": cert.deadline_days,
             "ordered": cert.ordered,
             "completion_date": cert.completion_date if cert.completion_date != "approval" else None,

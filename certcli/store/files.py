@@ -9,11 +9,12 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from certcli.errors import DataError, StateError, StoreBusy
-from certcli.model import Document
+from certcli.model import AuditEntry, AuditHead, Document
 from certcli.store.document import document_from_data, document_to_data
 
 NEW_STORE_MODE = 0o600  # a store holds personal data: owner-only unless the admin widens it
@@ -104,6 +105,10 @@ def write_atomically(path: Path, content: bytes, mode: int) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
     folder_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(folder_fd)
@@ -120,6 +125,7 @@ class FileStore:
         self.lock_timeout = lock_timeout
         self.location = str(path)
         self.proofs_dir = path.with_name(path.stem + ".proofs")
+        self.audit_path = Path(f"{path}.audit.jsonl")
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -177,6 +183,12 @@ class FileStore:
                     f"store {self.location} already exists",
                     hint="use it as it is, or choose another path with --store",
                 )
+            if self.audit_path.exists() and self.audit_path.stat().st_size > 0:
+                raise StateError(
+                    f"{self.audit_path} holds the audit log of an earlier store",
+                    hint="move it away first, or choose another path with --store",
+                )
+            self._log_change(doc, Document())
             self._save(doc, NEW_STORE_MODE)
 
     @contextlib.contextmanager
@@ -184,8 +196,73 @@ class FileStore:
         if not self.exists():
             raise self._missing()
         with self._locked():
-            doc = self.read()
+            raw = self._read_bytes()
+            doc = parse_document(raw, self.fmt, self.location)
             before = serialize_document(doc, self.fmt)
             yield doc
             if serialize_document(doc, self.fmt) != before:
+                self._log_change(doc, parse_document(raw, self.fmt, self.location))
                 self._save(doc, stat.S_IMODE(os.stat(self.path).st_mode))
+
+    # ------------------------------------------------------------ the audit log
+
+    def read_audit(self) -> tuple[list[dict[str, Any]], str | None]:
+        from certcli import audit
+
+        try:
+            raw = self.audit_path.read_bytes()
+        except FileNotFoundError:
+            return [], None
+        except OSError as exc:
+            raise DataError(f"cannot read audit log {self.audit_path}: {exc.strerror}") from None
+        return audit.decode_log(raw)
+
+    def _log_change(self, doc: Document, original: Document) -> None:
+        """Append the change's event to the log (after checking the chain still
+        matches the store as it was), then point the store at it."""
+        from certcli import audit
+
+        entry = doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
+        events, problem = self.read_audit()
+        head = original.audit_head
+        if (
+            problem is None
+            and head is not None
+            and len(events) > head.seq
+            and events[head.seq - 1]["sha256"] == head.sha256
+        ):
+            kept = head.seq
+            self._drop_unsaved_events(events[:kept])  # a write that logged but did not save
+            events = events[:kept]
+        problem = problem or audit.verify(events, head, audit.document_hash(document_to_data(original)))
+        if problem is not None:
+            raise DataError(
+                f"audit log {self.audit_path} does not match the store: {problem}",
+                hint="run `certcli audit verify`; restore the store and its log from a backup",
+            )
+        event = audit.make_event(entry, head, audit.document_hash(document_to_data(doc)))
+        self._append_event(audit.encode_event(event))
+        doc.audit_head = AuditHead(event["seq"], event["sha256"])
+
+    def _append_event(self, line: bytes) -> None:
+        created = not self.audit_path.exists()
+        try:
+            fd = os.open(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, NEW_STORE_MODE)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_folder(self.path.parent)
+        except OSError as exc:
+            raise DataError(
+                f"cannot write audit log {self.audit_path}: {exc.strerror}",
+                hint="check free space and permissions; the store was left as it was",
+            ) from None
+
+    def _drop_unsaved_events(self, kept: list[dict[str, Any]]) -> None:
+        from certcli import audit
+
+        content = b"".join(audit.encode_event(event) for event in kept)
+        write_atomically(self.audit_path, content, NEW_STORE_MODE)

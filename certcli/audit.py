@@ -1,0 +1,106 @@
+"""The tamper-evident audit trail: a hash chain of events, and its verification.
+
+Each event carries the SHA-256 of the event before it and of the store
+document as that change left it; the store records the latest event's number
+and hash. Editing, removing or reordering an event, truncating the log, or
+changing the store without logging breaks one of those links. Pure: this
+module builds and checks events; the store backend reads and appends them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Any
+
+from certcli.model import AuditEntry, AuditHead
+from certcli.store.document import format_time
+
+GENESIS = "0" * 64
+EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256")
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def document_hash(data: dict[str, Any]) -> str:
+    """SHA-256 of a store document's content, leaving out its own audit head."""
+    content = {key: value for key, value in data.items() if key != "audit"}
+    return hashlib.sha256(_canonical(content)).hexdigest()
+
+
+def event_hash(event: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical({key: value for key, value in event.items() if key != "sha256"})).hexdigest()
+
+
+def make_event(entry: AuditEntry, head: AuditHead | None, store_sha256: str) -> dict[str, Any]:
+    """The next event of the chain after `head`."""
+    event: dict[str, Any] = {
+        "seq": head.seq + 1 if head else 1,
+        "at": format_time(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject": dict(entry.subject),
+        "details": dict(entry.details),
+        "prev": head.sha256 if head else GENESIS,
+        "store_sha256": store_sha256,
+    }
+    event["sha256"] = event_hash(event)
+    return event
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def decode_log(raw: bytes) -> tuple[list[dict[str, Any]], str | None]:
+    """The events of a log file, and a problem with the first line that is not an event."""
+    events: list[dict[str, Any]] = []
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return events, f"line {number} (after event {len(events)}) is not a JSON event: the log was edited or cut"
+        if not isinstance(event, dict) or set(event) != set(EVENT_KEYS):
+            return events, f"line {number} is not an audit event: the log was edited"
+        events.append(event)
+    return events, None
+
+
+def verify(events: list[dict[str, Any]], head: AuditHead | None, store_sha256: str) -> str | None:
+    """None when the chain is whole and matches the store; else what is wrong, naming the first bad event."""
+    previous = GENESIS
+    for position, event in enumerate(events, 1):
+        if event.get("seq") != position:
+            return f"event {position} is missing or out of order (found event {event.get('seq')} in its place)"
+        if event["prev"] != previous:
+            return f"event {position} does not follow event {position - 1}: an event was removed or reordered"
+        if event_hash(event) != event["sha256"]:
+            return f"event {position} was edited: its content no longer matches its SHA-256"
+        previous = event["sha256"]
+    last = events[-1] if events else None
+    if head is None:
+        return f"the store records no audit events but the log has {len(events)}" if events else None
+    if last is None or last["seq"] < head.seq:
+        return f"event {len(events) + 1} is missing: the log was truncated (the store records event {head.seq})"
+    if last["seq"] > head.seq:
+        return f"event {head.seq + 1} is not recorded in the store: the store was replaced by an older copy"
+    if last["sha256"] != head.sha256:
+        return f"event {head.seq} is not the event the store records"
+    if last["store_sha256"] != store_sha256:
+        return f"the store was changed after event {head.seq} without an audit event"
+    return None
+
+
+def matches(event: dict[str, Any], user: str | None, cert: str | None, since: date | None) -> bool:
+    """Whether an event concerns `user` (as actor or subject), `cert`, and happened on or after `since`."""
+    subject = event.get("subject", {})
+    if user is not None and user not in (event.get("actor"), subject.get("user")):
+        return False
+    if cert is not None and subject.get("certification") != cert:
+        return False
+    return since is None or str(event.get("at", ""))[:10] >= since.isoformat()
