@@ -14,8 +14,8 @@ import json
 from datetime import date
 from typing import Any
 
+from certcli.dates import format_time
 from certcli.model import AuditEntry, AuditHead
-from certcli.store.document import format_time
 
 GENESIS = "0" * 64
 EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256")

@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from certcli import __version__, render, service
+from certcli import __version__, render
+from certcli.dates import parse_date, parse_time
 from certcli.errors import CertcliError, UsageError
-from certcli.store.document import parse_date, parse_time
+
+if TYPE_CHECKING:
+    from certcli import service
 
 
 class CertcliGroup(TyperGroup):
@@ -178,7 +181,14 @@ def _store_path(globals_: Globals) -> Path:
     return platformdirs.user_data_path("certcli") / "store.toml"
 
 
-def _context(ctx: typer.Context) -> service.Context:
+def _service() -> Any:
+    """The use cases, imported when a command runs so that --version and --help stay fast."""
+    from certcli import service
+
+    return service
+
+
+def _context(ctx: typer.Context) -> "service.Context":
     from certcli.store import open_store
 
     globals_: Globals = ctx.find_object(Globals) or Globals(None, None, None)
@@ -186,10 +196,10 @@ def _context(ctx: typer.Context) -> service.Context:
     timeout = _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float)
     max_bytes = int(_env_number("CERTCLI_PROOF_MAX_BYTES", 10 * 1024 * 1024, int))
     store = open_store(_store_path(globals_), timeout)
-    return service.Context(store=store, actor_id=globals_.actor, now=now, proof_max_bytes=max_bytes)
+    return _service().Context(store=store, actor_id=globals_.actor, now=now, proof_max_bytes=max_bytes)
 
 
-def _emit(outcome: service.Outcome, as_json: bool, text: Callable[[Any, bool], str]) -> None:
+def _emit(outcome: "service.Outcome", as_json: bool, text: Callable[[Any, bool], str]) -> None:
     """Messages to stderr; the result as JSON or as `text` to stdout."""
     for message in outcome.messages:
         typer.echo(message, err=True)
@@ -223,7 +233,7 @@ def init(
     from certcli.store import open_store
 
     now = globals_.now or datetime.now(UTC).replace(microsecond=0)
-    outcome = service.init_store(open_store(_store_path(globals_)), admin, admin_name, org, now)
+    outcome = _service().init_store(open_store(_store_path(globals_)), admin, admin_name, org, now)
     _emit(outcome, False, _quiet)
 
 
@@ -241,7 +251,7 @@ def user_add(
 
     Example: certcli user add ben --name "Ben Ode" --manager mia
     """
-    outcome = service.add_user(_context(ctx), user_id, name, role.value, email, manager)
+    outcome = _service().add_user(_context(ctx), user_id, name, role.value, email, manager)
     _emit(outcome, as_json, _quiet)
 
 
@@ -251,7 +261,7 @@ def user_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: certcli user list --json
     """
-    _emit(service.list_users(_context(ctx)), as_json, lambda data, colour: render.users_table(data))
+    _emit(_service().list_users(_context(ctx)), as_json, lambda data, colour: render.users_table(data))
 
 
 @course_app.command("add")
@@ -266,7 +276,7 @@ def course_add(
 
     Example: certcli course add sec-101 --title "Security basics" --minutes 45
     """
-    _emit(service.add_course(_context(ctx), course_id, title, minutes), as_json, _quiet)
+    _emit(_service().add_course(_context(ctx), course_id, title, minutes), as_json, _quiet)
 
 
 @app.command("define")
@@ -318,7 +328,7 @@ def define(
     Example: certcli define sec --title "Security" --kind internal --recurring 12
     --course sec-101 --course sec-201 --mandatory sec-101
     """
-    spec = service.Definition(
+    spec = _service().Definition(
         id=cert_id,
         title=title,
         kind=kind.value,
@@ -336,7 +346,7 @@ def define(
         self_enroll=self_enroll,
         completion_date=completion_date.value if completion_date else None,
     )
-    _emit(service.define(_context(ctx), spec, replace, apply_to_open), as_json, _quiet)
+    _emit(_service().define(_context(ctx), spec, replace, apply_to_open), as_json, _quiet)
 
 
 @app.command("assign")
@@ -353,14 +363,14 @@ def assign(
 
     Example: certcli assign sec ben cleo --due 2026-12-31
     """
-    _emit(service.assign(_context(ctx), cert_id, users, due), as_json, _quiet)
+    _emit(_service().assign(_context(ctx), cert_id, users, due), as_json, _quiet)
 
 
 # ---------------------------------------------------------------- reading commands
 
 
 def _list(ctx: typer.Context, sort: SortKey, pending: bool, user: str | None, as_json: bool) -> None:
-    outcome = service.list_certifications(_context(ctx), user, pending, sort.value)
+    outcome = _service().list_certifications(_context(ctx), user, pending, sort.value)
     _emit(outcome, as_json, lambda data, colour: render.certification_table(data, colour))
 
 
@@ -400,7 +410,7 @@ def show(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json: Js
 
     Example: certcli show sec --user ben
     """
-    _emit(service.show(_context(ctx), cert_id, user), as_json, render.page_text)
+    _emit(_service().show(_context(ctx), cert_id, user), as_json, render.page_text)
 
 
 # ---------------------------------------------------------------- learning commands
@@ -419,7 +429,7 @@ def start(
 
     Example: certcli start sec
     """
-    _emit(service.start(_context(ctx), cert_id, course), as_json, render.progress_text)
+    _emit(_service().start(_context(ctx), cert_id, course), as_json, render.progress_text)
 
 
 @app.command("complete")
@@ -436,7 +446,7 @@ def complete(
 
     Example: certcli complete sec sec-101
     """
-    _emit(service.complete(_context(ctx), cert_id, course, user), as_json, render.progress_text)
+    _emit(_service().complete(_context(ctx), cert_id, course, user), as_json, render.progress_text)
 
 
 @app.command("upload-proof")
@@ -459,7 +469,7 @@ def upload_proof(
 
     Example: certcli upload-proof aws-sa ~/aws-certificate.pdf
     """
-    _emit(service.upload_proof(_context(ctx), cert_id, file, completed_on), as_json, render.progress_text)
+    _emit(_service().upload_proof(_context(ctx), cert_id, file, completed_on), as_json, render.progress_text)
 
 
 # ---------------------------------------------------------------- reviewing commands
@@ -471,7 +481,7 @@ def review_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: certcli review --json
     """
-    _emit(service.review_queue(_context(ctx)), as_json, lambda data, colour: render.review_table(data))
+    _emit(_service().review_queue(_context(ctx)), as_json, lambda data, colour: render.review_table(data))
 
 
 @app.command("approve")
@@ -485,7 +495,7 @@ def approve(
 
     Example: certcli approve aws-sa ben
     """
-    _emit(service.review(_context(ctx), cert_id, user, "approved"), as_json, render.progress_text)
+    _emit(_service().review(_context(ctx), cert_id, user, "approved"), as_json, render.progress_text)
 
 
 @app.command("reject")
@@ -500,7 +510,7 @@ def reject(
 
     Example: certcli reject aws-sa ben --reason "the scan is unreadable"
     """
-    _emit(service.review(_context(ctx), cert_id, user, "rejected", reason), as_json, render.progress_text)
+    _emit(_service().review(_context(ctx), cert_id, user, "rejected", reason), as_json, render.progress_text)
 
 
 # ---------------------------------------------------------------- recertification commands
@@ -518,7 +528,7 @@ def revoke(
 
     Example: certcli revoke first-aid ben --reason "certificate withdrawn by the issuer"
     """
-    _emit(service.revoke(_context(ctx), cert_id, user, reason), as_json, render.progress_text)
+    _emit(_service().revoke(_context(ctx), cert_id, user, reason), as_json, render.progress_text)
 
 
 @app.command("history")
@@ -527,7 +537,7 @@ def history(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json:
 
     Example: certcli history security-awareness --user ben
     """
-    _emit(service.history(_context(ctx), cert_id, user), as_json, render.history_text)
+    _emit(_service().history(_context(ctx), cert_id, user), as_json, render.history_text)
 
 
 @app.command("explain")
@@ -536,7 +546,7 @@ def explain(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json:
 
     Example: certcli --now 2027-02-01 explain security-awareness
     """
-    _emit(service.explain(_context(ctx), cert_id, user), as_json, render.explanation_text)
+    _emit(_service().explain(_context(ctx), cert_id, user), as_json, render.explanation_text)
 
 
 audit_app = typer.Typer(
@@ -560,7 +570,7 @@ def audit_list(
     Example: certcli audit --cert security-awareness --since 2026-01-01
     """
     if ctx.invoked_subcommand is None:
-        _emit(service.audit_events(_context(ctx), user, cert, since), as_json, render.audit_table)
+        _emit(_service().audit_events(_context(ctx), user, cert, since), as_json, render.audit_table)
 
 
 @audit_app.command("verify")
@@ -569,7 +579,7 @@ def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: certcli audit verify
     """
-    _emit(service.audit_verify(_context(ctx)), as_json, _quiet)
+    _emit(_service().audit_verify(_context(ctx)), as_json, _quiet)
 
 
 GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 SCHEMA_VERSION = 1
 
@@ -40,8 +41,7 @@ FACT_TYPES = (
 )
 
 
-@dataclass(frozen=True)
-class User:
+class User(NamedTuple):
     id: str
     name: str
     role: str = "learner"
@@ -49,23 +49,20 @@ class User:
     manager: str | None = None
 
 
-@dataclass(frozen=True)
-class Course:
+class Course(NamedTuple):
     id: str
     title: str
     minutes: int | None = None
 
 
-@dataclass(frozen=True)
-class CourseRef:
+class CourseRef(NamedTuple):
     """A course as listed in a certification; `mandatory` as written by the admin."""
 
     id: str
     mandatory: bool = False
 
 
-@dataclass(frozen=True)
-class Certification:
+class Certification(NamedTuple):
     id: str
     title: str
     kind: str
@@ -87,8 +84,7 @@ class Certification:
         return self.validity_months is not None
 
 
-@dataclass(frozen=True)
-class Requirements:
+class Requirements(NamedTuple):
     """What a cycle must complete, frozen when the cycle opens.
 
     `courses` carry the effective mandatory flags: the "none marked means all
@@ -106,16 +102,14 @@ class Requirements:
         return any(ref.id == course_id for ref in self.courses)
 
 
-@dataclass(frozen=True)
-class Proof:
+class Proof(NamedTuple):
     sha256: str
     size: int
     filename: str
     completed_on: date | None = None
 
 
-@dataclass(frozen=True)
-class Fact:
+class Fact(NamedTuple):
     """One dated thing that happened to an enrollment.
 
     Which optional fields are set depends on `type`:
@@ -144,16 +138,14 @@ class Enrollment:
     facts: list[Fact] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class AuditHead:
+class AuditHead(NamedTuple):
     """The latest audit event the store has taken in: its sequence number and SHA-256."""
 
     seq: int
     sha256: str
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(NamedTuple):
     """A change about to be recorded: who did what to what."""
 
     at: datetime

@@ -5,7 +5,6 @@ tabulate is imported only when a table is drawn, so `--json` never pays for it.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any
@@ -33,6 +32,8 @@ def paint(text: str, code: str | None, colour: bool) -> str:
 
 
 def to_json(data: Any) -> str:
+    import json
+
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 

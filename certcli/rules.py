@@ -11,6 +11,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from certcli.model import (
     ASSIGNED,
@@ -264,8 +265,7 @@ def _outcome(result: CycleResult, following: CycleResult | None, today: date) ->
 # ---------------------------------------------------------------- the enrollment's status
 
 
-@dataclass
-class CourseView:
+class CourseView(NamedTuple):
     id: str
     mandatory: bool
     status: str
@@ -499,8 +499,7 @@ def blocking_course(requirements: Requirements, statuses: dict[str, str], course
 # ---------------------------------------------------------------- sorting
 
 
-@dataclass(frozen=True)
-class SortableItem:
+class SortableItem(NamedTuple):
     """What the sort orders look at: one row of `list`."""
 
     id: str

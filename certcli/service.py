@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from certcli import rules
+from certcli.dates import format_date
 from certcli.errors import DataError, NotFound, PermissionDenied, StateError, UsageError
 from certcli.model import (
     ASSIGNED,
@@ -36,7 +37,7 @@ from certcli.model import (
     User,
 )
 from certcli.store import Store
-from certcli.store.document import ID_PATTERN, format_date
+from certcli.store.document import ID_PATTERN
 
 
 @dataclass
@@ -600,9 +601,7 @@ def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | 
             )
         proof = store_proof(source, ctx.store.proofs_dir, ctx.proof_max_bytes)
         if cert.completion_date == "submitted":
-            from dataclasses import replace
-
-            proof = replace(proof, completed_on=completed_on or ctx.now.date())
+            proof = proof._replace(completed_on=completed_on or ctx.now.date())
         _record(ctx, enrollment, PROOF_SUBMITTED, proof=proof)
         details = {"sha256": proof.sha256, "size": proof.size, "filename": proof.filename}
         _audit(ctx, doc, "upload-proof", details, certification=cert.id, user=actor.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -748,7 +747,7 @@ def test_blocking_course_when_ordered(statuses: dict[str, str], course: str, exp
 
 
 def test_nothing_blocks_when_not_ordered() -> None:
-    unordered = replace(ORDERED, ordered=False)
+    unordered = ORDERED._replace(ordered=False)
     assert rules.blocking_course(unordered, {}, "c") is None
 
 
@@ -758,7 +757,7 @@ def test_nothing_blocks_when_not_ordered() -> None:
 def test_a_cycle_keeps_the_requirements_it_began_with() -> None:
     before = internal("a", "b")
     record = enrollment(before, "2026-01-01", course_completed("a", "2026-01-02"), course_completed("b", "2026-01-03"))
-    after = replace(before, courses=(CourseRef("a"), CourseRef("b"), CourseRef("new")))
+    after = before._replace(courses=(CourseRef("a"), CourseRef("b"), CourseRef("new")))
     view = view_at(record, after, "2026-01-10")
     assert (view.status, view.courses_done, view.courses_required) == ("completed", 2, 2)
     assert [course.id for course in view.courses] == ["a", "b"]
@@ -767,7 +766,7 @@ def test_a_cycle_keeps_the_requirements_it_began_with() -> None:
 def test_a_course_dropped_from_the_certification_is_still_required_by_the_open_cycle() -> None:
     before = internal("a", "b")
     record = enrollment(before, "2026-01-01", course_completed("a", "2026-01-02"))
-    after = replace(before, courses=(CourseRef("a"),))
+    after = before._replace(courses=(CourseRef("a"),))
     view = view_at(record, after, "2026-01-10")
     assert (view.status, view.courses_done, view.courses_required, view.queue) == ("started", 1, 2, ["b"])
 
