@@ -43,7 +43,7 @@ def make_event(entry: AuditEntry, head: AuditHead | None, store_sha256: str) -> 
         "actor": entry.actor,
         "action": entry.action,
         "subject": dict(entry.subject),
-        "details": dict(entry.details),
+        "details": {key: value for key, value in entry.details.items() if value is not None},
         "prev": head.sha256 if head else GENESIS,
         "store_sha256": store_sha256,
     }
@@ -82,24 +82,39 @@ def verify(events: list[dict[str, Any]], head: AuditHead | None, store_sha256: s
         if event_hash(event) != event["sha256"]:
             return f"event {position} was edited: its content no longer matches its SHA-256"
         previous = event["sha256"]
-    last = events[-1] if events else None
     if head is None:
         return f"the store records no audit events but the log has {len(events)}" if events else None
-    if last is None or last["seq"] < head.seq:
+    if event_hash(head.event) != head.sha256:
+        return f"event {head.seq} as the store records it was edited"
+    if len(events) < head.seq:
+        if len(events) == head.seq - 1 and head.event["prev"] == previous:
+            return (
+                f"event {head.seq} is missing from the log: a change was cut short after saving the store, "
+                "or the log's last line was removed (the store holds the event; the next change restores it)"
+            )
         return f"event {len(events) + 1} is missing: the log was truncated (the store records event {head.seq})"
-    if last["seq"] > head.seq:
+    if len(events) > head.seq:
         return f"event {head.seq + 1} is not recorded in the store: the store was replaced by an older copy"
-    if last["sha256"] != head.sha256:
+    if events[-1] != head.event:
         return f"event {head.seq} is not the event the store records"
-    if last["store_sha256"] != store_sha256:
+    if head.event["store_sha256"] != store_sha256:
         return f"the store was changed after event {head.seq} without an audit event"
     return None
+
+
+def restorable(events: list[dict[str, Any]], head: AuditHead | None) -> bool:
+    """Whether the log lacks just the store's latest event, which a cut-short change left unappended."""
+    if head is None or len(events) != head.seq - 1:
+        return False
+    previous = events[-1]["sha256"] if events else GENESIS
+    return head.event["prev"] == previous and event_hash(head.event) == head.sha256
 
 
 def matches(event: dict[str, Any], user: str | None, cert: str | None, since: date | None) -> bool:
     """Whether an event concerns `user` (as actor or subject), `cert`, and happened on or after `since`."""
     subject = event.get("subject", {})
-    if user is not None and user not in (event.get("actor"), subject.get("user")):
+    concerned = {event.get("actor"), subject.get("user"), *event.get("details", {}).get("users", [])}
+    if user is not None and user not in concerned:
         return False
     if cert is not None and subject.get("certification") != cert:
         return False

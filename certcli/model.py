@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 SCHEMA_VERSION = 1
 
@@ -139,10 +139,18 @@ class Enrollment:
 
 
 class AuditHead(NamedTuple):
-    """The latest audit event the store has taken in: its sequence number and SHA-256."""
+    """The latest audit event, kept whole in the store: its number and SHA-256 tie the
+    store to the log, and a change whose log append was cut short can be completed."""
 
-    seq: int
-    sha256: str
+    event: dict[str, Any]
+
+    @property
+    def seq(self) -> int:
+        return int(self.event["seq"])
+
+    @property
+    def sha256(self) -> str:
+        return str(self.event["sha256"])
 
 
 class AuditEntry(NamedTuple):

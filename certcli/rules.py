@@ -39,7 +39,6 @@ COMPLETED = "completed"
 EXPIRED = "expired"
 REVOKED_STATUS = "revoked"
 STATUSES = (ENROLLED, STARTED_STATUS, PENDING_APPROVAL, REJECTED, COMPLETED, EXPIRED, REVOKED_STATUS)
-QUEUE_STATES = (ENROLLED, STARTED_STATUS, REJECTED)
 
 # Proof reviews and cycle outcomes.
 PENDING = "pending"
@@ -135,11 +134,13 @@ def fold_cycles(enrollment: Enrollment, now: datetime) -> list[Cycle]:
             assert fact.requirements is not None and fact.cycle is not None
             cycles.append(Cycle(fact.cycle, fact.at, fact.requirements, assigned_due=fact.due))
         elif cycles:
-            _apply(cycles[-1], position, fact)
+            _apply(cycles, position, fact)
     return cycles
 
 
-def _apply(cycle: Cycle, position: int, fact: Fact) -> None:
+def _apply(cycles: list[Cycle], position: int, fact: Fact) -> None:
+    """Apply one fact to the latest cycle (a revocation names the cycle whose completion it ends)."""
+    cycle = cycles[-1]
     if fact.type == STARTED:
         cycle.started_at = cycle.started_at or fact.at
     elif fact.type in (COURSE_STARTED, COURSE_COMPLETED):
@@ -157,7 +158,8 @@ def _apply(cycle: Cycle, position: int, fact: Fact) -> None:
         cycle.proof = ProofState(fact.proof, fact.at)
         cycle.started_at = cycle.started_at or fact.at
     elif fact.type == REVOKED:
-        cycle.revoked_at, cycle.revoked_by, cycle.revoke_reason = fact.at, fact.by, fact.reason
+        revoked = next((c for c in cycles if c.number == fact.cycle), cycle)
+        revoked.revoked_at, revoked.revoked_by, revoked.revoke_reason = fact.at, fact.by, fact.reason
     elif fact.type == REQUIREMENTS_CHANGED:
         assert fact.requirements is not None
         cycle.requirements = fact.requirements
@@ -319,7 +321,7 @@ def evaluate(enrollment: Enrollment, cert: Certification, now: datetime) -> Enro
     previous = results[-2] if len(results) > 1 else None
     reasons = _describe_cycle(current, cert)
     held = _held(current, previous, today)
-    status, renewing = _status(current, held, today, reasons)
+    status, renewing = _status(current, previous, held, today, reasons)
     due = _due(current, held, status, renewing, reasons)
     window_opens = _renewal_window_opens(held, cert)
     renewal_open = status == COMPLETED and window_opens is not None and (renewing or today >= window_opens)
@@ -348,7 +350,7 @@ def evaluate(enrollment: Enrollment, cert: Certification, now: datetime) -> Enro
         ],
         courses_done=sum(cycle.course(cid).status == COMPLETED for cid in mandatory),
         courses_required=len(mandatory),
-        queue=player_queue(cycle) if status in QUEUE_STATES or renewing else [],
+        queue=player_queue(cycle) if current.outcome == OPEN and status != PENDING_APPROVAL else [],
         proof=cycle.proof,
         requirements=cycle.requirements,
         renewal_open=renewal_open,
@@ -368,11 +370,22 @@ def _held(current: CycleResult, previous: CycleResult | None, today: date) -> Cy
     return None
 
 
-def _status(current: CycleResult, held: CycleResult | None, today: date, reasons: list[str]) -> tuple[str, bool]:
+def _status(
+    current: CycleResult, previous: CycleResult | None, held: CycleResult | None, today: date, reasons: list[str]
+) -> tuple[str, bool]:
     """The status, and whether a renewal cycle is open beside a completion that still holds."""
     cycle = current.cycle
-    if cycle.revoked_at is not None:
-        reasons.append(f"revoked {cycle.revoked_at.date()} by {cycle.revoked_by}: {cycle.revoke_reason} → revoked")
+    revoked = cycle if cycle.revoked_at is not None else None
+    if revoked is None and previous is not None and current.completed_on is None:
+        # A completion revoked while its renewal cycle was open stays revoked until that cycle completes.
+        earlier = previous.cycle
+        if earlier.revoked_at is not None and earlier.revoked_at >= cycle.opened_at:
+            revoked = earlier
+    if revoked is not None:
+        reasons.append(
+            f"cycle {revoked.number} revoked {revoked.revoked_at.date() if revoked.revoked_at else '?'} "
+            f"by {revoked.revoked_by}: {revoked.revoke_reason} → revoked"
+        )
         return REVOKED_STATUS, False
     if held is not None:
         renewing = held is not current

@@ -468,7 +468,7 @@ def _reopen(
     (with `early`) when its renewal window is open; otherwise change nothing."""
     if view.status == rules.EXPIRED:
         why = f"{cert.id} expired on {view.valid_until}"
-    elif view.status == rules.REVOKED_STATUS:
+    elif view.status == rules.REVOKED_STATUS and view.cycles[-1].outcome != rules.OPEN:
         why = f"{cert.id} was revoked"
     elif early and view.renewal_open and not view.renewing:
         why = f"the renewal window of {cert.id} is open (valid until {view.valid_until})"
@@ -575,9 +575,6 @@ def complete(ctx: Context, cert_id: str, course_id: str, user_id: str | None = N
 # ---------------------------------------------------------------- proofs and reviews
 
 
-UPLOAD_STATES = (rules.ENROLLED, rules.STARTED_STATUS, rules.REJECTED, rules.PENDING_APPROVAL)
-
-
 def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | None = None) -> Outcome:
     from certcli.proofs import store_proof
 
@@ -590,7 +587,7 @@ def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | 
             raise StateError(f"{cert.id} is internal: it is earned by its courses, not by proof")
         enrollment = _enrollment(doc, cert, actor)
         view = _view(ctx, enrollment, cert)
-        if view.status not in UPLOAD_STATES and not view.renewing:
+        if view.cycles[-1].outcome != rules.OPEN:
             recertify = view.status in (rules.EXPIRED, rules.REVOKED_STATUS) or view.renewal_open
             hint = f"run `certcli start {cert.id}` to recertify" if recertify else None
             raise StateError(f"{cert.id} is {view.status}; no proof is needed now", hint=hint)
@@ -682,10 +679,14 @@ def revoke(ctx: Context, cert_id: str, user_id: str, reason: str) -> Outcome:
         view = _view(ctx, enrollment, cert)
         if view.status != rules.COMPLETED:
             raise StateError(f"{learner.id} holds no completion of {cert.id} to revoke (status {view.status})")
-        _record(ctx, enrollment, REVOKED, by=actor.id, reason=reason)
-        _audit(ctx, doc, "revoke", {"reason": reason}, certification=cert.id, user=learner.id)
+        held_cycle = view.cycle - 1 if view.renewing else view.cycle
+        _record(ctx, enrollment, REVOKED, by=actor.id, reason=reason, cycle=held_cycle)
+        _audit(ctx, doc, "revoke", {"reason": reason, "cycle": held_cycle}, certification=cert.id, user=learner.id)
         result = _progress(cert, _view(ctx, enrollment, cert), learner)
-    return Outcome(result, [f"Revoked {learner.id}'s {cert.id} completion: {reason}"])
+    messages = [f"Revoked {learner.id}'s {cert.id} completion (cycle {held_cycle}): {reason}"]
+    if view.renewing:
+        messages.append(f"The renewal cycle {view.cycle} already open continues.")
+    return Outcome(result, messages)
 
 
 def _enrollment_for_reading(ctx: Context, cert_id: str, user_id: str | None) -> tuple[Certification, Enrollment, User]:

@@ -55,7 +55,7 @@ FACT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     COURSE_COMPLETED: ({"course"}, set()),
     PROOF_SUBMITTED: ({"proof"}, set()),
     PROOF_REVIEWED: ({"by", "decision"}, {"reason"}),
-    REVOKED: ({"by", "reason"}, set()),
+    REVOKED: ({"by", "reason"}, {"cycle"}),
     REQUIREMENTS_CHANGED: ({"requirements"}, {"by"}),
 }
 
@@ -291,13 +291,27 @@ def _named_ids(tables: Any) -> set[str]:
     return {table["id"] for table in tables if isinstance(table, dict) and isinstance(table.get("id"), str)}
 
 
+AUDIT_EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256")
+
+
 def _read_audit_head(problems: Problems, table: Any) -> AuditHead | None:
-    reader = _Reader(problems, table, "audit", {"seq", "sha256"})
-    seq = reader.integer("seq", 1, required=True)
-    sha = reader.text("sha256", required=True)
-    if sha is not None and not SHA256_PATTERN.match(sha):
-        reader._bad("sha256", sha, "64 lowercase hexadecimal digits")
-    return AuditHead(seq, sha) if reader.ok and seq is not None and sha else None
+    """The store's copy of the latest audit event; its chain is checked by `audit verify`."""
+    before = len(problems.items)
+    reader = _Reader(problems, table, "audit", set(AUDIT_EVENT_KEYS))
+    if not reader.ok:
+        return None
+    reader.integer("seq", 1, required=True)
+    reader.time("at", required=True)
+    reader.text("actor")
+    reader.text("action", required=True)
+    for key in ("prev", "store_sha256", "sha256"):
+        value = reader.text(key, required=True)
+        if value is not None and not SHA256_PATTERN.match(value):
+            reader._bad(key, value, "64 lowercase hexadecimal digits")
+    for key in ("subject", "details"):
+        if not isinstance(reader.table.get(key), dict):
+            reader._bad(key, reader.table.get(key), "a table")
+    return AuditHead(dict(reader.table)) if len(problems.items) == before else None
 
 
 class _Refs:
@@ -445,7 +459,7 @@ def _read_fact(r: _Reader, refs: _Refs) -> Fact | None:
         return None
     required, optional = FACT_KEYS[kind]
     for key in r.table:
-        if key not in required | optional | {"type", "at"}:
+        if key in _all_fact_keys() and key not in required | optional | {"type", "at"}:
             r.problems.add(r.place(key), f"not part of a {kind!r} fact", "remove it")
     for key in required - set(r.table):
         r.problems.add(r.place(key), f"missing from a {kind!r} fact", f"add {key}")
@@ -566,7 +580,7 @@ def document_to_data(doc: Document) -> dict[str, Any]:
         ],
     }
     if doc.audit_head is not None:
-        data["audit"] = {"seq": doc.audit_head.seq, "sha256": doc.audit_head.sha256}
+        data["audit"] = dict(doc.audit_head.event)
     return data
 
 

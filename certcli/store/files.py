@@ -71,6 +71,7 @@ def parse_document(raw: bytes, fmt: FileFormat, source: str) -> Document:
     try:
         text = raw.decode("utf-8")
         data = fmt.parse(text)
+        return document_from_data(data, source)
     except UnicodeDecodeError as exc:
         raise DataError(f"{source}: not UTF-8 text (byte {exc.start})", hint="save the file as UTF-8") from None
     except RecursionError:
@@ -80,7 +81,6 @@ def parse_document(raw: bytes, fmt: FileFormat, source: str) -> Document:
             f"{source}: malformed {fmt.name}: {exc}",
             hint=f"correct the {fmt.name} syntax at that place, or restore the file from a backup",
         ) from None
-    return document_from_data(data, source)
 
 
 def serialize_document(doc: Document, fmt: FileFormat) -> bytes:
@@ -105,7 +105,10 @@ def write_atomically(path: Path, content: bytes, mode: int) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    _fsync_folder(folder)
+    # The new content is in place: a folder that cannot be synced (some file
+    # systems refuse) must not turn a done write into a reported failure.
+    with contextlib.suppress(OSError):
+        _fsync_folder(folder)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -188,8 +191,7 @@ class FileStore:
                     f"{self.audit_path} holds the audit log of an earlier store",
                     hint="move it away first, or choose another path with --store",
                 )
-            self._log_change(doc, Document())
-            self._save(doc, NEW_STORE_MODE)
+            self._save_with_event(doc, Document(), NEW_STORE_MODE)
 
     @contextlib.contextmanager
     def update(self) -> Iterator[Document]:
@@ -201,8 +203,8 @@ class FileStore:
             before = serialize_document(doc, self.fmt)
             yield doc
             if serialize_document(doc, self.fmt) != before:
-                self._log_change(doc, parse_document(raw, self.fmt, self.location))
-                self._save(doc, stat.S_IMODE(os.stat(self.path).st_mode))
+                original = parse_document(raw, self.fmt, self.location)
+                self._save_with_event(doc, original, stat.S_IMODE(os.stat(self.path).st_mode))
 
     # ------------------------------------------------------------ the audit log
 
@@ -217,23 +219,21 @@ class FileStore:
             raise DataError(f"cannot read audit log {self.audit_path}: {exc.strerror}") from None
         return audit.decode_log(raw)
 
-    def _log_change(self, doc: Document, original: Document) -> None:
-        """Append the change's event to the log (after checking the chain still
-        matches the store as it was), then point the store at it."""
+    def _chain_event(self, doc: Document, original: Document) -> dict[str, Any]:
+        """The change's audit event, chained after the log as it stands; `doc` records it.
+
+        The log must match the store as it was, so tampering is never buried
+        under new events; a log that lacks only the store's latest event (a
+        change cut short between saving the store and appending) is completed.
+        """
         from certcli import audit
 
         entry = doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
         events, problem = self.read_audit()
         head = original.audit_head
-        if (
-            problem is None
-            and head is not None
-            and len(events) > head.seq
-            and events[head.seq - 1]["sha256"] == head.sha256
-        ):
-            kept = head.seq
-            self._drop_unsaved_events(events[:kept])  # a write that logged but did not save
-            events = events[:kept]
+        if problem is None and head is not None and audit.restorable(events, head):
+            self._append_event(audit.encode_event(head.event))
+            events = [*events, head.event]
         problem = problem or audit.verify(events, head, audit.document_hash(document_to_data(original)))
         if problem is not None:
             raise DataError(
@@ -241,8 +241,18 @@ class FileStore:
                 hint="run `certcli audit verify`; restore the store and its log from a backup",
             )
         event = audit.make_event(entry, head, audit.document_hash(document_to_data(doc)))
-        self._append_event(audit.encode_event(event))
-        doc.audit_head = AuditHead(event["seq"], event["sha256"])
+        doc.audit_head = AuditHead(event)
+        return event
+
+    def _save_with_event(self, doc: Document, original: Document, mode: int) -> None:
+        """Save the store, then append its event to the log. The store holds the
+        event too, so an append cut short is completed by the next change."""
+        from certcli import audit
+
+        event = self._chain_event(doc, original)
+        self._save(doc, mode)
+        with contextlib.suppress(DataError):
+            self._append_event(audit.encode_event(event))
 
     def _append_event(self, line: bytes) -> None:
         created = not self.audit_path.exists()
@@ -260,9 +270,3 @@ class FileStore:
                 f"cannot write audit log {self.audit_path}: {exc.strerror}",
                 hint="check free space and permissions; the store was left as it was",
             ) from None
-
-    def _drop_unsaved_events(self, kept: list[dict[str, Any]]) -> None:
-        from certcli import audit
-
-        content = b"".join(audit.encode_event(event) for event in kept)
-        write_atomically(self.audit_path, content, NEW_STORE_MODE)
