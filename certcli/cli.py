@@ -4,14 +4,15 @@ This is the only module that imports typer. Domain errors are turned into
 `error:`/`hint:` lines and exit codes in one place, `CertcliGroup.invoke`.
 """
 
+from __future__ import annotations
+
 import copy
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from typer.core import TyperGroup
@@ -135,8 +136,7 @@ CertArg = Annotated[str, typer.Argument(help="Certification id.", metavar="CERT"
 # ---------------------------------------------------------------- global options and context
 
 
-@dataclass
-class Globals:
+class Globals(NamedTuple):
     store: Path | None
     actor: str | None
     now: datetime | None
@@ -188,7 +188,7 @@ def _service() -> Any:
     return service
 
 
-def _context(ctx: typer.Context) -> "service.Context":
+def _context(ctx: typer.Context) -> service.Context:
     from certcli.store import open_store
 
     globals_: Globals = ctx.find_object(Globals) or Globals(None, None, None)
@@ -199,7 +199,7 @@ def _context(ctx: typer.Context) -> "service.Context":
     return _service().Context(store=store, actor_id=globals_.actor, now=now, proof_max_bytes=max_bytes)
 
 
-def _emit(outcome: "service.Outcome", as_json: bool, text: Callable[[Any, bool], str]) -> None:
+def _emit(outcome: service.Outcome, as_json: bool, text: Callable[[Any, bool], str]) -> None:
     """Messages to stderr; the result as JSON or as `text` to stdout."""
     for message in outcome.messages:
         typer.echo(message, err=True)
@@ -583,10 +583,12 @@ def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")
+VERSION_ONLY = "--version"
 
 
 def requested_command(args: list[str]) -> str | None:
-    """The command word after the global options, or None (help, version, completion, nothing)."""
+    """The command word after the global options; `VERSION_ONLY` for --version; None for
+    anything else (help, completion, nothing)."""
     index = 0
     while index < len(args):
         arg = args[index]
@@ -594,6 +596,8 @@ def requested_command(args: list[str]) -> str | None:
             index += 2
         elif arg.split("=", 1)[0] in GLOBAL_OPTIONS_WITH_VALUE:
             index += 1
+        elif arg == VERSION_ONLY:
+            return VERSION_ONLY
         elif arg.startswith("-"):
             return None
         else:
@@ -605,12 +609,12 @@ def app_for(name: str | None) -> typer.Typer:
     """The application with only the command `name`.
 
     Typer builds every command's parser before running one; building just the
-    one asked for keeps start-up near typer's own import time. Anything else
-    (help, --version, completion, an unknown word) gets the whole application.
+    one asked for keeps start-up near typer's own import time; --version needs
+    none. Anything else (help, completion, an unknown word) gets the whole application.
     """
     commands = [info for info in app.registered_commands if info.name == name]
     groups = [info for info in app.registered_groups if info.name == name]
-    if name is None or not (commands or groups):
+    if name is None or not (commands or groups or name == VERSION_ONLY):
         return app
     single = copy.copy(app)
     single.registered_commands, single.registered_groups = commands, groups

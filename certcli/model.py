@@ -1,14 +1,13 @@
 """The data model: users, courses, certifications and enrollments (contract §1).
 
-Plain dataclasses, no behaviour beyond small derived properties. An enrollment
-is a list of dated facts; its status is never stored but computed by `rules`.
+Small value classes, no behaviour beyond derived properties. An enrollment is
+a list of dated facts; its status is never stored but computed by `rules`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -41,58 +40,129 @@ FACT_TYPES = (
 )
 
 
-class User(NamedTuple):
-    id: str
-    name: str
-    role: str = "learner"
-    email: str | None = None
-    manager: str | None = None
+class Record:
+    """A value object whose fields are its `__slots__` (or `_fields`, where a class
+    keeps more): compared, hashed, shown and copied by them.
+
+    Plain classes rather than dataclasses or named tuples, because defining one of
+    those costs a few hundred microseconds at import and start-up is a feature.
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    @classmethod
+    def _field_names(cls) -> tuple[str, ...]:
+        return getattr(cls, "_fields", cls.__slots__)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._field_names())
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._field_names())
+        return f"{type(self).__name__}({fields})"
+
+    def _replace(self, **changes: Any) -> Any:
+        """A copy with some fields changed."""
+        values = {name: getattr(self, name) for name in self._field_names()}
+        values.update(changes)
+        return type(self)(**values)
 
 
-class Course(NamedTuple):
-    id: str
-    title: str
-    minutes: int | None = None
+class User(Record):
+    __slots__ = ("id", "name", "role", "email", "manager")
+
+    def __init__(
+        self, id: str, name: str, role: str = "learner", email: str | None = None, manager: str | None = None
+    ) -> None:
+        self.id, self.name, self.role, self.email, self.manager = id, name, role, email, manager
 
 
-class CourseRef(NamedTuple):
+class Course(Record):
+    __slots__ = ("id", "title", "minutes")
+
+    def __init__(self, id: str, title: str, minutes: int | None = None) -> None:
+        self.id, self.title, self.minutes = id, title, minutes
+
+
+class CourseRef(Record):
     """A course as listed in a certification; `mandatory` as written by the admin."""
 
-    id: str
-    mandatory: bool = False
+    __slots__ = ("id", "mandatory")
+
+    def __init__(self, id: str, mandatory: bool = False) -> None:
+        self.id, self.mandatory = id, mandatory
 
 
-class Certification(NamedTuple):
-    id: str
-    title: str
-    kind: str
-    overview: str = ""
-    issuer: str = ""
-    badge: str = ""
-    published: date | None = None
-    self_enroll: bool = False
-    validity_months: int | None = None
-    renew_from: str = "completion"
-    renewal_window_days: int | None = None
-    deadline_days: int | None = None
-    courses: tuple[CourseRef, ...] = ()
-    ordered: bool = False
-    completion_date: str = "approval"
+class Certification(Record):
+    __slots__ = (
+        "id",
+        "title",
+        "kind",
+        "overview",
+        "issuer",
+        "badge",
+        "published",
+        "self_enroll",
+        "validity_months",
+        "renew_from",
+        "renewal_window_days",
+        "deadline_days",
+        "courses",
+        "ordered",
+        "completion_date",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        kind: str,
+        overview: str = "",
+        issuer: str = "",
+        badge: str = "",
+        published: date | None = None,
+        self_enroll: bool = False,
+        validity_months: int | None = None,
+        renew_from: str = "completion",
+        renewal_window_days: int | None = None,
+        deadline_days: int | None = None,
+        courses: tuple[CourseRef, ...] = (),
+        ordered: bool = False,
+        completion_date: str = "approval",
+    ) -> None:
+        self.id, self.title, self.kind = id, title, kind
+        self.overview, self.issuer, self.badge, self.published = overview, issuer, badge, published
+        self.self_enroll = self_enroll
+        self.validity_months, self.renew_from, self.renewal_window_days = (
+            validity_months,
+            renew_from,
+            renewal_window_days,
+        )
+        self.deadline_days, self.courses, self.ordered = deadline_days, tuple(courses), ordered
+        self.completion_date = completion_date
 
     @property
     def recurring(self) -> bool:
         return self.validity_months is not None
 
 
-class Requirements(NamedTuple):
+class Requirements(Record):
     """What a cycle must complete, frozen when the cycle opens.
 
     `courses` carry the effective mandatory flags: the "none marked means all
     mandatory" rule has already been applied.
     """
 
-    courses: tuple[CourseRef, ...]
-    ordered: bool = False
+    __slots__ = ("courses", "ordered")
+
+    def __init__(self, courses: tuple[CourseRef, ...], ordered: bool = False) -> None:
+        self.courses, self.ordered = tuple(courses), ordered
 
     @property
     def mandatory_ids(self) -> tuple[str, ...]:
@@ -102,47 +172,58 @@ class Requirements(NamedTuple):
         return any(ref.id == course_id for ref in self.courses)
 
 
-class Proof(NamedTuple):
-    sha256: str
-    size: int
-    filename: str
-    completed_on: date | None = None
+class Proof(Record):
+    __slots__ = ("sha256", "size", "filename", "completed_on")
+
+    def __init__(self, sha256: str, size: int, filename: str, completed_on: date | None = None) -> None:
+        self.sha256, self.size, self.filename, self.completed_on = sha256, size, filename, completed_on
 
 
-class Fact(NamedTuple):
+class Fact(Record):
     """One dated thing that happened to an enrollment.
 
     Which optional fields are set depends on `type`:
     assigned (by, due), cycle_opened (cycle, requirements, due),
     started, course_started (course), course_completed (course),
     proof_submitted (proof), proof_reviewed (by, decision, reason),
-    revoked (by, reason), requirements_changed (by, requirements).
+    revoked (by, reason, cycle), requirements_changed (by, requirements).
     """
 
-    type: str
-    at: datetime
-    by: str | None = None
-    course: str | None = None
-    cycle: int | None = None
-    due: date | None = None
-    requirements: Requirements | None = None
-    proof: Proof | None = None
-    decision: str | None = None
-    reason: str | None = None
+    __slots__ = ("type", "at", "by", "course", "cycle", "due", "requirements", "proof", "decision", "reason")
+
+    def __init__(
+        self,
+        type: str,
+        at: datetime,
+        by: str | None = None,
+        course: str | None = None,
+        cycle: int | None = None,
+        due: date | None = None,
+        requirements: Requirements | None = None,
+        proof: Proof | None = None,
+        decision: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.type, self.at, self.by, self.course, self.cycle, self.due = type, at, by, course, cycle, due
+        self.requirements, self.proof, self.decision, self.reason = requirements, proof, decision, reason
 
 
-@dataclass
-class Enrollment:
-    user: str
-    certification: str
-    facts: list[Fact] = field(default_factory=list)
+class Enrollment(Record):
+    __slots__ = ("user", "certification", "facts")
+
+    def __init__(self, user: str, certification: str, facts: list[Fact] | None = None) -> None:
+        self.user, self.certification = user, certification
+        self.facts: list[Fact] = facts if facts is not None else []
 
 
-class AuditHead(NamedTuple):
+class AuditHead(Record):
     """The latest audit event, kept whole in the store: its number and SHA-256 tie the
     store to the log, and a change whose log append was cut short can be completed."""
 
-    event: dict[str, Any]
+    __slots__ = ("event",)
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.event = event
 
     @property
     def seq(self) -> int:
@@ -153,29 +234,43 @@ class AuditHead(NamedTuple):
         return str(self.event["sha256"])
 
 
-class AuditEntry(NamedTuple):
+class AuditEntry(Record):
     """A change about to be recorded: who did what to what."""
 
-    at: datetime
-    actor: str
-    action: str
-    subject: dict[str, str]
-    details: dict[str, object]
+    __slots__ = ("at", "actor", "action", "subject", "details")
+
+    def __init__(
+        self, at: datetime, actor: str, action: str, subject: dict[str, str], details: dict[str, object]
+    ) -> None:
+        self.at, self.actor, self.action, self.subject, self.details = at, actor, action, subject, details
 
 
-@dataclass
-class Document:
-    """Everything one store holds."""
+class Document(Record):
+    """Everything one store holds.
 
-    org_name: str = ""
-    users: dict[str, User] = field(default_factory=dict)
-    courses: dict[str, Course] = field(default_factory=dict)
-    certifications: dict[str, Certification] = field(default_factory=dict)
-    enrollments: list[Enrollment] = field(default_factory=list)
-    schema: int = SCHEMA_VERSION
-    audit_head: AuditHead | None = None
-    # The change the current command makes, recorded in the audit log when the store is saved.
-    pending_audit: AuditEntry | None = field(default=None, compare=False, repr=False)
+    `pending_audit` is the change the current command makes, recorded in the
+    audit log when the store is saved; it is not part of the document.
+    """
+
+    _fields = ("org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head")
+    __slots__ = (*_fields, "pending_audit")
+
+    def __init__(
+        self,
+        org_name: str = "",
+        users: dict[str, User] | None = None,
+        courses: dict[str, Course] | None = None,
+        certifications: dict[str, Certification] | None = None,
+        enrollments: list[Enrollment] | None = None,
+        schema: int = SCHEMA_VERSION,
+        audit_head: AuditHead | None = None,
+    ) -> None:
+        self.org_name, self.schema, self.audit_head = org_name, schema, audit_head
+        self.users: dict[str, User] = users if users is not None else {}
+        self.courses: dict[str, Course] = courses if courses is not None else {}
+        self.certifications: dict[str, Certification] = certifications if certifications is not None else {}
+        self.enrollments: list[Enrollment] = enrollments if enrollments is not None else []
+        self.pending_audit: AuditEntry | None = None
 
     def enrollment(self, certification: str, user: str) -> Enrollment | None:
         for item in self.enrollments:

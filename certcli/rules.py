@@ -7,11 +7,9 @@ or before `now` into an `EnrollmentView`: status, dates, progress and queue.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any
 
 from certcli.model import (
     ASSIGNED,
@@ -28,6 +26,7 @@ from certcli.model import (
     Enrollment,
     Fact,
     Proof,
+    Record,
     Requirements,
 )
 
@@ -58,7 +57,8 @@ def add_months(start: date, months: int) -> date:
     """`start` plus `months` calendar months, clamped to the month's last day."""
     month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
-    last_day = calendar.monthrange(year, month)[1]
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    last_day = date.fromordinal(first_of_next.toordinal() - 1).day
     return date(year, month, min(start.day, last_day))
 
 
@@ -75,42 +75,60 @@ def effective_requirements(cert: Certification) -> Requirements:
 # ---------------------------------------------------------------- folding facts
 
 
-@dataclass
-class CourseProgress:
-    status: str = NOT_STARTED
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    touched: tuple[datetime, int] | None = None  # (time, fact position): most recent touch
+class CourseProgress(Record):
+    __slots__ = ("status", "started_at", "completed_at", "touched")
+
+    def __init__(self) -> None:
+        self.status = NOT_STARTED
+        self.started_at: datetime | None = None
+        self.completed_at: datetime | None = None
+        self.touched: tuple[datetime, int] | None = None  # (time, fact position): most recent touch
 
     @property
     def completed_on(self) -> date | None:
         return self.completed_at.date() if self.completed_at else None
 
 
-@dataclass
-class ProofState:
-    proof: Proof
-    submitted_at: datetime
-    review: str = PENDING  # pending | approved | rejected
-    reviewed_at: datetime | None = None
-    reviewed_by: str | None = None
-    reason: str | None = None
+class ProofState(Record):
+    __slots__ = ("proof", "submitted_at", "review", "reviewed_at", "reviewed_by", "reason")
+
+    def __init__(self, proof: Proof, submitted_at: datetime) -> None:
+        self.proof, self.submitted_at = proof, submitted_at
+        self.review = PENDING  # pending | approved | rejected
+        self.reviewed_at: datetime | None = None
+        self.reviewed_by: str | None = None
+        self.reason: str | None = None
 
 
-@dataclass
-class Cycle:
+class Cycle(Record):
     """One cycle of an enrollment as the facts up to the evaluation time tell it."""
 
-    number: int
-    opened_at: datetime
-    requirements: Requirements
-    assigned_due: date | None = None
-    started_at: datetime | None = None
-    progress: dict[str, CourseProgress] = field(default_factory=dict)
-    proof: ProofState | None = None
-    revoked_at: datetime | None = None
-    revoked_by: str | None = None
-    revoke_reason: str | None = None
+    __slots__ = (
+        "number",
+        "opened_at",
+        "requirements",
+        "assigned_due",
+        "started_at",
+        "progress",
+        "proof",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+    )
+
+    def __init__(self, number: int, opened_at: datetime, requirements: Requirements, assigned_due: date | None) -> None:
+        self.number, self.opened_at, self.requirements, self.assigned_due = (
+            number,
+            opened_at,
+            requirements,
+            assigned_due,
+        )
+        self.started_at: datetime | None = None
+        self.progress: dict[str, CourseProgress] = {}
+        self.proof: ProofState | None = None
+        self.revoked_at: datetime | None = None
+        self.revoked_by: str | None = None
+        self.revoke_reason: str | None = None
 
     def course(self, course_id: str) -> CourseProgress:
         return self.progress.setdefault(course_id, CourseProgress())
@@ -132,7 +150,7 @@ def fold_cycles(enrollment: Enrollment, now: datetime) -> list[Cycle]:
     for position, fact in facts_as_of(enrollment.facts, now):
         if fact.type == CYCLE_OPENED:
             assert fact.requirements is not None and fact.cycle is not None
-            cycles.append(Cycle(fact.cycle, fact.at, fact.requirements, assigned_due=fact.due))
+            cycles.append(Cycle(fact.cycle, fact.at, fact.requirements, fact.due))
         elif cycles:
             _apply(cycles, position, fact)
     return cycles
@@ -187,17 +205,23 @@ def completed_on(cycle: Cycle, cert: Certification) -> date | None:
     return proof.reviewed_at.date()
 
 
-@dataclass
-class CycleResult:
+class CycleResult(Record):
     """What one cycle came to as of the evaluation time."""
 
-    cycle: Cycle
-    completed_on: date | None
-    valid_until: date | None
-    validity_base: str  # how valid_until was counted, for explanations
-    due: date | None
-    due_reason: str
-    outcome: str = OPEN  # open | completed | expired | revoked
+    __slots__ = ("cycle", "completed_on", "valid_until", "validity_base", "due", "due_reason", "outcome")
+
+    def __init__(
+        self,
+        cycle: Cycle,
+        completed_on: date | None,
+        valid_until: date | None,
+        validity_base: str,  # how valid_until was counted, for explanations
+        due: date | None,
+        due_reason: str,
+    ) -> None:
+        self.cycle, self.completed_on, self.valid_until = cycle, completed_on, valid_until
+        self.validity_base, self.due, self.due_reason = validity_base, due, due_reason
+        self.outcome = OPEN  # open | completed | expired | revoked: set once the next cycle is known
 
     @property
     def holds(self) -> bool:
@@ -267,16 +291,19 @@ def _outcome(result: CycleResult, following: CycleResult | None, today: date) ->
 # ---------------------------------------------------------------- the enrollment's status
 
 
-class CourseView(NamedTuple):
-    id: str
-    mandatory: bool
-    status: str
-    completed_on: date | None
+class CourseView(Record):
+    __slots__ = ("id", "mandatory", "status", "completed_on")
+
+    def __init__(self, id: str, mandatory: bool, status: str, completed_on: date | None) -> None:
+        self.id, self.mandatory, self.status, self.completed_on = id, mandatory, status, completed_on
 
 
-@dataclass
-class EnrollmentView:
-    """Everything the rules say about one enrollment at one evaluation time."""
+class EnrollmentView(Record):
+    """Everything the rules say about one enrollment at one evaluation time.
+
+    `renewing`: a renewal cycle is open while an earlier completion still holds.
+    `cycles`: every cycle's result, oldest first; `reasons`: the explanation in words.
+    """
 
     status: str
     overdue: bool
@@ -291,10 +318,17 @@ class EnrollmentView:
     queue: list[str]
     proof: ProofState | None
     requirements: Requirements
-    renewal_open: bool = False
-    renewing: bool = False  # a renewal cycle is open while an earlier completion still holds
-    cycles: list[CycleResult] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
+    renewal_open: bool
+    renewing: bool
+    cycles: list[CycleResult]
+    reasons: list[str]
+    __slots__ = tuple(__annotations__)
+
+    def __init__(self, **fields: Any) -> None:
+        for name in self.__slots__:
+            setattr(self, name, fields.pop(name))
+        if fields:
+            raise TypeError(f"unknown fields: {', '.join(fields)}")
 
     @property
     def next_course(self) -> str | None:
@@ -512,16 +546,16 @@ def blocking_course(requirements: Requirements, statuses: dict[str, str], course
 # ---------------------------------------------------------------- sorting
 
 
-class SortableItem(NamedTuple):
+class SortableItem(Record):
     """What the sort orders look at: one row of `list`."""
 
-    id: str
-    title: str
-    published: date | None
-    status: str
-    overdue: bool
-    due: date | None
-    user: str = ""
+    __slots__ = ("id", "title", "published", "status", "overdue", "due", "user")
+
+    def __init__(
+        self, id: str, title: str, published: date | None, status: str, overdue: bool, due: date | None, user: str = ""
+    ) -> None:
+        self.id, self.title, self.published, self.status = id, title, published, status
+        self.overdue, self.due, self.user = overdue, due, user
 
 
 _RELEVANCE_GROUP = {

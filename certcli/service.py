@@ -8,11 +8,10 @@ arguments, store, acting user and role, lookups, relationships, state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from certcli import rules
 from certcli.dates import format_date
@@ -40,8 +39,7 @@ from certcli.store import Store
 from certcli.store.document import ID_PATTERN
 
 
-@dataclass
-class Context:
+class Context(NamedTuple):
     """What every use case needs: where the data is, who acts, and when."""
 
     store: Store
@@ -50,12 +48,11 @@ class Context:
     proof_max_bytes: int = 10 * 1024 * 1024
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """A command's result: JSON-shaped data for scripts and messages for people."""
 
     data: Any
-    messages: list[str] = field(default_factory=list)
+    messages: Sequence[str] = ()
 
 
 # ---------------------------------------------------------------- checks
@@ -307,8 +304,7 @@ def add_course(ctx: Context, course_id: str, title: str, minutes: int | None) ->
 # ---------------------------------------------------------------- define and assign
 
 
-@dataclass
-class Definition:
+class Definition(NamedTuple):
     """The arguments of `define`, as given."""
 
     id: str
@@ -322,8 +318,8 @@ class Definition:
     renew_from: str = "completion"
     renewal_window: int | None = None
     deadline_days: int | None = None
-    courses: list[str] = field(default_factory=list)
-    mandatory: list[str] = field(default_factory=list)
+    courses: Sequence[str] = ()
+    mandatory: Sequence[str] = ()
     ordered: bool = False
     self_enroll: bool = False
     completion_date: str | None = None

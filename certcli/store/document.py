@@ -58,6 +58,7 @@ FACT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     REVOKED: ({"by", "reason"}, {"cycle"}),
     REQUIREMENTS_CHANGED: ({"requirements"}, {"by"}),
 }
+ALL_FACT_KEYS = frozenset({"type", "at"}.union(*(required | optional for required, optional in FACT_KEYS.values())))
 
 
 # ---------------------------------------------------------------- formatting helpers
@@ -230,9 +231,8 @@ def _unique(problems: Problems, where: str, items: list[tuple[int, str | None]])
 
 
 def document_from_data(data: Any, source: str) -> Document:
-    """Validate a parsed store (dates as strings or TOML dates) into a `Document`."""
+    """Validate a parsed store (dates as `YYYY-MM-DD` or date-time strings) into a `Document`."""
     problems = Problems(source)
-    data = _stringify_dates(data)
     top = _Reader(problems, data, "", {"schema", "org", "users", "courses", "certifications", "enrollments", "audit"})
     schema = top.integer("schema", 1)
     if schema is not None and schema != SCHEMA_VERSION:
@@ -431,7 +431,7 @@ def _read_enrollment(r: _Reader, refs: _Refs) -> Enrollment:
     refs.check(r, "certification", cert, refs.certs, "certification")
     facts: list[Fact] = []
     for position, table in enumerate(r.array("facts", required=True)):
-        fact = _read_fact(_Reader(r.problems, table, f"{r.where}.facts[{position}]", _all_fact_keys()), refs)
+        fact = _read_fact(_Reader(r.problems, table, f"{r.where}.facts[{position}]", ALL_FACT_KEYS), refs)
         if fact is not None:
             facts.append(fact)
     types = [fact.type for fact in facts]
@@ -443,13 +443,6 @@ def _read_enrollment(r: _Reader, refs: _Refs) -> Enrollment:
     return Enrollment(user=user or "", certification=cert or "", facts=facts)
 
 
-def _all_fact_keys() -> set[str]:
-    keys = {"type", "at"}
-    for required, optional in FACT_KEYS.values():
-        keys |= required | optional
-    return keys
-
-
 def _read_fact(r: _Reader, refs: _Refs) -> Fact | None:
     if not r.ok:
         return None
@@ -459,7 +452,7 @@ def _read_fact(r: _Reader, refs: _Refs) -> Fact | None:
         return None
     required, optional = FACT_KEYS[kind]
     for key in r.table:
-        if key in _all_fact_keys() and key not in required | optional | {"type", "at"}:
+        if key in ALL_FACT_KEYS and key not in required | optional | {"type", "at"}:
             r.problems.add(r.place(key), f"not part of a {kind!r} fact", "remove it")
     for key in required - set(r.table):
         r.problems.add(r.place(key), f"missing from a {kind!r} fact", f"add {key}")
@@ -506,12 +499,12 @@ def _read_proof(r: _Reader) -> Proof | None:
     )
 
 
-def _stringify_dates(value: Any) -> Any:
+def stringify_dates(value: Any) -> Any:
     """TOML's native dates and date-times become the strings JSON would hold."""
     if isinstance(value, dict):
-        return {key: _stringify_dates(item) for key, item in value.items()}
+        return {key: stringify_dates(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_stringify_dates(item) for item in value]
+        return [stringify_dates(item) for item in value]
     if isinstance(value, datetime):
         return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
     if isinstance(value, date):

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from certcli.errors import DataError, StateError, StoreBusy
 from certcli.model import AuditEntry, AuditHead, Document
-from certcli.store.document import document_from_data, document_to_data
+from certcli.store.document import document_from_data, document_to_data, stringify_dates
 
 NEW_STORE_MODE = 0o600  # a store holds personal data: owner-only unless the admin widens it
 
 
-@dataclass(frozen=True)
-class FileFormat:
+class FileFormat(NamedTuple):
     name: str
     parse: Callable[[str], Any]
     dump: Callable[[dict[str, Any]], str]
@@ -41,17 +37,22 @@ def _reject_constant(name: str) -> Any:
 
 
 def _parse_json(text: str) -> Any:
+    import json
+
     return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
 
 
 def _dump_json(data: dict[str, Any]) -> str:
+    import json
+
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _parse_toml(text: str) -> Any:
+    """TOML, with its native dates and date-times as the strings JSON would hold."""
     import tomllib
 
-    return tomllib.loads(text)
+    return stringify_dates(tomllib.loads(text))
 
 
 def _dump_toml(data: dict[str, Any]) -> str:
@@ -66,11 +67,18 @@ FORMATS = {
 }
 
 
-def parse_document(raw: bytes, fmt: FileFormat, source: str) -> Document:
-    """Bytes of a store file into a validated `Document`, or `DataError`."""
+def parse_document(raw: bytes, fmt: FileFormat, source: str, cache_for: Path | None = None) -> Document:
+    """Bytes of a store file into a validated `Document`, or `DataError`.
+
+    With `cache_for` (the store's path), a TOML store's parsed data may come from the parse cache.
+    """
     try:
-        text = raw.decode("utf-8")
-        data = fmt.parse(text)
+        if cache_for is not None and fmt.name == "TOML":
+            from certcli.store.parse_cache import parse_cached
+
+            data = parse_cached(raw, cache_for, lambda content: fmt.parse(content.decode("utf-8")))
+        else:
+            data = fmt.parse(raw.decode("utf-8"))
         return document_from_data(data, source)
     except UnicodeDecodeError as exc:
         raise DataError(f"{source}: not UTF-8 text (byte {exc.start})", hint="save the file as UTF-8") from None
@@ -92,6 +100,8 @@ def write_atomically(path: Path, content: bytes, mode: int) -> None:
 
     On any failure the old file is untouched and the temp file is removed.
     """
+    import tempfile
+
     folder = path.parent
     fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -148,7 +158,7 @@ class FileStore:
             raise DataError(f"cannot read store {self.location}: {exc.strerror}") from None
 
     def read(self) -> Document:
-        return parse_document(self._read_bytes(), self.fmt, self.location)
+        return parse_document(self._read_bytes(), self.fmt, self.location, cache_for=self.path)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
