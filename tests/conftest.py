@@ -14,7 +14,14 @@ FIXTURES = ROOT / "fixtures"
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("CERTCLI_STORE", "CERTCLI_USER", "CERTCLI_NOW", "CERTCLI_LOCK_TIMEOUT", "CERTCLI_PROOF_MAX_BYTES"):
+    for name in (
+        "CERTCLI_STORE",
+        "CERTCLI_USER",
+        "CERTCLI_NOW",
+        "CERTCLI_LOCK_TIMEOUT",
+        "CERTCLI_PROOF_MAX_BYTES",
+        "CERTCLI_CACHE_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TERMINAL_WIDTH", "200")
