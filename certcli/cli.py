@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from certcli import __version__, render
 from certcli.dates import parse_date, parse_time
 from certcli.errors import CertcliError, UsageError
+from certcli.model import COMPLETION_DATE, KINDS, RENEW_FROM, ROLES, SORT_KEYS
 
 if TYPE_CHECKING:
     from certcli import service
@@ -96,33 +97,16 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-class Role(StrEnum):
-    admin = "admin"
-    manager = "manager"
-    learner = "learner"
+def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
+    """An enum of the model's allowed values, so typer lists and checks them."""
+    return StrEnum(name, [(value, value) for value in values])
 
 
-class Kind(StrEnum):
-    internal = "internal"
-    external = "external"
-
-
-class RenewFrom(StrEnum):
-    completion = "completion"
-    enrollment = "enrollment"
-    expiry = "expiry"
-
-
-class CompletionDate(StrEnum):
-    approval = "approval"
-    submitted = "submitted"
-
-
-class SortKey(StrEnum):
-    relevance = "relevance"
-    published = "published"
-    name = "name"
-    due = "due"
+Role = _choices("Role", ROLES)
+Kind = _choices("Kind", KINDS)
+RenewFrom = _choices("RenewFrom", RENEW_FROM)
+CompletionDate = _choices("CompletionDate", COMPLETION_DATE)
+SortKey = _choices("SortKey", SORT_KEYS)
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]

@@ -16,6 +16,7 @@ KINDS = ("internal", "external")
 RENEW_FROM = ("completion", "enrollment", "expiry")
 COMPLETION_DATE = ("approval", "submitted")
 DECISIONS = ("approved", "rejected")
+SORT_KEYS = ("relevance", "published", "name", "due")
 
 # Fact types, in the words the store uses.
 ASSIGNED = "assigned"

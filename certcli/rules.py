@@ -47,8 +47,6 @@ REVOKED_OUTCOME = "revoked"
 NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
 
-SORT_KEYS = ("relevance", "published", "name", "due")
-
 
 # ---------------------------------------------------------------- dates
 

@@ -25,6 +25,7 @@ from certcli.model import (
     PROOF_SUBMITTED,
     REQUIREMENTS_CHANGED,
     REVOKED,
+    SORT_KEYS,
     STARTED,
     AuditEntry,
     Certification,
@@ -420,8 +421,8 @@ def assign(ctx: Context, cert_id: str, user_ids: list[str], due: date | None) ->
 def list_certifications(
     ctx: Context, user_id: str | None = None, pending: bool = False, sort: str = "relevance"
 ) -> Outcome:
-    if sort not in rules.SORT_KEYS:
-        raise UsageError(f"unknown sort key {sort!r}", hint=f"use one of: {', '.join(rules.SORT_KEYS)}")
+    if sort not in SORT_KEYS:
+        raise UsageError(f"unknown sort key {sort!r}", hint=f"use one of: {', '.join(SORT_KEYS)}")
     doc = ctx.store.read()
     actor = _actor(ctx, doc)
     user = _subject(doc, actor, user_id)

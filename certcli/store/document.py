@@ -341,27 +341,12 @@ def _read_all(
     return result
 
 
+# The keys a table may hold are the model's fields.
 _ALLOWED = {
-    "users": {"id", "name", "role", "email", "manager"},
-    "courses": {"id", "title", "minutes"},
-    "certifications": {
-        "id",
-        "title",
-        "kind",
-        "overview",
-        "issuer",
-        "badge",
-        "published",
-        "self_enroll",
-        "validity_months",
-        "renew_from",
-        "renewal_window_days",
-        "deadline_days",
-        "courses",
-        "ordered",
-        "completion_date",
-    },
-    "enrollments": {"user", "certification", "facts"},
+    "users": set(User.__slots__),
+    "courses": set(Course.__slots__),
+    "certifications": set(Certification.__slots__),
+    "enrollments": set(Enrollment.__slots__),
 }
 
 
