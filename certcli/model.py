@@ -85,10 +85,12 @@ class User(Record):
 
 
 class Course(Record):
-    __slots__ = ("id", "title", "minutes")
+    """`retired`: no longer offered (see `apply --prune`); its history stays."""
 
-    def __init__(self, id: str, title: str, minutes: int | None = None) -> None:
-        self.id, self.title, self.minutes = id, title, minutes
+    __slots__ = ("id", "title", "minutes", "retired")
+
+    def __init__(self, id: str, title: str, minutes: int | None = None, retired: bool = False) -> None:
+        self.id, self.title, self.minutes, self.retired = id, title, minutes, retired
 
 
 class CourseRef(Record):
@@ -101,6 +103,9 @@ class CourseRef(Record):
 
 
 class Certification(Record):
+    """`retired`: no longer offered (see `apply --prune`): it cannot be assigned or
+    started, and its enrollments and their history stay."""
+
     __slots__ = (
         "id",
         "title",
@@ -117,6 +122,7 @@ class Certification(Record):
         "courses",
         "ordered",
         "completion_date",
+        "retired",
     )
 
     def __init__(
@@ -136,17 +142,14 @@ class Certification(Record):
         courses: tuple[CourseRef, ...] = (),
         ordered: bool = False,
         completion_date: str = "approval",
+        retired: bool = False,
     ) -> None:
         self.id, self.title, self.kind = id, title, kind
         self.overview, self.issuer, self.badge, self.published = overview, issuer, badge, published
-        self.self_enroll = self_enroll
-        self.validity_months, self.renew_from, self.renewal_window_days = (
-            validity_months,
-            renew_from,
-            renewal_window_days,
-        )
-        self.deadline_days, self.courses, self.ordered = deadline_days, tuple(courses), ordered
-        self.completion_date = completion_date
+        self.self_enroll, self.validity_months, self.renew_from = self_enroll, validity_months, renew_from
+        self.renewal_window_days, self.deadline_days = renewal_window_days, deadline_days
+        self.courses, self.ordered, self.completion_date = tuple(courses), ordered, completion_date
+        self.retired = retired
 
     @property
     def recurring(self) -> bool:

@@ -230,6 +230,7 @@ def _page(doc: Document, cert: Certification, view: rules.EnrollmentView | None,
             "ordered": cert.ordered,
             "self_enroll": cert.self_enroll,
             "completion_date": cert.completion_date if cert.kind == "external" else None,
+            "retired": cert.retired,
             "enrolled_on": format_date(view.enrolled_on) if view else None,
             "courses": [
                 {
@@ -398,11 +399,17 @@ def _apply_to_open_cycles(ctx: Context, doc: Document, cert: Certification) -> i
     return moved
 
 
+def _not_retired(cert: Certification) -> None:
+    if cert.retired:
+        raise StateError(f"certification {cert.id!r} is retired", hint="its history stays; nothing new can start")
+
+
 def assign(ctx: Context, cert_id: str, user_ids: list[str], due: date | None) -> Outcome:
     with ctx.store.update() as doc:
         actor = _actor(ctx, doc, "admin")
         cert = _certification(doc, cert_id)
         users = [_user(doc, user_id) for user_id in dict.fromkeys(user_ids)]
+        _not_retired(cert)
         assigned, messages = [], []
         for user in users:
             if doc.enrollment(cert.id, user.id) is not None:
@@ -484,6 +491,7 @@ def start(ctx: Context, cert_id: str, course_id: str | None = None) -> Outcome:
         if course_id is not None:
             _course(doc, course_id)
         enrollment = doc.enrollment(cert.id, actor.id)
+        _not_retired(cert)
         if enrollment is None:
             if not cert.self_enroll:
                 _enrollment(doc, cert, actor)  # raises "not assigned"

@@ -364,7 +364,12 @@ def _read_user(r: _Reader) -> User | None:
 
 
 def _read_course(r: _Reader) -> Course:
-    return Course(id=r.ident("id") or "", title=r.text("title", required=True) or "", minutes=r.integer("minutes", 0))
+    return Course(
+        id=r.ident("id") or "",
+        title=r.text("title", required=True) or "",
+        minutes=r.integer("minutes", 0),
+        retired=r.boolean("retired"),
+    )
 
 
 def _read_course_refs(r: _Reader, key: str) -> tuple[CourseRef, ...]:
@@ -406,6 +411,7 @@ def _read_certification(r: _Reader) -> Certification:
         courses=courses,
         ordered=r.boolean("ordered"),
         completion_date=r.choice("completion_date", COMPLETION_DATE, default="approval") or "approval",
+        retired=r.boolean("retired"),
     )
 
 
@@ -550,7 +556,10 @@ def document_to_data(doc: Document) -> dict[str, Any]:
             _compact({"id": u.id, "name": u.name, "role": u.role, "email": u.email, "manager": u.manager})
             for u in doc.users.values()
         ],
-        "courses": [_compact({"id": c.id, "title": c.title, "minutes": c.minutes}) for c in doc.courses.values()],
+        "courses": [
+            _compact({"id": c.id, "title": c.title, "minutes": c.minutes, "retired": c.retired})
+            for c in doc.courses.values()
+        ],
         "certifications": [_certification_data(c) for c in doc.certifications.values()],
         "enrollments": [
             {"user": e.user, "certification": e.certification, "facts": [_fact_data(f) for f in e.facts]}
@@ -579,6 +588,7 @@ def _certification_data(cert: Certification) -> dict[str, Any]:
             "deadline_days": cert.deadline_days,
             "ordered": cert.ordered,
             "completion_date": cert.completion_date if cert.completion_date != "approval" else None,
+            "retired": cert.retired,
         }
     )
     data["courses"] = _refs_data(cert.courses)
