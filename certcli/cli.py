@@ -172,11 +172,20 @@ def _service() -> Any:
     return service
 
 
+def _globals(ctx: typer.Context) -> Globals:
+    return ctx.find_object(Globals) or Globals(None, None, None)
+
+
+def _now(globals_: Globals) -> datetime:
+    """--now, or the clock (to the second: facts are recorded to the second)."""
+    return globals_.now or datetime.now(UTC).replace(microsecond=0)
+
+
 def _context(ctx: typer.Context) -> service.Context:
     from certcli.store import open_store
 
-    globals_: Globals = ctx.find_object(Globals) or Globals(None, None, None)
-    now = globals_.now or datetime.now(UTC).replace(microsecond=0)
+    globals_ = _globals(ctx)
+    now = _now(globals_)
     timeout = _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float)
     max_bytes = int(_env_number("CERTCLI_PROOF_MAX_BYTES", 10 * 1024 * 1024, int))
     store = open_store(_store_path(globals_), timeout)
@@ -213,11 +222,10 @@ def init(
 
     Example: certcli --store acme.toml init --admin root --org "Acme"
     """
-    globals_: Globals = ctx.find_object(Globals) or Globals(None, None, None)
     from certcli.store import open_store
 
-    now = globals_.now or datetime.now(UTC).replace(microsecond=0)
-    outcome = _service().init_store(open_store(_store_path(globals_)), admin, admin_name, org, now)
+    globals_ = _globals(ctx)
+    outcome = _service().init_store(open_store(_store_path(globals_)), admin, admin_name, org, _now(globals_))
     _emit(outcome, False, _quiet)
 
 
