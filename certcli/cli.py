@@ -574,6 +574,150 @@ def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     _emit(_service().audit_verify(_context(ctx)), as_json, _quiet)
 
 
+# ---------------------------------------------------------------- certifications as code, bulk import, compliance
+
+
+@app.command("apply")
+def apply_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Option("-f", "--file", help="Definitions file (.toml or .json).", metavar="FILE")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Retire certifications and courses not in FILE.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the store hold what FILE defines, in one atomic write (admin); prints the plan.
+
+    Example: certcli apply -f certifications.toml --dry-run
+    """
+    from certcli import definitions
+
+    outcome = definitions.apply_file(_context(ctx), file, dry_run, prune)
+    if as_json:
+        _emit(outcome, as_json, _quiet)
+    else:  # the plan is the result: on stdout, like `terraform plan`
+        typer.echo("\n".join(outcome.messages))
+
+
+class ExportFormat(StrEnum):
+    toml = "toml"
+    json = "json"
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to FILE, not stdout.", metavar="FILE")
+    ] = None,
+    file_format: Annotated[
+        ExportFormat | None, typer.Option("--format", help="toml or json (default: by -o's extension, else toml).")
+    ] = None,
+) -> None:
+    """The definitions (users, courses, certifications, assignments) as a file `apply` accepts (admin).
+
+    Example: certcli export -o certifications.toml
+    """
+    from certcli import definitions
+
+    chosen = file_format.value if file_format else ("json" if output and output.suffix.lower() == ".json" else "toml")
+    outcome = definitions.export_definitions(_context(ctx), chosen)
+    if output is None:
+        typer.echo(outcome.data, nl=False)
+    else:
+        output.write_text(outcome.data, encoding="utf-8")
+    for message in outcome.messages:
+        typer.echo(message, err=True)
+
+
+class ImportKind(StrEnum):
+    users = "users"
+    assignments = "assignments"
+    completions = "completions"
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    kind: Annotated[ImportKind, typer.Argument(help="users, assignments or completions.", metavar="KIND")],
+    file: Annotated[Path, typer.Argument(help="CSV file with a header row.", metavar="FILE.csv")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row; write nothing.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the good rows, report the rest.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import rows from CSV in one write (admin): all or nothing unless --skip-invalid.
+
+    Example: certcli import completions lms-export.csv --dry-run
+    """
+    from certcli import csv_import
+
+    with render.progress_bar(f"importing {kind.value}", enabled=not as_json) as progress:
+        outcome = csv_import.import_csv(_context(ctx), kind.value, file, dry_run, skip_invalid, progress)
+    _emit(outcome, as_json, _quiet)
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command("report")
+def report_command(
+    ctx: typer.Context,
+    cert: Annotated[str | None, typer.Option("--cert", help="Only this certification.", metavar="ID")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this learner.", metavar="ID")] = None,
+    expiring_within: Annotated[
+        int | None,
+        typer.Option("--expiring-within", min=0, help="Only completions ending within DAYS.", metavar="DAYS"),
+    ] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="Counts per certification.")] = False,
+    output_format: Annotated[ReportFormat, typer.Option("--format", help="table, csv or json.")] = ReportFormat.table,
+) -> None:
+    """Who holds what: one row per learner and certification (admin, or a manager for their reports).
+
+    Example: certcli report --expiring-within 30 --format csv
+    """
+    from certcli import compliance
+
+    outcome = compliance.report(_context(ctx), cert, user, expiring_within, summary)
+    if output_format == ReportFormat.csv:
+        fields = compliance.SUMMARY_CSV_FIELDS if summary else None
+        typer.echo(compliance.rows_to_csv(outcome.data, fields), nl=False)
+        return
+    text = render.summary_table if summary else render.report_table
+    _emit(outcome, output_format == ReportFormat.json, lambda data, colour: text(data, colour))
+
+
+@app.command("check")
+def check_command(
+    ctx: typer.Context,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Comma-separated: overdue, expired, revoked, pending_approval, expiring:DAYS "
+            "(default overdue,expired,revoked).",
+            metavar="KINDS",
+        ),
+    ] = None,
+    cert: Annotated[str | None, typer.Option("--cert", help="Only this certification.", metavar="ID")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this learner.", metavar="ID")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compliance gate for CI and cron: lists findings and exits 1 when there are any, 0 when compliant.
+
+    Example: certcli check --fail-on overdue,expiring:30 --cert security-awareness
+    """
+    from certcli import compliance
+
+    outcome = compliance.check(_context(ctx), [] if fail_on is None else [fail_on], cert, user)
+    _emit(outcome, as_json, lambda data, colour: render.findings_table(data["findings"], colour))
+    if not outcome.data["compliant"]:
+        raise typer.Exit(1)
+
+
 GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")
 VERSION_ONLY = "--version"
 

@@ -5,8 +5,10 @@ tabulate is imported only when a table is drawn, so `--json` never pays for it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 STATUS_COLOURS = {
@@ -197,3 +199,77 @@ def audit_table(events: list[dict[str, Any]], colour: bool) -> str:
         for event in events
     ]
     return table(rows, ["SEQ", "AT", "ACTOR", "ACTION", "SUBJECT"])
+
+
+def report_table(rows: list[dict[str, Any]], colour: bool) -> str:
+    if not rows:
+        return "Nothing to report."
+    headers = ["USER", "CERTIFICATION", "STATUS", "DUE", "COMPLETED ON", "VALID UNTIL", "DAYS LEFT"]
+    body = [
+        [
+            row["user"],
+            row["certification"],
+            _status(row, colour),
+            _dash(row["due"]),
+            _dash(row["completed_on"]),
+            _dash(row["valid_until"]),
+            _dash(row["days_left"]),
+        ]
+        for row in rows
+    ]
+    return table(body, headers)
+
+
+def summary_table(items: list[dict[str, Any]], colour: bool) -> str:
+    if not items:
+        return "Nothing to report."
+    statuses = list(items[0]["by_status"])
+    headers = ["CERTIFICATION", "LEARNERS", *[status.upper() for status in statuses], "RATE", "OVERDUE", "EXPIRING"]
+    body = [
+        [
+            item["certification"],
+            item["learners"],
+            *[item["by_status"][status] for status in statuses],
+            f"{item['completion_rate']:.0%}",
+            item["overdue"],
+            item["expiring"],
+        ]
+        for item in items
+    ]
+    return table(body, headers)
+
+
+def findings_table(findings: list[dict[str, Any]], colour: bool) -> str:
+    if not findings:
+        return ""
+    body = [
+        [
+            f["user"],
+            f["certification"],
+            paint(f["kind"], "31", colour),
+            f["status"],
+            _dash(f["due"]),
+            _dash(f["valid_until"]),
+            _dash(f["days_left"]),
+        ]
+        for f in findings
+    ]
+    return table(body, ["USER", "CERTIFICATION", "FINDING", "STATUS", "DUE", "VALID UNTIL", "DAYS LEFT"])
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while the block runs, only on a terminal (never piped)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR"))), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance

@@ -155,6 +155,12 @@ def _enroll(ctx: Context, doc: Document, cert: Certification, user: User, by: st
 
 
 def _open_next_cycle(ctx: Context, enrollment: Enrollment, cert: Certification, view: rules.EnrollmentView) -> None:
+    later = [fact.at for fact in enrollment.facts if fact.type == CYCLE_OPENED and fact.at > ctx.now]
+    if later:  # opening one before it would give two cycles the same number
+        raise StateError(
+            f"{enrollment.user}'s cycle {view.cycle + 1} of {cert.id} was already opened on {min(later).date()}",
+            hint="use a --now on or after that day",
+        )
     _record(ctx, enrollment, CYCLE_OPENED, cycle=view.cycle + 1, requirements=rules.effective_requirements(cert))
 
 

@@ -673,3 +673,18 @@ def test_cli_define_replace_apply_to_open(store_path: Path, redefined: Store) ->
     assert "Moved 2 open cycle(s)" in result.stderr
     shown = json.loads(run(store_path, BEN, "2026-02-06", "show", "fire", "--json").stdout)
     assert (shown["next_course"], shown["courses_done"]) == ("d", 2)
+
+
+# ---------------------------------------------------------------- backdated changes
+
+
+def test_a_cycle_cannot_be_opened_before_the_next_one_already_opened(store: Store, store_path: Path) -> None:
+    define(store, "cpr", recurring=12)
+    assign(store, "cpr", "2025-01-10T09:00")
+    complete(store, "cpr", "c1", "2025-01-31T10:00")  # valid until 2026-01-31
+    start(store, "cpr", "2026-03-01")  # expired: cycle 2 opens 2026-03-01
+    before = store_path.read_bytes()
+    with pytest.raises(StateError, match="cycle 2 of cpr was already opened on 2026-03-01"):
+        complete(store, "cpr", "c1", "2026-02-15")  # expired then too, but cycle 2 exists already
+    assert store_path.read_bytes() == before
+    assert [cycle["cycle"] for cycle in cycles(store, "cpr", "2026-03-02")] == [1, 2]

@@ -179,9 +179,9 @@ class FileStore:
         finally:
             lock.release()
 
-    def _save(self, doc: Document, mode: int) -> None:
+    def _save(self, data: dict[str, Any], mode: int) -> None:
         try:
-            write_atomically(self.path, serialize_document(doc, self.fmt), mode)
+            write_atomically(self.path, self.fmt.dump(data).encode("utf-8"), mode)
         except OSError as exc:
             raise DataError(
                 f"cannot write store {self.location}: {exc.strerror}",
@@ -201,20 +201,19 @@ class FileStore:
                     f"{self.audit_path} holds the audit log of an earlier store",
                     hint="move it away first, or choose another path with --store",
                 )
-            self._save_with_event(doc, Document(), NEW_STORE_MODE)
+            self._save_with_event(doc, None, document_to_data(Document()), document_to_data(doc), NEW_STORE_MODE)
 
     @contextlib.contextmanager
     def update(self) -> Iterator[Document]:
         if not self.exists():
             raise self._missing()
         with self._locked():
-            raw = self._read_bytes()
-            doc = parse_document(raw, self.fmt, self.location)
-            before = serialize_document(doc, self.fmt)
+            doc = parse_document(self._read_bytes(), self.fmt, self.location)  # never from the parse cache
+            head, before = doc.audit_head, document_to_data(doc)
             yield doc
-            if serialize_document(doc, self.fmt) != before:
-                original = parse_document(raw, self.fmt, self.location)
-                self._save_with_event(doc, original, stat.S_IMODE(os.stat(self.path).st_mode))
+            after = document_to_data(doc)
+            if after != before:
+                self._save_with_event(doc, head, before, after, stat.S_IMODE(os.stat(self.path).st_mode))
 
     # ------------------------------------------------------------ the audit log
 
@@ -229,38 +228,41 @@ class FileStore:
             raise DataError(f"cannot read audit log {self.audit_path}: {exc.strerror}") from None
         return audit.decode_log(raw)
 
-    def _chain_event(self, doc: Document, original: Document) -> dict[str, Any]:
-        """The change's audit event, chained after the log as it stands; `doc` records it.
+    def _chain_event(
+        self, doc: Document, head: AuditHead | None, before: dict[str, Any], after: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The change's audit event, chained after the log as it stands.
 
-        The log must match the store as it was, so tampering is never buried
-        under new events; a log that lacks only the store's latest event (a
-        change cut short between saving the store and appending) is completed.
+        `head` and `before` are the store as it was: the log must match them, so
+        tampering is never buried under new events; a log that lacks only the
+        store's latest event (a change cut short between saving the store and
+        appending) is completed. `after` is the document the change leaves.
         """
         from certcli import audit
 
         entry = doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
         events, problem = self.read_audit()
-        head = original.audit_head
         if problem is None and head is not None and audit.restorable(events, head):
             self._append_event(audit.encode_event(head.event))
             events = [*events, head.event]
-        problem = problem or audit.verify(events, head, audit.document_hash(document_to_data(original)))
+        problem = problem or audit.verify(events, head, audit.document_hash(before))
         if problem is not None:
             raise DataError(
                 f"audit log {self.audit_path} does not match the store: {problem}",
                 hint="run `certcli audit verify`; restore the store and its log from a backup",
             )
-        event = audit.make_event(entry, head, audit.document_hash(document_to_data(doc)))
-        doc.audit_head = AuditHead(event)
-        return event
+        return audit.make_event(entry, head, audit.document_hash(after))
 
-    def _save_with_event(self, doc: Document, original: Document, mode: int) -> None:
-        """Save the store, then append its event to the log. The store holds the
-        event too, so an append cut short is completed by the next change."""
+    def _save_with_event(
+        self, doc: Document, head: AuditHead | None, before: dict[str, Any], after: dict[str, Any], mode: int
+    ) -> None:
+        """Save the store with its new audit event, then append the event to the log.
+        The store holds the event too, so an append cut short is completed by the next change."""
         from certcli import audit
 
-        event = self._chain_event(doc, original)
-        self._save(doc, mode)
+        event = self._chain_event(doc, head, before, after)
+        doc.audit_head = AuditHead(event)
+        self._save({**after, "audit": event}, mode)
         with contextlib.suppress(DataError):
             self._append_event(audit.encode_event(event))
 
