@@ -10,9 +10,8 @@ import copy
 import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 import typer
 from typer.core import TyperGroup
@@ -97,16 +96,15 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
-    """An enum of the model's allowed values, so typer lists and checks them."""
-    return StrEnum(name, [(value, value) for value in values])
-
-
-Role = _choices("Role", ROLES)
-Kind = _choices("Kind", KINDS)
-RenewFrom = _choices("RenewFrom", RENEW_FROM)
-CompletionDate = _choices("CompletionDate", COMPLETION_DATE)
-SortKey = _choices("SortKey", SORT_KEYS)
+# The model's allowed values as choices typer lists and checks (cheaper to build than enums).
+Role = Literal[ROLES]
+Kind = Literal[KINDS]
+RenewFrom = Literal[RENEW_FROM]
+CompletionDate = Literal[COMPLETION_DATE]
+SortKey = Literal[SORT_KEYS]
+ExportFormat = Literal["toml", "json"]
+ImportKind = Literal["users", "assignments", "completions"]
+ReportFormat = Literal["table", "csv", "json"]
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
@@ -234,7 +232,7 @@ def user_add(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="New user's id.", metavar="ID")],
     name: Annotated[str, typer.Option("--name", help="Full name.")],
-    role: Annotated[Role, typer.Option("--role", help="admin, manager or learner.")] = Role.learner,
+    role: Annotated[Role, typer.Option("--role", help="admin, manager or learner.")] = "learner",
     email: Annotated[str | None, typer.Option("--email", help="E-mail address.")] = None,
     manager: Annotated[str | None, typer.Option("--manager", help="Id of the user's manager.", metavar="ID")] = None,
     as_json: JsonOpt = False,
@@ -243,7 +241,7 @@ def user_add(
 
     Example: certcli user add ben --name "Ben Ode" --manager mia
     """
-    outcome = _service().add_user(_context(ctx), user_id, name, role.value, email, manager)
+    outcome = _service().add_user(_context(ctx), user_id, name, role, email, manager)
     _emit(outcome, as_json, _quiet)
 
 
@@ -289,7 +287,7 @@ def define(
     ] = None,
     renew_from: Annotated[
         RenewFrom, typer.Option("--renew-from", help="Validity counts from completion or enrollment.")
-    ] = RenewFrom.completion,
+    ] = "completion",
     renewal_window: Annotated[
         int | None,
         typer.Option("--renewal-window", min=0, help="Days before expiry that renewal opens.", metavar="DAYS"),
@@ -323,20 +321,20 @@ def define(
     spec = _service().Definition(
         id=cert_id,
         title=title,
-        kind=kind.value,
+        kind=kind,
         overview=overview,
         issuer=issuer,
         badge=badge,
         published=published,
         recurring=recurring,
-        renew_from=renew_from.value,
+        renew_from=renew_from,
         renewal_window=renewal_window,
         deadline_days=deadline_days,
         courses=course or [],
         mandatory=mandatory or [],
         ordered=ordered,
         self_enroll=self_enroll,
-        completion_date=completion_date.value if completion_date else None,
+        completion_date=completion_date,
     )
     _emit(_service().define(_context(ctx), spec, replace, apply_to_open), as_json, _quiet)
 
@@ -362,7 +360,7 @@ def assign(
 
 
 def _list(ctx: typer.Context, sort: SortKey, pending: bool, user: str | None, as_json: bool) -> None:
-    outcome = _service().list_certifications(_context(ctx), user, pending, sort.value)
+    outcome = _service().list_certifications(_context(ctx), user, pending, sort)
     _emit(outcome, as_json, lambda data, colour: render.certification_table(data, colour))
 
 
@@ -370,7 +368,7 @@ def _list(ctx: typer.Context, sort: SortKey, pending: bool, user: str | None, as
 def list_command(
     ctx: typer.Context,
     pending: PendingOpt = False,
-    sort: Annotated[SortKey, typer.Option("--sort", help="relevance, published, name or due.")] = SortKey.relevance,
+    sort: Annotated[SortKey, typer.Option("--sort", help="relevance, published, name or due.")] = "relevance",
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -598,11 +596,6 @@ def apply_command(
         typer.echo("\n".join(outcome.messages))
 
 
-class ExportFormat(StrEnum):
-    toml = "toml"
-    json = "json"
-
-
 @app.command("export")
 def export_command(
     ctx: typer.Context,
@@ -619,7 +612,7 @@ def export_command(
     """
     from certcli import definitions
 
-    chosen = file_format.value if file_format else ("json" if output and output.suffix.lower() == ".json" else "toml")
+    chosen = file_format if file_format else ("json" if output and output.suffix.lower() == ".json" else "toml")
     outcome = definitions.export_definitions(_context(ctx), chosen)
     if output is None:
         typer.echo(outcome.data, nl=False)
@@ -627,12 +620,6 @@ def export_command(
         output.write_text(outcome.data, encoding="utf-8")
     for message in outcome.messages:
         typer.echo(message, err=True)
-
-
-class ImportKind(StrEnum):
-    users = "users"
-    assignments = "assignments"
-    completions = "completions"
 
 
 @app.command("import")
@@ -652,15 +639,9 @@ def import_command(
     """
     from certcli import csv_import
 
-    with render.progress_bar(f"importing {kind.value}", enabled=not as_json) as progress:
-        outcome = csv_import.import_csv(_context(ctx), kind.value, file, dry_run, skip_invalid, progress)
+    with render.progress_bar(f"importing {kind}", enabled=not as_json) as progress:
+        outcome = csv_import.import_csv(_context(ctx), kind, file, dry_run, skip_invalid, progress)
     _emit(outcome, as_json, _quiet)
-
-
-class ReportFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 @app.command("report")
@@ -673,7 +654,7 @@ def report_command(
         typer.Option("--expiring-within", min=0, help="Only completions ending within DAYS.", metavar="DAYS"),
     ] = None,
     summary: Annotated[bool, typer.Option("--summary", help="Counts per certification.")] = False,
-    output_format: Annotated[ReportFormat, typer.Option("--format", help="table, csv or json.")] = ReportFormat.table,
+    output_format: Annotated[ReportFormat, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Who holds what: one row per learner and certification (admin, or a manager for their reports).
 
@@ -682,12 +663,12 @@ def report_command(
     from certcli import compliance
 
     outcome = compliance.report(_context(ctx), cert, user, expiring_within, summary)
-    if output_format == ReportFormat.csv:
+    if output_format == "csv":
         fields = compliance.SUMMARY_CSV_FIELDS if summary else None
         typer.echo(compliance.rows_to_csv(outcome.data, fields), nl=False)
         return
     text = render.summary_table if summary else render.report_table
-    _emit(outcome, output_format == ReportFormat.json, lambda data, colour: text(data, colour))
+    _emit(outcome, output_format == "json", lambda data, colour: text(data, colour))
 
 
 @app.command("check")

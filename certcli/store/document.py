@@ -58,6 +58,9 @@ FACT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     REVOKED: ({"by", "reason"}, {"cycle"}),
     REQUIREMENTS_CHANGED: ({"requirements"}, {"by"}),
 }
+FACT_ALLOWED = {
+    kind: frozenset({"type", "at"} | required | optional) for kind, (required, optional) in FACT_KEYS.items()
+}
 ALL_FACT_KEYS = frozenset({"type", "at"}.union(*(required | optional for required, optional in FACT_KEYS.values())))
 
 
@@ -441,27 +444,28 @@ def _read_fact(r: _Reader, refs: _Refs) -> Fact | None:
     at = r.time("at", required=True)
     if kind is None or at is None:
         return None
-    required, optional = FACT_KEYS[kind]
-    for key in r.table:
-        if key in ALL_FACT_KEYS and key not in required | optional | {"type", "at"}:
+    table, allowed = r.table, FACT_ALLOWED[kind]
+    for key in table:
+        if key in ALL_FACT_KEYS and key not in allowed:
             r.problems.add(r.place(key), f"not part of a {kind!r} fact", "remove it")
-    for key in required - set(r.table):
+    for key in FACT_KEYS[kind][0] - table.keys():
         r.problems.add(r.place(key), f"missing from a {kind!r} fact", f"add {key}")
-    by = r.ident("by", required=False)
-    course = r.ident("course", required=False)
+    # Only the keys present are read: a store holds many facts and each type uses few keys.
+    by = r.ident("by", required=False) if "by" in table else None
+    course = r.ident("course", required=False) if "course" in table else None
     refs.check(r, "by", by, refs.users, "user")
     refs.check(r, "course", course, refs.courses, "course")
     return Fact(
-        type=kind,
-        at=at,
+        kind,
+        at,
         by=by,
         course=course,
-        cycle=r.integer("cycle", 1),
-        due=r.day("due"),
-        requirements=_read_requirements(r, refs) if "requirements" in r.table else None,
-        proof=_read_proof(r) if "proof" in r.table else None,
-        decision=r.choice("decision", DECISIONS),
-        reason=r.text("reason"),
+        cycle=r.integer("cycle", 1) if "cycle" in table else None,
+        due=r.day("due") if "due" in table else None,
+        requirements=_read_requirements(r, refs) if "requirements" in table else None,
+        proof=_read_proof(r) if "proof" in table else None,
+        decision=r.choice("decision", DECISIONS) if "decision" in table else None,
+        reason=r.text("reason") if "reason" in table else None,
     )
 
 
