@@ -958,3 +958,16 @@ def test_a_missing_store_is_a_data_error_with_a_hint(tmp_path: Path, ext: str) -
         assert "does not exist" in caught.value.message
         assert caught.value.hint is not None and "certcli init" in caught.value.hint
     assert not path.exists()
+
+
+def test_the_next_writer_sweeps_temp_files_a_killed_writer_left(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    open_store(path).create(full_document())
+    leftover = tmp_path / f".{path.name}.abc123.tmp"
+    leftover.write_bytes(b'{"half": ')
+    unrelated = tmp_path / ".other.json.abc123.tmp"
+    unrelated.write_bytes(b"")
+    with open_store(path).update() as doc:
+        doc.courses["c9"] = Course("c9", "Nine")
+    assert not leftover.exists()
+    assert unrelated.exists()

@@ -103,7 +103,7 @@ def write_atomically(path: Path, content: bytes, mode: int) -> None:
     import tempfile
 
     folder = path.parent
-    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(path), suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
@@ -119,6 +119,25 @@ def write_atomically(path: Path, content: bytes, mode: int) -> None:
     # systems refuse) must not turn a done write into a reported failure.
     with contextlib.suppress(OSError):
         _fsync_folder(folder)
+
+
+TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def sweep_temp_files(path: Path) -> list[Path]:
+    """Remove the temp files a killed writer of `path` left behind; call only with the lock held,
+    when no writer can be mid-write. Returns what was removed."""
+    prefix, swept = _temp_prefix(path), []
+    for leftover in path.parent.iterdir():
+        if leftover.name.startswith(prefix) and leftover.name.endswith(TEMP_SUFFIX):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                swept.append(leftover)
+    return swept
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -170,7 +189,8 @@ class FileStore:
         except Timeout:
             raise StoreBusy(
                 f"store {self.location} is locked by another process (waited {self.lock_timeout:g} s)",
-                hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
+                hint=f"another certcli holds the lock file {self.path}.lock; retry in a moment, "
+                "or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
             ) from None
         except OSError as exc:
             raise DataError(f"cannot lock store {self.location}: {exc.strerror}") from None
@@ -208,6 +228,7 @@ class FileStore:
         if not self.exists():
             raise self._missing()
         with self._locked():
+            sweep_temp_files(self.path)
             doc = parse_document(self._read_bytes(), self.fmt, self.location)  # never from the parse cache
             head, before = doc.audit_head, document_to_data(doc)
             yield doc
