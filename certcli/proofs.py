@@ -25,11 +25,16 @@ ACCEPTED = {
 
 def _read_regular_file(source: Path, max_bytes: int) -> tuple[bytes, str]:
     """The file's content and SHA-256, read in chunks from one open descriptor."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(source, flags)
     except FileNotFoundError:
         raise DataError(f"proof file {str(source)!r} does not exist", hint="check the path") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(
+                f"proof {str(source)!r} is a symbolic link", hint="upload the file itself, not a link to it"
+            ) from None
         raise DataError(f"cannot open proof file {str(source)!r}: {exc.strerror}") from None
     try:
         info = os.fstat(fd)
