@@ -292,8 +292,16 @@ class FileStore:
         try:
             fd = os.open(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, NEW_STORE_MODE)
             try:
-                os.write(fd, line)
-                os.fsync(fd)
+                size = os.fstat(fd).st_size  # writers hold the store lock: nobody else appends meanwhile
+                try:
+                    rest = memoryview(line)
+                    while rest:  # a full disk writes part of a line and returns the count: write the rest
+                        rest = rest[os.write(fd, rest) :]
+                    os.fsync(fd)
+                except OSError:
+                    with contextlib.suppress(OSError):  # never leave a torn line behind
+                        os.ftruncate(fd, size)
+                    raise
             finally:
                 os.close(fd)
             if created:
