@@ -112,6 +112,7 @@ class Cycle(Record):
         "revoked_at",
         "revoked_by",
         "revoke_reason",
+        "revoked_while_renewing",
     )
 
     def __init__(self, number: int, opened_at: datetime, requirements: Requirements, assigned_due: date | None) -> None:
@@ -127,6 +128,7 @@ class Cycle(Record):
         self.revoked_at: datetime | None = None
         self.revoked_by: str | None = None
         self.revoke_reason: str | None = None
+        self.revoked_while_renewing = False  # revoked after a later cycle had opened to renew it
 
     def course(self, course_id: str) -> CourseProgress:
         return self.progress.setdefault(course_id, CourseProgress())
@@ -176,6 +178,7 @@ def _apply(cycles: list[Cycle], position: int, fact: Fact) -> None:
     elif fact.type == REVOKED:
         revoked = next((c for c in cycles if c.number == fact.cycle), cycle)
         revoked.revoked_at, revoked.revoked_by, revoked.revoke_reason = fact.at, fact.by, fact.reason
+        revoked.revoked_while_renewing = revoked is not cycle
     elif fact.type == REQUIREMENTS_CHANGED:
         assert fact.requirements is not None
         cycle.requirements = fact.requirements
@@ -411,7 +414,7 @@ def _status(
     if revoked is None and previous is not None and current.completed_on is None:
         # A completion revoked while its renewal cycle was open stays revoked until that cycle completes.
         earlier = previous.cycle
-        if earlier.revoked_at is not None and earlier.revoked_at >= cycle.opened_at:
+        if earlier.revoked_at is not None and earlier.revoked_while_renewing:
             revoked = earlier
     if revoked is not None:
         reasons.append(
