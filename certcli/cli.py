@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from certcli import __version__, render
 from certcli.dates import parse_date, parse_time
-from certcli.errors import CertcliError, UsageError
+from certcli.errors import CertcliError, DataError, UsageError
 from certcli.model import COMPLETION_DATE, KINDS, RENEW_FROM, ROLES, SORT_KEYS
 
 if TYPE_CHECKING:
@@ -283,17 +283,21 @@ def define(
         typer.Option("--published", parser=_parse_date, help="Publication date (default: today).", metavar="DATE"),
     ] = None,
     recurring: Annotated[
-        int | None, typer.Option("--recurring", min=1, help="Valid this many months, then renew.", metavar="MONTHS")
+        int | None,
+        typer.Option("--recurring", min=1, max=1200, help="Valid this many months, then renew.", metavar="MONTHS"),
     ] = None,
     renew_from: Annotated[
         RenewFrom, typer.Option("--renew-from", help="Validity counts from completion or enrollment.")
     ] = "completion",
     renewal_window: Annotated[
         int | None,
-        typer.Option("--renewal-window", min=0, help="Days before expiry that renewal opens.", metavar="DAYS"),
+        typer.Option(
+            "--renewal-window", min=0, max=36500, help="Days before expiry that renewal opens.", metavar="DAYS"
+        ),
     ] = None,
     deadline_days: Annotated[
-        int | None, typer.Option("--deadline-days", min=0, help="Days to complete after enrolment.", metavar="N")
+        int | None,
+        typer.Option("--deadline-days", min=0, max=36500, help="Days to complete after enrolment.", metavar="N"),
     ] = None,
     course: Annotated[
         list[str] | None, typer.Option("--course", help="A course, in order; repeat.", metavar="ID")
@@ -697,6 +701,24 @@ def check_command(
     _emit(outcome, as_json, lambda data, colour: render.findings_table(data["findings"], colour))
     if not outcome.data["compliant"]:
         raise typer.Exit(1)
+
+
+@app.command("doctor")
+def doctor_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Check a store's health (admin): it validates, modes, lock and temp files, proofs, audit chain.
+
+    Exits 0 when healthy, 6 listing the problems. Example: certcli doctor --json
+    """
+    from certcli.doctor import doctor
+
+    outcome = doctor(_context(ctx))
+    if outcome.data["healthy"]:
+        _emit(outcome, as_json, lambda data, colour: render.checks_table(data["checks"], colour))
+        return
+    typer.echo(render.to_json(outcome.data) if as_json else render.checks_table(outcome.data["checks"], False))
+    raise DataError(
+        "\n".join(outcome.messages), hint="see each check above; `certcli doctor --json` lists them for scripts"
+    )
 
 
 GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")

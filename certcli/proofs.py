@@ -85,15 +85,32 @@ def _prepare_folder(folder: Path) -> None:
         raise DataError(f"proof folder {folder} is not a plain folder", hint="move whatever is there out of the way")
 
 
+def _holds(target: Path, content: bytes) -> bool:
+    """Whether `target` is a plain file (not a link) holding exactly `content`."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(content):
+            return False
+        stored = bytearray()
+        while chunk := os.read(fd, CHUNK_BYTES):
+            stored += chunk
+        return stored == content
+    finally:
+        os.close(fd)
+
+
 def _write_exclusively(target: Path, content: bytes) -> None:
     """Create `target` owner-only, refusing to follow a link; an identical file already there is kept."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(target, flags, 0o600)
     except FileExistsError:
-        info = os.lstat(target)
-        if stat.S_ISREG(info.st_mode) and info.st_size == len(content):
-            return  # same SHA-256, same content: stored already
+        if _holds(target, content):
+            return  # stored already: a plain file with these very bytes
         raise DataError(
             f"proof store entry {target} is not the expected file", hint="remove it and upload again"
         ) from None

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from certcli.text import printable
+
 STATUS_COLOURS = {
     "completed": "32",  # green
     "expired": "31",  # red
@@ -131,7 +133,7 @@ def page_text(page: dict[str, Any], colour: bool) -> str:
         lines += ["", "Queue: " + " → ".join(page["queue"])]
     proof = page["proof"]
     if proof:
-        lines += ["", f"Proof: {proof['filename']} ({proof['size']} bytes, sha256 {proof['sha256'][:12]}…)"]
+        lines += ["", f"Proof: {printable(proof['filename'])} ({proof['size']} bytes, sha256 {proof['sha256'][:12]}…)"]
         lines.append(f"  submitted {proof['submitted_on']}, review {proof['review']}")
         if proof["reason"]:
             lines.append(f"  reason: {proof['reason']}")
@@ -146,7 +148,7 @@ def users_table(users: list[dict[str, Any]]) -> str:
 def review_table(items: list[dict[str, Any]]) -> str:
     if not items:
         return "No proofs waiting for review."
-    rows = [[i["user"], i["certification"], i["filename"], i["size"], i["submitted_on"]] for i in items]
+    rows = [[i["user"], i["certification"], printable(i["filename"]), i["size"], i["submitted_on"]] for i in items]
     return table(rows, ["USER", "CERTIFICATION", "FILE", "BYTES", "SUBMITTED"])
 
 
@@ -161,7 +163,7 @@ def history_text(data: dict[str, Any], colour: bool) -> str:
                 cycle["opened_on"],
                 _dash(cycle["due"]),
                 f"{done}/{len(cycle['courses'])}" if cycle["courses"] else "-",
-                f"{proof['filename']} ({proof['review']})" if proof else "-",
+                f"{printable(proof['filename'])} ({proof['review']})" if proof else "-",
                 _dash(cycle["completed_on"]),
                 _dash(cycle["valid_until"]),
                 paint(cycle["outcome"], STATUS_COLOURS.get(cycle["outcome"]), colour),
@@ -273,3 +275,11 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
             bar.update(task, completed=done, total=total)
 
         yield advance
+
+
+def checks_table(checks: list[dict[str, Any]], colour: bool) -> str:
+    rows = [
+        [c["check"], paint("ok", "32", colour) if c["ok"] else paint("PROBLEM", "31", colour), c["detail"]]
+        for c in checks
+    ]
+    return table(rows, ["CHECK", "RESULT", "DETAIL"])

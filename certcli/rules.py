@@ -29,6 +29,7 @@ from certcli.model import (
     Record,
     Requirements,
 )
+from certcli.text import printable
 
 ENROLLED = "enrolled"
 STARTED_STATUS = "started"
@@ -52,12 +53,20 @@ IN_PROGRESS = "in_progress"
 
 
 def add_months(start: date, months: int) -> date:
-    """`start` plus `months` calendar months, clamped to the month's last day."""
+    """`start` plus `months` calendar months, clamped to the month's last day; past the calendar's end
+    (year 9999), its last day."""
+    import calendar
+
     month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
-    first_of_next = date(year + month // 12, month % 12 + 1, 1)
-    last_day = date.fromordinal(first_of_next.toordinal() - 1).day
-    return date(year, month, min(start.day, last_day))
+    if year > date.max.year:
+        return date.max
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def add_days(start: date, days: int) -> date:
+    """`start` plus `days` (minus, when negative), held within the calendar."""
+    return date.fromordinal(min(max(start.toordinal() + days, 1), date.max.toordinal()))
 
 
 # ---------------------------------------------------------------- requirements
@@ -453,7 +462,7 @@ def _due(
 def _renewal_window_opens(held: CycleResult | None, cert: Certification) -> date | None:
     if held is None or held.valid_until is None or cert.renewal_window_days is None:
         return None
-    return date.fromordinal(held.valid_until.toordinal() - cert.renewal_window_days)
+    return add_days(held.valid_until, -cert.renewal_window_days)
 
 
 def _overdue_reason(today: date, due: date, status: str, overdue: bool) -> str:
@@ -495,7 +504,7 @@ def _describe_cycle(result: CycleResult, cert: Certification) -> list[str]:
 def _describe_proof(proof: ProofState | None, cert: Certification) -> str:
     if proof is None:
         return "no proof uploaded in this cycle"
-    text = f"proof {proof.proof.filename} submitted {proof.submitted_at.date()}"
+    text = f"proof {printable(proof.proof.filename)} submitted {proof.submitted_at.date()}"
     if proof.review == PENDING:
         return text + ", waiting for review → pending_approval"
     verdict = f", {proof.review} {proof.reviewed_at.date() if proof.reviewed_at else '?'} by {proof.reviewed_by}"
@@ -509,7 +518,7 @@ def first_due(cert: Certification, enrolled: date, assigned_due: date | None) ->
     if assigned_due is not None:
         return assigned_due
     if cert.deadline_days is not None:
-        return date.fromordinal(enrolled.toordinal() + cert.deadline_days)
+        return add_days(enrolled, cert.deadline_days)
     return None
 
 

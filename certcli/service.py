@@ -38,6 +38,7 @@ from certcli.model import (
 )
 from certcli.store import Store
 from certcli.store.document import ID_PATTERN
+from certcli.text import printable
 
 
 class Context(NamedTuple):
@@ -615,7 +616,7 @@ def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | 
         _audit(ctx, doc, "upload-proof", details, certification=cert.id, user=actor.id)
         replaced = " (replacing the one waiting)" if _awaiting_review(view) else ""
         result = _progress(cert, _view(ctx, enrollment, cert), actor)
-    return Outcome(result, [f"Uploaded {source.name}{replaced}; waiting for review."])
+    return Outcome(result, [f"Uploaded {printable(source.name)}{replaced}; waiting for review."])
 
 
 def _reviewable(

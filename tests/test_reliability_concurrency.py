@@ -1,9 +1,10 @@
 """Concurrent writers through the real command line: every acknowledged change is recorded.
 
 Several workers start at the same moment; each runs its own list of mutations
-one after another, one `certcli` process per mutation, all for its own learner: course completions (`complete`), proof uploads
-(`upload-proof`, each a distinct small PDF or PNG) and approvals (`approve` by
-the learner's manager). No mutation depends on another process's, so each one
+one after another, one `certcli` process per mutation, all for its own
+learner: course completions (`complete`), proof uploads (`upload-proof`, each
+a distinct small PDF or PNG) and approvals (`approve` by the learner's
+manager). No mutation depends on another process's, so each one
 leaves one countable fact in the store: a `course_completed`, a
 `proof_submitted` with the file's SHA-256, a `proof_reviewed` approval.
 Afterwards every mutation must be in the store and in the audit log (init-phase

@@ -88,6 +88,11 @@ class Problems:
             )
 
 
+MAX_WHOLE = 2**53 - 1  # the largest whole number every JSON reader keeps exactly
+MAX_MONTHS = 1200  # validity: a hundred years
+MAX_DAYS = 36_500  # deadlines and renewal windows: a hundred years
+
+
 class _Reader:
     """Reads typed fields out of one table, reporting problems at their place."""
 
@@ -160,13 +165,16 @@ class _Reader:
             return False
         return value
 
-    def integer(self, key: str, minimum: int, required: bool = False) -> int | None:
+    def integer(self, key: str, minimum: int, required: bool = False, maximum: int = MAX_WHOLE) -> int | None:
         expected = f"a whole number ≥ {minimum}"
         value = self._get(key, required, expected)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self._bad(key, value, expected)
+            return None
+        if value > maximum:
+            self._bad(key, value, f"a whole number from {minimum} to {maximum}")
             return None
         return value
 
@@ -407,10 +415,10 @@ def _read_certification(r: _Reader) -> Certification:
         badge=r.text("badge", default="") or "",
         published=r.day("published"),
         self_enroll=r.boolean("self_enroll"),
-        validity_months=r.integer("validity_months", 1),
+        validity_months=r.integer("validity_months", 1, maximum=MAX_MONTHS),
         renew_from=r.choice("renew_from", RENEW_FROM, default="completion") or "completion",
-        renewal_window_days=r.integer("renewal_window_days", 0),
-        deadline_days=r.integer("deadline_days", 0),
+        renewal_window_days=r.integer("renewal_window_days", 0, maximum=MAX_DAYS),
+        deadline_days=r.integer("deadline_days", 0, maximum=MAX_DAYS),
         courses=courses,
         ordered=r.boolean("ordered"),
         completion_date=r.choice("completion_date", COMPLETION_DATE, default="approval") or "approval",
