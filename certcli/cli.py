@@ -113,6 +113,7 @@ UserOpt = Annotated[
 ]
 PendingOpt = Annotated[bool, typer.Option("--pending", help="Only those not completed (the Pending widget).")]
 CertArg = Annotated[str, typer.Argument(help="Certification id.", metavar="CERT")]
+LearnerArg = Annotated[str, typer.Argument(help="The learner.", metavar="USER")]
 
 
 # ---------------------------------------------------------------- global options and context
@@ -482,7 +483,7 @@ def review_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def approve(
     ctx: typer.Context,
     cert_id: CertArg,
-    user: Annotated[str, typer.Argument(help="The learner.", metavar="USER")],
+    user: LearnerArg,
     as_json: JsonOpt = False,
 ) -> None:
     """Approve a learner's pending proof (admin, or the learner's manager).
@@ -496,7 +497,7 @@ def approve(
 def reject(
     ctx: typer.Context,
     cert_id: CertArg,
-    user: Annotated[str, typer.Argument(help="The learner.", metavar="USER")],
+    user: LearnerArg,
     reason: Annotated[str, typer.Option("--reason", help="Shown to the learner.", metavar="TEXT")],
     as_json: JsonOpt = False,
 ) -> None:
@@ -514,7 +515,7 @@ def reject(
 def revoke(
     ctx: typer.Context,
     cert_id: CertArg,
-    user: Annotated[str, typer.Argument(help="The learner.", metavar="USER")],
+    user: LearnerArg,
     reason: Annotated[str, typer.Option("--reason", help="Why; kept in the history.", metavar="TEXT")],
     as_json: JsonOpt = False,
 ) -> None:
