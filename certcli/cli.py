@@ -758,6 +758,7 @@ def app_for(name: str | None) -> typer.Typer:
         return app
     single = copy.copy(app)
     single.registered_commands, single.registered_groups = commands, groups
+    single._add_completion = False  # completion and its options go through the whole application
     return single
 
 
