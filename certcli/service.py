@@ -179,7 +179,6 @@ def _view(ctx: Context, enrollment: Enrollment, cert: Certification) -> rules.En
 
 
 def _item(cert: Certification, view: rules.EnrollmentView | None, user: User) -> dict[str, Any]:
-    required = rules.effective_requirements(cert).mandatory_ids
     return {
         "id": cert.id,
         "title": cert.title,
@@ -192,7 +191,7 @@ def _item(cert: Certification, view: rules.EnrollmentView | None, user: User) ->
         "completed_on": format_date(view.completed_on) if view else None,
         "valid_until": format_date(view.valid_until) if view else None,
         "courses_done": view.courses_done if view else 0,
-        "courses_required": view.courses_required if view else len(required),
+        "courses_required": view.courses_required if view else len(rules.effective_requirements(cert).mandatory_ids),
         "next_course": view.next_course if view else None,
         "renewal_open": view.renewal_open if view else False,
         "cycle": view.cycle if view else None,
