@@ -1,0 +1,242 @@
+"""Open Badges 3.0: a completed certification as an `OpenBadgeCredential`.
+
+`build_credential` is pure (model objects in, a JSON-ready dict out); `badge` is the
+use case behind `certcli badge`. The credential is unsigned: it is the payload an
+issuing service signs (adding `proof`), which the 1EdTech schema does not require.
+
+The learner appears only as a salted SHA-256 hash of their e-mail address (or, with
+no address, of their user id): whoever knows the address can check the badge is
+theirs, and nobody can read it off the badge. The salt is derived from the
+credential's id, so exporting the same badge twice gives the same bytes while no
+two badges share a hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import date
+from typing import Any
+
+from certcli import rules
+from certcli.errors import StateError
+from certcli.model import Certification, Document, User
+from certcli.service import Context, Outcome, _actor, _certification, _enrollment, _subject, _view
+
+CONTEXTS = (
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+)
+CREDENTIAL_TYPES = ("VerifiableCredential", "OpenBadgeCredential")
+
+
+# ---------------------------------------------------------------- identifiers
+
+
+def base_url(org_url: str) -> str:
+    """The organisation's address without a trailing slash, the base of every identifier."""
+    return org_url.rstrip("/")
+
+
+def achievement_id(org_url: str, cert_id: str) -> str:
+    return f"{base_url(org_url)}/certcli/certifications/{cert_id}"
+
+
+def credential_id(org_url: str, user_id: str, cert_id: str, cycle: int) -> str:
+    """The same learner, certification and cycle always get the same id; ids never contain '/'."""
+    name = f"{base_url(org_url)}/certcli/credentials/{cert_id}/{user_id}/{cycle}"
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+def _timestamp(day: date) -> str:
+    """Midnight UTC: a completion counts from the start of its day, and validity ends as its last day begins."""
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+# ---------------------------------------------------------------- the learner
+
+
+def identity_hash(identity: str, salt: str) -> str:
+    """The spec's IdentityHash: `sha256$` and the hex digest of the identity followed by the salt."""
+    return "sha256$" + hashlib.sha256((identity + salt).encode("utf-8")).hexdigest()
+
+
+def learner_identity(learner: User, credential: str) -> dict[str, Any]:
+    """The learner as a hashed IdentityObject: their e-mail address (trimmed, lower case) or their user id."""
+    if learner.email and learner.email.strip():
+        identity, identity_type = learner.email.strip().lower(), "emailAddress"
+    else:
+        identity, identity_type = learner.id, "userName"
+    salt = uuid.uuid5(uuid.NAMESPACE_URL, f"{credential}#salt").hex
+    return {
+        "type": "IdentityObject",
+        "identityHash": identity_hash(identity, salt),
+        "identityType": identity_type,
+        "hashed": True,
+        "salt": salt,
+    }
+
+
+# ---------------------------------------------------------------- the achievement
+
+
+def _course_title(doc: Document, course_id: str) -> str:
+    course = doc.courses.get(course_id)
+    return course.title if course is not None else course_id
+
+
+def _description(doc: Document, cert: Certification) -> str:
+    if cert.overview.strip():
+        return cert.overview
+    if cert.kind == "internal":
+        return f"{cert.title}: earned by completing its courses at {doc.org_name or base_url(doc.org_url)}."
+    source = f" issued by {cert.issuer}" if cert.issuer else ""
+    return f"{cert.title}: an outside certification{source}, held on approved proof."
+
+
+def criteria_narrative(doc: Document, cert: Certification) -> str:
+    """What earns the certification, in Markdown: its mandatory courses, the proof, the validity."""
+    mandatory = rules.effective_requirements(cert).mandatory_ids
+    courses = "\n".join(f"- {_course_title(doc, course_id)} ({course_id})" for course_id in mandatory)
+    order = " in this order" if cert.ordered and len(mandatory) > 1 else ""
+    parts = []
+    if cert.kind == "internal":
+        parts.append(f"Complete the mandatory courses{order}:\n\n{courses}")
+    else:
+        if mandatory:
+            parts.append(f"Complete the mandatory courses{order}:\n\n{courses}")
+        source = f" (issued by {cert.issuer})" if cert.issuer else ""
+        parts.append(
+            f"Hold {cert.title}{source}: the learner uploads proof of it, and an administrator "
+            "or the learner's manager approves it."
+        )
+    if cert.validity_months is not None:
+        parts.append(f"Valid for {cert.validity_months} months, then renewed by completing it again.")
+    return "\n\n".join(parts)
+
+
+def achievement(doc: Document, cert: Certification) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": achievement_id(doc.org_url, cert.id),
+        "type": ["Achievement"],
+        "achievementType": "Certification",
+        "name": cert.title,
+        "description": _description(doc, cert),
+        "criteria": {"narrative": criteria_narrative(doc, cert)},
+    }
+    if cert.badge.startswith("https://"):  # a local image path identifies nothing outside this store
+        data["image"] = {"id": cert.badge, "type": "Image", "caption": cert.title}
+    return data
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def _proof_uri(sha256_hex: str) -> str:
+    """RFC 6920 named-information URI: the file named by its SHA-256, wherever it is kept."""
+    digest = base64.urlsafe_b64encode(bytes.fromhex(sha256_hex)).decode("ascii").rstrip("=")
+    return f"ni:///sha-256;{digest}"
+
+
+def evidence(doc: Document, held: rules.CycleResult) -> list[dict[str, Any]]:
+    """The completed mandatory courses of the cycle that earned the badge, then its approved proof."""
+    cycle = held.cycle
+    items = []
+    for course_id in cycle.requirements.mandatory_ids:
+        done_on = cycle.course(course_id).completed_on
+        if done_on is None:
+            continue
+        title = _course_title(doc, course_id)
+        items.append(
+            {
+                "type": ["Evidence"],
+                "name": title,
+                "narrative": f"Completed {title} ({course_id}) on {done_on.isoformat()}.",
+                "genre": "Course completion",
+            }
+        )
+    state = cycle.proof
+    if state is not None and state.review == "approved":
+        reviewed = f" on {state.reviewed_at.date().isoformat()}" if state.reviewed_at else ""
+        items.append(
+            {
+                "id": _proof_uri(state.proof.sha256),
+                "type": ["Evidence"],
+                "name": state.proof.filename,
+                "description": f"SHA-256 {state.proof.sha256}, {state.proof.size} bytes",
+                "narrative": f"Proof submitted on {state.submitted_at.date().isoformat()} and approved{reviewed}.",
+                "genre": "Approved proof",
+            }
+        )
+    return items
+
+
+# ---------------------------------------------------------------- the credential
+
+
+def build_credential(doc: Document, cert: Certification, learner: User, held: rules.CycleResult) -> dict[str, Any]:
+    """The OpenBadgeCredential for `learner`'s completion `held` of `cert`; `doc.org_url` must be set."""
+    assert held.completed_on is not None, "only a completed cycle earns a badge"
+    identifier = credential_id(doc.org_url, learner.id, cert.id, held.cycle.number)
+    issuer = {"id": base_url(doc.org_url), "type": ["Profile"], "name": doc.org_name or base_url(doc.org_url)}
+    credential: dict[str, Any] = {
+        "@context": list(CONTEXTS),
+        "id": identifier,
+        "type": list(CREDENTIAL_TYPES),
+        "name": cert.title,
+        "issuer": issuer,
+        "validFrom": _timestamp(held.completed_on),
+    }
+    if held.valid_until is not None:
+        credential["validUntil"] = _timestamp(held.valid_until)
+    credential["credentialSubject"] = {
+        "type": ["AchievementSubject"],
+        "identifier": [learner_identity(learner, identifier)],
+        "achievement": achievement(doc, cert),
+    }
+    items = evidence(doc, held)
+    if items:
+        credential["evidence"] = items
+    return credential
+
+
+# ---------------------------------------------------------------- the use case
+
+
+def _not_completed_hint(cert: Certification, status: str) -> str:
+    if status in (rules.EXPIRED, rules.REVOKED_STATUS):
+        return f"`certcli start {cert.id}` opens the next cycle; complete it to earn a new badge"
+    if status == rules.PENDING_APPROVAL:
+        return "the proof is waiting for review: an admin or the learner's manager approves it (`certcli review`)"
+    if cert.kind == "external":
+        return f"upload proof with `certcli upload-proof {cert.id} FILE` and have it approved"
+    return f"complete its mandatory courses: `certcli show {cert.id}` lists them"
+
+
+def _held(view: rules.EnrollmentView) -> rules.CycleResult:
+    """The cycle whose completion the status reports (the one before an open renewal cycle)."""
+    return view.cycles[-2] if view.renewing else view.cycles[-1]
+
+
+def badge(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
+    """The credential for a completed certification of the acting user (or, with `user_id`,
+    of anyone for an admin and of a direct report for a manager)."""
+    doc = ctx.store.read()
+    actor = _actor(ctx, doc)
+    learner = _subject(doc, actor, user_id)
+    cert = _certification(doc, cert_id)
+    enrollment = _enrollment(doc, cert, learner)
+    if not doc.org_url:
+        raise StateError(
+            "the organisation has no web address, and badges are identified by it",
+            hint="an admin sets it with `certcli org set --url URL`",
+        )
+    view = _view(ctx, enrollment, cert)
+    if view.status != rules.COMPLETED:
+        raise StateError(
+            f"{learner.id}'s {cert.id} is {view.status}, not completed, as of {ctx.now.date()}: no badge",
+            hint=_not_completed_hint(cert, view.status),
+        )
+    held = _held(view)
+    return Outcome(build_credential(doc, cert, learner, held), [])

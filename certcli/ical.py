@@ -1,0 +1,166 @@
+"""iCalendar (RFC 5545): due and expiry dates as all-day events, for `certcli calendar`.
+
+`calendar_entries` (which dates, from the rules' view) and `render_calendar` (the
+feed) are pure; `calendar` is the use case. An event's UID names what the date is,
+the certification, the learner and the cycle, so a calendar that subscribes to the
+feed updates its events instead of duplicating them; DTSTAMP is the evaluation time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from certcli import __version__, rules
+from certcli.errors import PermissionDenied, UsageError
+from certcli.model import Certification, Document, Record, User
+from certcli.service import Context, Outcome, _actor, _subject
+
+DUE = "due"
+EXPIRES = "expires"
+REMINDER_DAYS = 7
+
+
+class CalendarEntry(Record):
+    """One dated event: `kind` is DUE (an open cycle's due date) or EXPIRES (a completion's valid-until)."""
+
+    __slots__ = ("kind", "day", "cert", "learner", "cycle", "status", "overdue")
+
+    def __init__(
+        self, kind: str, day: date, cert: Certification, learner: User, cycle: int, status: str, overdue: bool
+    ) -> None:
+        self.kind, self.day, self.cert, self.learner = kind, day, cert, learner
+        self.cycle, self.status, self.overdue = cycle, status, overdue
+
+
+def calendar_entries(cert: Certification, learner: User, view: rules.EnrollmentView) -> list[CalendarEntry]:
+    """The enrollment's date worth a calendar event, if any.
+
+    Completed and recurring: its valid-until (a renewal cycle already open is due
+    that same day, so it adds no second event). Expired: the same event, now past,
+    under the same UID. Otherwise: the open cycle's due date, if it has one.
+    """
+    if view.status in (rules.COMPLETED, rules.EXPIRED):
+        if view.valid_until is None:
+            return []
+        held_cycle = view.cycle - 1 if view.renewing else view.cycle
+        return [CalendarEntry(EXPIRES, view.valid_until, cert, learner, held_cycle, view.status, view.overdue)]
+    if view.due is None:
+        return []
+    return [CalendarEntry(DUE, view.due, cert, learner, view.cycle, view.status, view.overdue)]
+
+
+def uid_host(org_url: str) -> str:
+    return (urlsplit(org_url).hostname or "certcli") if org_url else "certcli"
+
+
+def event_uid(entry: CalendarEntry, host: str) -> str:
+    return f"{entry.kind}-{entry.cert.id}-{entry.learner.id}-{entry.cycle}@{host}"
+
+
+def _what(entry: CalendarEntry) -> str:
+    if entry.kind == DUE:
+        return "due"
+    return "expired" if entry.status == rules.EXPIRED else "expires"
+
+
+def event_summary(entry: CalendarEntry, name_learner: bool) -> str:
+    who = f" ({entry.learner.name})" if name_learner else ""
+    return f"{entry.cert.title} {_what(entry)}{who}"
+
+
+def event_description(entry: CalendarEntry, today: date) -> str:
+    overdue = " (overdue)" if entry.overdue else ""
+    lines = [
+        f"Certification: {entry.cert.title} ({entry.cert.id})",
+        f"Learner: {entry.learner.name} ({entry.learner.id})",
+        f"Cycle: {entry.cycle}",
+        f"Status on {today.isoformat()}: {entry.status}{overdue}",
+    ]
+    if entry.kind == EXPIRES and entry.status == rules.COMPLETED:
+        lines.append(f"Renew before this day: certcli start {entry.cert.id}")
+    elif entry.status == rules.EXPIRED:
+        lines.append(f"Recertify: certcli start {entry.cert.id}")
+    else:
+        lines.append(f"Details: certcli show {entry.cert.id}")
+    return "\n".join(lines)
+
+
+def render_calendar(entries: Sequence[CalendarEntry], now: datetime, host: str, name: str, name_learners: bool) -> str:
+    """The feed: one all-day event per entry with a display reminder REMINDER_DAYS days before."""
+    from icalendar import Alarm, Calendar, Event
+
+    feed = Calendar()
+    feed.add("prodid", f"-//certcli//certcli {__version__}//EN")
+    feed.add("version", "2.0")
+    feed.add("calscale", "GREGORIAN")
+    feed.add("method", "PUBLISH")
+    feed.add("x-wr-calname", name)
+    for entry in entries:
+        summary = event_summary(entry, name_learners)
+        event = Event()
+        event.add("uid", event_uid(entry, host))
+        event.add("dtstamp", now)
+        event.add("dtstart", entry.day)
+        event.add("dtend", entry.day + timedelta(days=1))
+        event.add("summary", summary)
+        event.add("description", event_description(entry, now.date()))
+        event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", timedelta(days=-REMINDER_DAYS))
+        alarm.add("description", f"{summary} on {entry.day.isoformat()}")
+        event.add_component(alarm)
+        feed.add_component(event)
+    return feed.to_ical().decode("utf-8")
+
+
+# ---------------------------------------------------------------- the use case
+
+
+def _learners(doc: Document, actor: User, user_id: str | None, everyone: bool) -> list[User]:
+    """Whose dates: with `everyone`, all users for an admin and the direct reports of a manager;
+    otherwise the acting user, or `user_id` as `show --user` allows."""
+    if not everyone:
+        return [_subject(doc, actor, user_id)]
+    if actor.role == "admin":
+        return list(doc.users.values())
+    if actor.role == "manager":
+        return [user for user in doc.users.values() if user.manager == actor.id]
+    raise PermissionDenied(f"{actor.id} is a learner; --all needs the admin or manager role", hint="drop --all")
+
+
+def _entries(ctx: Context, doc: Document, learners: Iterable[User]) -> list[CalendarEntry]:
+    wanted = {learner.id: learner for learner in learners}
+    entries: list[CalendarEntry] = []
+    for enrollment in doc.enrollments:
+        learner = wanted.get(enrollment.user)
+        if learner is None:
+            continue
+        cert = doc.certifications[enrollment.certification]
+        view = rules.evaluate(enrollment, cert, ctx.now)
+        if view is not None:
+            entries.extend(calendar_entries(cert, learner, view))
+    entries.sort(key=lambda entry: (entry.day, entry.learner.id, entry.cert.id, entry.kind))
+    return entries
+
+
+def calendar(ctx: Context, user_id: str | None = None, everyone: bool = False) -> Outcome:
+    """The iCalendar feed (text) of the due and expiry dates of one learner or, with
+    `everyone`, of all the learners the acting user oversees."""
+    if everyone and user_id is not None:
+        raise UsageError("--all and --user exclude each other", hint="pass one of them")
+    doc = ctx.store.read()
+    actor = _actor(ctx, doc)
+    learners = _learners(doc, actor, user_id, everyone)
+    entries = _entries(ctx, doc, learners)
+    org = doc.org_name or "certcli"
+    if everyone:
+        name, name_learners = f"{org} certifications", True
+    else:
+        name, name_learners = f"{org} certifications: {learners[0].name}", learners[0].id != actor.id
+    text = render_calendar(entries, ctx.now, uid_host(doc.org_url), name, name_learners)
+    data: dict[str, Any] = {"ical": text, "events": len(entries), "learners": [learner.id for learner in learners]}
+    return Outcome(data)
