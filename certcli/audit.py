@@ -1,9 +1,10 @@
 """The tamper-evident audit trail: a hash chain of events, and its verification.
 
 Each event carries the SHA-256 of the event before it and of the store
-document as that change left it; the store records the latest event's number
-and hash. Editing, removing or reordering an event, truncating the log, or
-changing the store without logging breaks one of those links. Pure: this
+document as that change left it (in a database store: of the rows the change
+wrote); the store records the latest event's number and hash. Editing,
+removing or reordering an event, truncating the log, or changing the store
+without logging breaks one of those links. Pure: this
 module builds and checks events; the store backend reads and appends them.
 """
 
@@ -71,8 +72,12 @@ def decode_log(raw: bytes) -> tuple[list[dict[str, Any]], str | None]:
     return events, None
 
 
-def verify(events: list[dict[str, Any]], head: AuditHead | None, store_sha256: str) -> str | None:
-    """None when the chain is whole and matches the store; else what is wrong, naming the first bad event."""
+def verify(events: list[dict[str, Any]], head: AuditHead | None, store_sha256: str | None) -> str | None:
+    """None when the chain is whole and matches the store; else what is wrong, naming the first bad event.
+
+    `store_sha256` None: the backend writes each event in the same transaction as its
+    change and records the change's hash, not the whole store's, so there is none to compare.
+    """
     previous = GENESIS
     for position, event in enumerate(events, 1):
         if event.get("seq") != position:
@@ -97,7 +102,7 @@ def verify(events: list[dict[str, Any]], head: AuditHead | None, store_sha256: s
         return f"event {head.seq + 1} is not recorded in the store: the store was replaced by an older copy"
     if events[-1] != head.event:
         return f"event {head.seq} is not the event the store records"
-    if head.event["store_sha256"] != store_sha256:
+    if store_sha256 is not None and head.event["store_sha256"] != store_sha256:
         return f"the store was changed after event {head.seq} without an audit event"
     return None
 

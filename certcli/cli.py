@@ -58,6 +58,8 @@ user_app = typer.Typer(help="Add and list users.", no_args_is_help=True, rich_ma
 course_app = typer.Typer(help="Add courses.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(user_app, name="user")
 app.add_typer(course_app, name="course")
+org_app = typer.Typer(help="The organisation's name and web address.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(org_app, name="org")
 
 
 # ---------------------------------------------------------------- option parsing
@@ -120,7 +122,7 @@ LearnerArg = Annotated[str, typer.Argument(help="The learner.", metavar="USER")]
 
 
 class Globals(NamedTuple):
-    store: Path | None
+    store: str | None
     actor: str | None
     now: datetime | None
 
@@ -129,8 +131,13 @@ class Globals(NamedTuple):
 def main_options(
     ctx: typer.Context,
     store: Annotated[
-        Path | None,
-        typer.Option("--store", envvar="CERTCLI_STORE", help="The data store (.toml or .json).", metavar="PATH"),
+        str | None,
+        typer.Option(
+            "--store",
+            envvar="CERTCLI_STORE",
+            help="The data store: PATH.toml, PATH.json, PATH.db (SQLite) or a postgresql:// URL.",
+            metavar="STORE",
+        ),
     ] = None,
     actor: Annotated[
         str | None, typer.Option("--as", envvar="CERTCLI_USER", help="The acting user's id.", metavar="USER")
@@ -156,12 +163,26 @@ def main_options(
     ctx.obj = Globals(store, actor, now)
 
 
-def _store_path(globals_: Globals) -> Path:
+def _store_location(globals_: Globals) -> str:
     if globals_.store is not None:
         return globals_.store
     import platformdirs
 
-    return platformdirs.user_data_path("certcli") / "store.toml"
+    return str(platformdirs.user_data_path("certcli") / "store.toml")
+
+
+def _open_store(ctx: typer.Context, location: str, timeout: float = 10.0) -> Any:
+    """The store at `location`; its notices (a file store grown too large) go to stderr as the command ends."""
+    from certcli.store import open_store
+
+    store = open_store(location, timeout)
+
+    def tell() -> None:
+        for notice in store.notices:
+            typer.echo(f"warning: {notice}", err=True)
+
+    ctx.call_on_close(tell)
+    return store
 
 
 def _service() -> Any:
@@ -181,13 +202,11 @@ def _now(globals_: Globals) -> datetime:
 
 
 def _context(ctx: typer.Context) -> service.Context:
-    from certcli.store import open_store
-
     globals_ = _globals(ctx)
     now = _now(globals_)
     timeout = _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float)
     max_bytes = int(_env_number("CERTCLI_PROOF_MAX_BYTES", 10 * 1024 * 1024, int))
-    store = open_store(_store_path(globals_), timeout)
+    store = _open_store(ctx, _store_location(globals_), timeout)
     return _service().Context(store=store, actor_id=globals_.actor, now=now, proof_max_bytes=max_bytes)
 
 
@@ -216,15 +235,17 @@ def init(
     admin: Annotated[str, typer.Option("--admin", help="Id of the first admin.", metavar="ID")],
     admin_name: Annotated[str | None, typer.Option("--admin-name", help="The admin's name.")] = None,
     org: Annotated[str | None, typer.Option("--org", help="The organisation's name.")] = None,
+    org_url: Annotated[
+        str | None, typer.Option("--org-url", help="The organisation's https address.", metavar="URL")
+    ] = None,
 ) -> None:
     """Create a new store holding one admin; refuses an existing file.
 
     Example: certcli --store acme.toml init --admin root --org "Acme"
     """
-    from certcli.store import open_store
-
     globals_ = _globals(ctx)
-    outcome = _service().init_store(open_store(_store_path(globals_)), admin, admin_name, org, _now(globals_))
+    store = _open_store(ctx, _store_location(globals_))
+    outcome = _service().init_store(store, admin, admin_name, org, _now(globals_), org_url=org_url)
     _emit(outcome, False, _quiet)
 
 
@@ -268,6 +289,36 @@ def course_add(
     Example: certcli course add sec-101 --title "Security basics" --minutes 45
     """
     _emit(_service().add_course(_context(ctx), course_id, title, minutes), as_json, _quiet)
+
+
+@org_app.command("show")
+def org_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The organisation's name and web address (any user).
+
+    Example: certcli org show --json
+    """
+    from certcli import org
+
+    _emit(org.show_org(_context(ctx)), as_json, lambda data, colour: org.org_text(data))
+
+
+@org_app.command("set")
+def org_set(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option("--name", help="The organisation's name.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Its https address, the base of exported identifiers ('' clears).", metavar="URL"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set the organisation's name and/or web address (admin).
+
+    Example: certcli org set --url https://acme.example
+    """
+    from certcli import org
+
+    _emit(org.set_org(_context(ctx), name, url), as_json, _quiet)
 
 
 @app.command("define")
@@ -704,6 +755,30 @@ def check_command(
         raise typer.Exit(1)
 
 
+@app.command("export-xapi")
+def export_xapi_command(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Option("--user", help="Only this learner.", metavar="ID")] = None,
+    cert: Annotated[str | None, typer.Option("--cert", help="Only this certification.", metavar="ID")] = None,
+    since: Annotated[
+        date | None,
+        typer.Option("--since", parser=_parse_date, help="Statements on or after this day.", metavar="DATE"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to FILE (atomically), not stdout.", metavar="FILE")
+    ] = None,
+) -> None:
+    """xAPI statements as JSON lines: enrolments, completions, reviews, revocations (whom `report` shows;
+    a learner: themselves).
+
+    Example: certcli export-xapi --since 2026-01-01 -o statements.jsonl
+    """
+    from certcli import xapi
+
+    outcome = xapi.export_statements(_context(ctx), user, cert, since)
+    _deliver(xapi.to_json_lines(outcome.data), output, f"{len(outcome.data)} xAPI statement(s)")
+
+
 @app.command("doctor")
 def doctor_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Check a store's health (admin): it validates, modes, lock and temp files, proofs, audit chain.
@@ -720,6 +795,93 @@ def doctor_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     raise DataError(
         "\n".join(outcome.messages), hint="see each check above; `certcli doctor --json` lists them for scripts"
     )
+
+
+@app.command("migrate")
+def migrate_command(
+    ctx: typer.Context,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="The new store: PATH.toml, PATH.json, PATH.db or a postgresql:// URL.", metavar="STORE"
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy the whole store (history, audit trail, proofs) to a new store of any backend, and verify the copy (admin).
+
+    Example: certcli --store acme.toml --as root migrate --to postgresql://db.example.com/certcli
+    """
+    from certcli.migration import migrate
+
+    context = _context(ctx)
+    target = _open_store(ctx, to, context.store.lock_timeout if hasattr(context.store, "lock_timeout") else 10.0)
+    _emit(migrate(context, target), as_json, lambda data, colour: "")
+
+
+# ---------------------------------------------------------------- badges and calendars
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("-o", "--output", help="Write to FILE (replaced atomically), not stdout.", metavar="FILE"),
+]
+
+
+def _write_output(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically; an existing file keeps its mode, a new one follows the umask."""
+    from certcli.store.files import write_atomically
+
+    try:
+        if path.exists():
+            mode = path.stat().st_mode & 0o7777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        write_atomically(path, text.encode("utf-8"), mode)
+    except OSError as exc:
+        raise DataError(
+            f"cannot write {path}: {exc.strerror}", hint="check that its folder exists and is writable"
+        ) from None
+
+
+def _deliver(text: str, output: Path | None, what: str) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    _write_output(output, text)
+    typer.echo(f"Wrote {what} to {output}.", err=True)
+
+
+@app.command("badge")
+def badge_command(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, output: OutputOpt = None) -> None:
+    """An Open Badges 3.0 credential (JSON, unsigned) for a completed certification.
+
+    Example: certcli badge security-awareness -o security-awareness.json
+    """
+    from certcli import badges
+
+    outcome = badges.badge(_context(ctx), cert_id, user)
+    _deliver(render.to_json(outcome.data) + "\n", output, f"the unsigned badge of {cert_id}")
+
+
+@app.command("calendar")
+def calendar_command(
+    ctx: typer.Context,
+    user: UserOpt = None,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Everyone you oversee (admin: all users; manager: direct reports).")
+    ] = False,
+    output: OutputOpt = None,
+) -> None:
+    """Due and expiry dates as an iCalendar feed, each with a reminder 7 days before.
+
+    Example: certcli calendar -o certifications.ics
+    """
+    from certcli import ical
+
+    outcome = ical.calendar(_context(ctx), user, everyone)
+    _deliver(outcome.data["ical"], output, f"{outcome.data['events']} event(s)")
 
 
 GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")

@@ -15,7 +15,8 @@ from certcli import rules
 from certcli.dates import format_date
 from certcli.errors import PermissionDenied, UsageError
 from certcli.model import Certification, Document, User
-from certcli.service import Context, Outcome, _actor, _certification, _user
+from certcli.service import Context, Outcome, _actor, _certification, _ids, _user
+from certcli.store import Need
 
 ROW_FIELDS = (
     "user",
@@ -71,6 +72,18 @@ def _may_name(actor: User, subject: User) -> None:
 class _Scope(NamedTuple):
     cert: Certification | None
     include: Callable[[User], bool]
+    everyone: bool  # every learner's rows: an admin asking about no one in particular
+
+
+def _read(ctx: Context, user_id: str | None, *roles: str) -> tuple[Document, User]:
+    """The store as a report needs it, and the acting user: the users it may show
+    (themselves and their direct reports; everyone for an admin) and every certification."""
+    need = Need(users=_ids(ctx.actor_id, user_id), reports_of=ctx.actor_id, all_certifications=True)
+    doc = ctx.store.read(need)
+    actor = _actor(ctx, doc, *roles)
+    if actor.role == "admin" and user_id is None and ctx.store.partial_reads:
+        doc = ctx.store.read(need._replace(all_users=True))
+    return doc, actor
 
 
 def _scope(doc: Document, actor: User, cert_id: str | None, user_id: str | None) -> _Scope:
@@ -79,18 +92,18 @@ def _scope(doc: Document, actor: User, cert_id: str | None, user_id: str | None)
     subject = _user(doc, user_id) if user_id is not None else None
     if subject is not None:
         _may_name(actor, subject)
-    return _Scope(cert, _visible_to(actor, subject))
+    return _Scope(cert, _visible_to(actor, subject), everyone=subject is None and actor.role == "admin")
 
 
 # ---------------------------------------------------------------- rows
 
 
-def _days_left(view: rules.EnrollmentView, today: date) -> int | None:
+def _days_left(view: rules.Standing, today: date) -> int | None:
     end = view.valid_until if view.status == rules.COMPLETED else view.due
     return (end - today).days if end is not None else None
 
 
-def _row(learner: User, cert: Certification, view: rules.EnrollmentView, today: date) -> dict[str, Any]:
+def _row(learner: User, cert: Certification, view: rules.Standing, today: date) -> dict[str, Any]:
     return {
         "user": learner.id,
         "name": learner.name,
@@ -109,17 +122,12 @@ def _row(learner: User, cert: Certification, view: rules.EnrollmentView, today: 
 
 def _rows(ctx: Context, doc: Document, scope: _Scope) -> list[dict[str, Any]]:
     today = ctx.now.date()
-    rows = []
-    for enrollment in doc.enrollments:
-        if scope.cert is not None and enrollment.certification != scope.cert.id:
-            continue
-        learner = doc.users[enrollment.user]
-        if not scope.include(learner):
-            continue
-        cert = doc.certifications[enrollment.certification]
-        view = rules.evaluate(enrollment, cert, ctx.now)
-        if view is not None:
-            rows.append(_row(learner, cert, view, today))
+    learners = [user for user in doc.users.values() if scope.include(user)]
+    cert_id = scope.cert.id if scope.cert is not None else None
+    standings = ctx.store.standings(doc, ctx.now, cert_id, None if scope.everyone else {user.id for user in learners})
+    rows = [
+        _row(doc.users[user_id], doc.certifications[cert], standing, today) for user_id, cert, standing in standings
+    ]
     rows.sort(key=lambda row: (row["certification"], row["user"]))
     return rows
 
@@ -173,8 +181,7 @@ def report(
     """One row per learner and certification (admin: everyone; manager: their direct
     reports), or with `summary` one dict per certification."""
     _check_days(expiring_within, "--expiring-within")
-    doc = ctx.store.read()
-    actor = _actor(ctx, doc, "admin", "manager")
+    doc, actor = _read(ctx, user_id, "admin", "manager")
     scope = _scope(doc, actor, cert_id, user_id)
     rows = _rows(ctx, doc, scope)
     if summary:
@@ -293,8 +300,7 @@ def check(ctx: Context, fail_on: Sequence[str], cert_id: str | None = None, user
     """Findings: one per row and `fail_on` kind it matches. Returns normally whether or not
     there are any; `compliant` says which (the command line exits 1 when it is false)."""
     wanted = parse_fail_on(fail_on)
-    doc = ctx.store.read()
-    actor = _actor(ctx, doc)
+    doc, actor = _read(ctx, user_id)
     if actor.role not in ("admin", "manager") and user_id not in (None, actor.id):
         raise PermissionDenied(f"{actor.id} may check only their own certifications", hint="drop --user")
     scope = _scope(doc, actor, cert_id, user_id)

@@ -45,12 +45,14 @@ def doctor(ctx: Context) -> Outcome:
     doc = ctx.store.read()  # a store that does not load is a DataError, before the role check
     _actor(ctx, doc, "admin")
     findings = [_passed("store", f"{ctx.store.location} loads and validates ({_counts(doc)})")]
-    path = getattr(ctx.store, "path", None)
-    if isinstance(path, Path):
-        audit_log = getattr(ctx.store, "audit_path", Path(f"{path}.audit.jsonl"))
-        findings += _check_permissions(path, audit_log, ctx.store.proofs_dir)
+    proofs_dir = getattr(ctx.store, "proofs_dir", None)
+    if isinstance(proofs_dir, Path):  # a file store: its files, lock and proofs folder
+        path, audit_log = ctx.store.path, ctx.store.audit_path  # type: ignore[attr-defined]
+        findings += _check_permissions(path, audit_log, proofs_dir)
         findings += _check_lock_and_temp_files(path)
-    findings += _check_proofs(doc, ctx.store.proofs_dir)
+        findings += _check_proofs(doc, proofs_dir)
+    else:
+        findings += _check_kept_proofs(ctx, doc)
     findings += _check_audit(ctx, doc)
     problems = [finding for finding in findings if not finding.ok]
     data = {"healthy": not problems, "checks": [finding.data() for finding in findings]}
@@ -248,6 +250,22 @@ def _check_proofs(doc: Document, proofs_dir: Path) -> list[Finding]:
     return [_passed("proofs", f"{present} present, each matching its SHA-256")]
 
 
+def _check_kept_proofs(ctx: Context, doc: Document) -> list[Finding]:
+    """A database store keeps proofs as rows: each referenced one must be there with its SHA-256."""
+    references = {reference.sha256: reference for reference in _references(doc)}
+    problems = []
+    for sha256, reference in references.items():
+        content = ctx.store.proof_content(sha256)
+        where = f"proof {reference.filename!r} of {reference.user} in {reference.certification} ({sha256[:12]}…)"
+        if content is None:
+            problems.append(Finding("proofs", False, f"{where} is missing from the store"))
+        elif hashlib.sha256(content).hexdigest() != sha256:
+            problems.append(Finding("proofs", False, f"{where} no longer matches its SHA-256"))
+    if problems:
+        return problems
+    return [_passed("proofs", f"{_number(len(references), 'referenced proof')} present, each matching its SHA-256")]
+
+
 def _folder_problems(proofs_dir: Path, referenced: int) -> list[Finding] | None:
     """Findings that stop the per-file checks: a proofs folder that is a link, or not a folder."""
     try:
@@ -312,13 +330,12 @@ def _lmode(target: Path) -> int:
 
 def _check_audit(ctx: Context, doc: Document) -> list[Finding]:
     from certcli import audit
-    from certcli.store.document import document_to_data
 
     try:
         events, problem = ctx.store.read_audit()
     except DataError as error:
         return [Finding("audit", False, error.message)]
-    problem = problem or audit.verify(events, doc.audit_head, audit.document_hash(document_to_data(doc)))
+    problem = problem or audit.verify(events, doc.audit_head, ctx.store.content_hash(doc))
     if problem is not None:
         return [Finding("audit", False, f"audit trail broken: {problem}; run `certcli audit verify`")]
     if not events:

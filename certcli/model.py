@@ -252,11 +252,13 @@ class AuditEntry(Record):
 class Document(Record):
     """Everything one store holds.
 
+    `org_url`: the organisation's web address (https), the base of the identifiers
+    its exported statements and credentials use.
     `pending_audit` is the change the current command makes, recorded in the
     audit log when the store is saved; it is not part of the document.
     """
 
-    _fields = ("org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head")
+    _fields = ("org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url")
     __slots__ = (*_fields, "pending_audit")
 
     def __init__(
@@ -268,8 +270,9 @@ class Document(Record):
         enrollments: list[Enrollment] | None = None,
         schema: int = SCHEMA_VERSION,
         audit_head: AuditHead | None = None,
+        org_url: str = "",
     ) -> None:
-        self.org_name, self.schema, self.audit_head = org_name, schema, audit_head
+        self.org_name, self.schema, self.audit_head, self.org_url = org_name, schema, audit_head, org_url
         self.users: dict[str, User] = users if users is not None else {}
         self.courses: dict[str, Course] = courses if courses is not None else {}
         self.certifications: dict[str, Certification] = certifications if certifications is not None else {}

@@ -126,10 +126,15 @@ def _write_exclusively(target: Path, content: bytes) -> None:
     os.close(fd)
 
 
-def store_proof(source: Path, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Proof:
-    """Check `source` and keep a copy named by its SHA-256 in `folder`."""
+def checked_proof(source: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Proof, bytes]:
+    """A proof file's record and content, once it is a PDF, PNG or JPEG within the size limit."""
     content, sha256 = _read_regular_file(source, max_bytes)
     _check_type(source, content)
+    return Proof(sha256=sha256, size=len(content), filename=source.name), content
+
+
+def keep_in_folder(folder: Path, sha256: str, content: bytes) -> None:
+    """Keep `content` in `folder` under its SHA-256 (a file store's proofs)."""
     try:
         _prepare_folder(folder)
         _write_exclusively(folder / sha256, content)
@@ -137,4 +142,3 @@ def store_proof(source: Path, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) 
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DataError(f"no space left to store the proof in {folder}") from None
         raise DataError(f"cannot store the proof in {folder}: {exc.strerror}") from None
-    return Proof(sha256=sha256, size=len(content), filename=source.name)

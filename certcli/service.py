@@ -36,7 +36,7 @@ from certcli.model import (
     Fact,
     User,
 )
-from certcli.store import Store
+from certcli.store import Need, Store
 from certcli.store.document import ID_PATTERN
 from certcli.text import printable
 
@@ -58,6 +58,23 @@ class Outcome(NamedTuple):
 
 
 # ---------------------------------------------------------------- checks
+
+
+def _ids(*ids: str | None) -> frozenset[str]:
+    """The ids given, leaving out options not passed."""
+    return frozenset(value for value in ids if value is not None)
+
+
+def _about(ctx: Context, cert_id: str | None, user_id: str | None, course_id: str | None = None) -> Need:
+    """What a command on one learner's certification needs: the acting user, the learner
+    (`user_id`, or the actor), the certification and course named, and the learner's enrollments."""
+    learner = user_id or ctx.actor_id
+    return Need(
+        users=_ids(ctx.actor_id, user_id),
+        certifications=_ids(cert_id),
+        courses=_ids(course_id),
+        enrollments_of_users=_ids(learner),
+    )
 
 
 def _check_id(value: str, what: str) -> None:
@@ -266,17 +283,23 @@ def _progress(cert: Certification, view: rules.EnrollmentView, user: User) -> di
 # ---------------------------------------------------------------- setup: init, users, courses
 
 
-def init_store(store: Store, admin_id: str, admin_name: str | None, org: str | None, now: datetime) -> Outcome:
+def init_store(
+    store: Store, admin_id: str, admin_name: str | None, org: str | None, now: datetime, org_url: str | None = None
+) -> Outcome:
+    from certcli.org import checked_org_url
+
     _check_id(admin_id, "user")
-    doc = Document(org_name=org or "", users={admin_id: User(admin_id, admin_name or admin_id, "admin")})
-    doc.pending_audit = AuditEntry(now, admin_id, "init", {"user": admin_id}, {"org": org or ""})
+    url = checked_org_url(org_url, "--org-url") if org_url is not None else ""
+    doc = Document(org_name=org or "", users={admin_id: User(admin_id, admin_name or admin_id, "admin")}, org_url=url)
+    details = {"org": org or "", **({"url": url} if url else {})}
+    doc.pending_audit = AuditEntry(now, admin_id, "init", {"user": admin_id}, details)
     store.create(doc)
     return Outcome({"store": store.location, "admin": admin_id}, [f"Created {store.location} with admin {admin_id}."])
 
 
 def add_user(ctx: Context, user_id: str, name: str, role: str, email: str | None, manager: str | None) -> Outcome:
     _check_id(user_id, "user")
-    with ctx.store.update() as doc:
+    with ctx.store.update(Need(users=_ids(ctx.actor_id, user_id, manager))) as doc:
         _actor(ctx, doc, "admin")
         if manager is not None:
             _user(doc, manager)
@@ -293,14 +316,14 @@ def _user_data(user: User) -> dict[str, Any]:
 
 
 def list_users(ctx: Context) -> Outcome:
-    doc = ctx.store.read()
+    doc = ctx.store.read(Need(all_users=True))
     _actor(ctx, doc, "admin", "manager")
     return Outcome([_user_data(user) for user in doc.users.values()])
 
 
 def add_course(ctx: Context, course_id: str, title: str, minutes: int | None) -> Outcome:
     _check_id(course_id, "course")
-    with ctx.store.update() as doc:
+    with ctx.store.update(Need(users=_ids(ctx.actor_id), courses=_ids(course_id))) as doc:
         _actor(ctx, doc, "admin")
         if course_id in doc.courses:
             raise StateError(f"course {course_id!r} already exists", hint="choose another id")
@@ -352,7 +375,13 @@ def define(ctx: Context, spec: Definition, replace: bool, apply_to_open: bool = 
     _check_definition(spec)
     if apply_to_open and not replace:
         raise UsageError("--apply-to-open goes with --replace")
-    with ctx.store.update() as doc:
+    need = Need(
+        users=_ids(ctx.actor_id),
+        certifications=_ids(spec.id),
+        courses=frozenset(spec.courses),
+        enrollments_of_certifications=_ids(spec.id) if apply_to_open else (),
+    )
+    with ctx.store.update(need) as doc:
         _actor(ctx, doc, "admin")
         for course_id in spec.courses:
             _course(doc, course_id)
@@ -411,7 +440,8 @@ def _not_retired(cert: Certification) -> None:
 
 
 def assign(ctx: Context, cert_id: str, user_ids: list[str], due: date | None) -> Outcome:
-    with ctx.store.update() as doc:
+    need = Need(users=_ids(ctx.actor_id, *user_ids), certifications=_ids(cert_id), enrollments_of_users=_ids(*user_ids))
+    with ctx.store.update(need) as doc:
         actor = _actor(ctx, doc, "admin")
         cert = _certification(doc, cert_id)
         users = [_user(doc, user_id) for user_id in dict.fromkeys(user_ids)]
@@ -436,7 +466,7 @@ def list_certifications(
 ) -> Outcome:
     if sort not in SORT_KEYS:
         raise UsageError(f"unknown sort key {sort!r}", hint=f"use one of: {', '.join(SORT_KEYS)}")
-    doc = ctx.store.read()
+    doc = ctx.store.read(_about(ctx, None, user_id))
     actor = _actor(ctx, doc)
     user = _subject(doc, actor, user_id)
     rows: list[tuple[rules.SortableItem, dict[str, Any]]] = []
@@ -454,7 +484,7 @@ def list_certifications(
 
 
 def show(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
-    doc = ctx.store.read()
+    doc = ctx.store.read(_about(ctx, cert_id, user_id))
     actor = _actor(ctx, doc)
     user = _subject(doc, actor, user_id)
     cert = _certification(doc, cert_id)
@@ -491,7 +521,7 @@ def _reopen(
 
 def start(ctx: Context, cert_id: str, course_id: str | None = None) -> Outcome:
     messages: list[str] = []
-    with ctx.store.update() as doc:
+    with ctx.store.update(_about(ctx, cert_id, None, course_id)) as doc:
         actor = _actor(ctx, doc)
         cert = _certification(doc, cert_id)
         if course_id is not None:
@@ -558,7 +588,7 @@ def _check_course_action(view: rules.EnrollmentView, cert: Certification, course
 
 def complete(ctx: Context, cert_id: str, course_id: str, user_id: str | None = None) -> Outcome:
     messages: list[str] = []
-    with ctx.store.update() as doc:
+    with ctx.store.update(_about(ctx, cert_id, user_id, course_id)) as doc:
         actor = _actor(ctx, doc)
         if user_id is not None and user_id != actor.id and actor.role != "admin":
             raise PermissionDenied("only an admin records completions for someone else", hint="drop --user")
@@ -587,11 +617,11 @@ def complete(ctx: Context, cert_id: str, course_id: str, user_id: str | None = N
 
 
 def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | None = None) -> Outcome:
-    from certcli.proofs import store_proof
+    from certcli.proofs import checked_proof
 
     if completed_on is not None and completed_on > ctx.now.date():
         raise UsageError(f"--completed-on {completed_on} is after today ({ctx.now.date()})")
-    with ctx.store.update() as doc:
+    with ctx.store.update(_about(ctx, cert_id, None)) as doc:
         actor = _actor(ctx, doc)
         cert = _certification(doc, cert_id)
         if cert.kind != "external":
@@ -607,7 +637,8 @@ def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | 
                 f"{cert.id} needs its mandatory courses first ({view.courses_done} of {view.courses_required} done)",
                 hint=f"next: {view.next_course}" if view.next_course else None,
             )
-        proof = store_proof(source, ctx.store.proofs_dir, ctx.proof_max_bytes)
+        proof, content = checked_proof(source, ctx.proof_max_bytes)
+        ctx.store.put_proof(proof.sha256, content)
         if cert.completion_date == "submitted":
             proof = proof._replace(completed_on=completed_on or ctx.now.date())
         _record(ctx, enrollment, PROOF_SUBMITTED, proof=proof)
@@ -632,7 +663,7 @@ def _reviewable(
 
 
 def review_queue(ctx: Context) -> Outcome:
-    doc = ctx.store.read()
+    doc = ctx.store.read(Need(users=_ids(ctx.actor_id), awaiting_review_as_of=ctx.now))
     actor = _actor(ctx, doc, "admin", "manager")
     items = []
     for enrollment, cert, view in _reviewable(ctx, doc, actor):
@@ -655,7 +686,7 @@ def review(ctx: Context, cert_id: str, user_id: str, decision: str, reason: str 
     """Approve or reject the proof waiting in `cert_id` for `user_id`."""
     if decision == "rejected" and not (reason and reason.strip()):
         raise UsageError("a rejection needs a reason", hint="pass --reason TEXT; the learner sees it")
-    with ctx.store.update() as doc:
+    with ctx.store.update(_about(ctx, cert_id, user_id)) as doc:
         actor = _actor(ctx, doc, "admin", "manager")
         cert = _certification(doc, cert_id)
         learner = _user(doc, user_id)
@@ -682,7 +713,7 @@ def review(ctx: Context, cert_id: str, user_id: str, decision: str, reason: str 
 def revoke(ctx: Context, cert_id: str, user_id: str, reason: str) -> Outcome:
     if not reason.strip():
         raise UsageError("a revocation needs a reason", hint="pass --reason TEXT")
-    with ctx.store.update() as doc:
+    with ctx.store.update(_about(ctx, cert_id, user_id)) as doc:
         actor = _actor(ctx, doc, "admin")
         cert = _certification(doc, cert_id)
         learner = _user(doc, user_id)
@@ -701,7 +732,7 @@ def revoke(ctx: Context, cert_id: str, user_id: str, reason: str) -> Outcome:
 
 
 def _enrollment_for_reading(ctx: Context, cert_id: str, user_id: str | None) -> tuple[Certification, Enrollment, User]:
-    doc = ctx.store.read()
+    doc = ctx.store.read(_about(ctx, cert_id, user_id))
     actor = _actor(ctx, doc)
     user = _subject(doc, actor, user_id)
     cert = _certification(doc, cert_id)
@@ -767,7 +798,7 @@ def explain(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
 def audit_events(ctx: Context, user: str | None = None, cert: str | None = None, since: date | None = None) -> Outcome:
     from certcli import audit
 
-    doc = ctx.store.read()
+    doc = ctx.store.read(Need(users=_ids(ctx.actor_id)))
     _actor(ctx, doc, "admin")
     events, _ = ctx.store.read_audit()
     return Outcome([event for event in events if audit.matches(event, user, cert, since)])
@@ -775,15 +806,16 @@ def audit_events(ctx: Context, user: str | None = None, cert: str | None = None,
 
 def audit_verify(ctx: Context) -> Outcome:
     from certcli import audit
-    from certcli.store.document import document_to_data
 
-    doc = ctx.store.read()
+    doc = ctx.store.read(Need(users=_ids(ctx.actor_id)))
     _actor(ctx, doc, "admin")
     events, problem = ctx.store.read_audit()
-    problem = problem or audit.verify(events, doc.audit_head, audit.document_hash(document_to_data(doc)))
+    content_hash = ctx.store.content_hash(doc)
+    problem = problem or audit.verify(events, doc.audit_head, content_hash)
     if problem is not None:
         raise DataError(f"audit trail broken: {problem}", hint="restore the store and its log from a backup")
     last = events[-1] if events else None
     data = {"ok": True, "events": len(events), "head": last["sha256"] if last else None}
     note = f"through event {last['seq']} ({last['at']})" if last else "no events recorded yet"
-    return Outcome(data, [f"Audit trail intact: {len(events)} events, {note}; the store matches it."])
+    matched = "the store matches it" if content_hash else "the database wrote each event with its change"
+    return Outcome(data, [f"Audit trail intact: {len(events)} events, {note}; {matched}."])

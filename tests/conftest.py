@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from backends import BACKENDS, POSTGRES_URL_VARIABLE, location_for, postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -44,3 +46,21 @@ def certcli_exe() -> str:
     found = str(exe) if exe.exists() else shutil.which("certcli")
     assert found, "certcli is not installed: run pip install -e '.[test]'"
     return found
+
+
+# ---------------------------------------------------------------- every backend
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and postgres_url() is None:
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set: no PostgreSQL server to test against")
+    return str(request.param)
+
+
+@pytest.fixture
+def new_store(backend: str, tmp_path: Path) -> Iterator[str]:
+    """Where a store of `backend` can be created: a file in this test's folder, or a
+    PostgreSQL schema of its own (dropped afterwards)."""
+    with location_for(backend, tmp_path) as location:
+        yield location

@@ -38,7 +38,7 @@ def wait_for_start(ready_dir: Path, start_file: Path, worker: str) -> None:
         time.sleep(0.001)
 
 
-def add_courses_locked(store_path: Path, worker: str, count: int) -> None:
+def add_courses_locked(store_path: str, worker: str, count: int) -> None:
     store = open_store(store_path, lock_timeout=LOCK_TIMEOUT_SECONDS)
     for number in range(count):
         with store.update() as doc:
@@ -64,16 +64,16 @@ def hold_lock(store_path: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    mode, store_path = argv[0], Path(argv[1])
+    mode, store_path = argv[0], argv[1]
     if mode == "hold":
-        hold_lock(store_path)
+        hold_lock(Path(store_path))
         return
     ready_dir, start_file, worker, count = Path(argv[2]), Path(argv[3]), argv[4], int(argv[5])
     wait_for_start(ready_dir, start_file, worker)
     if mode == "locked":
         add_courses_locked(store_path, worker, count)
     else:
-        add_courses_unlocked(store_path, worker, count)
+        add_courses_unlocked(Path(store_path), worker, count)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import store_state
 from typer.testing import CliRunner, Result
 
 from certcli import __version__
@@ -34,7 +35,11 @@ runner = CliRunner()
 
 
 def cli(
-    store: Path | None, *args: str, actor: str | None = None, now: str | None = NOW, env: dict[str, str] | None = None
+    store: Path | str | None,
+    *args: str,
+    actor: str | None = None,
+    now: str | None = NOW,
+    env: dict[str, str] | None = None,
 ) -> Result:
     """`certcli [--store S] [--as A] [--now N] ARGS`, checked never to end in an unexpected exception."""
     options: list[str] = []
@@ -50,13 +55,13 @@ def cli(
     return result
 
 
-def ok(store: Path | None, *args: str, actor: str | None = None, now: str | None = NOW) -> Result:
+def ok(store: str | str | None, *args: str, actor: str | None = None, now: str | None = NOW) -> Result:
     result = cli(store, *args, actor=actor, now=now)
     assert result.exit_code == 0, result.stderr
     return result
 
 
-def as_json(store: Path, *args: str, actor: str | None = None, now: str | None = NOW) -> Any:
+def as_json(store: str | str, *args: str, actor: str | None = None, now: str | None = NOW) -> Any:
     return json.loads(ok(store, *args, "--json", actor=actor, now=now).stdout)
 
 
@@ -77,10 +82,11 @@ def pdf_file(folder: Path, name: str = "proof.pdf") -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Path:
-    """root (admin), mia (manager of ben), ben and dan (learners); basics (internal, c1 and c2
-    mandatory of c1..c3, assigned to ben due 2026-03-01) and aws (external, every 24 months, assigned to ben)."""
-    path = tmp_path / "store.toml"
+def store(new_store: str) -> str:
+    """On each backend: root (admin), mia (manager of ben), ben and dan (learners); basics (internal,
+    c1 and c2 mandatory of c1..c3, assigned to ben due 2026-03-01) and aws (external, every 24 months,
+    assigned to ben)."""
+    path = new_store
     ok(path, "init", "--admin", "root", "--admin-name", "Root Admin", "--org", "Acme", now="2026-01-01")
 
     def admin(*args: str) -> None:
@@ -151,15 +157,15 @@ def test_init_without_store_uses_the_user_data_directory(tmp_path: Path) -> None
     assert (tmp_path / "xdg-data" / "certcli" / "store.toml").is_file()
 
 
-def test_init_refuses_an_existing_file(store: Path) -> None:
-    before = store.read_bytes()
+def test_init_refuses_an_existing_file(store: str) -> None:
+    before = store_state(store)
     result = cli(store, "init", "--admin", "other")
     assert result.exit_code == 5
     assert_one_error(result)
-    assert store.read_bytes() == before
+    assert store_state(store) == before
 
 
-def test_user_add_prints_the_user_and_defaults_to_learner(store: Path) -> None:
+def test_user_add_prints_the_user_and_defaults_to_learner(store: str) -> None:
     added = as_json(store, "user", "add", "zoe", "--name", "Zoe Z", "--email", "zoe@acme.test", "--manager", "mia",
                     actor="root")
     assert added == {"id": "zoe", "name": "Zoe Z", "role": "learner", "email": "zoe@acme.test", "manager": "mia"}
@@ -168,19 +174,19 @@ def test_user_add_prints_the_user_and_defaults_to_learner(store: Path) -> None:
 
 
 @pytest.mark.parametrize("actor", ["root", "mia"])
-def test_user_list_for_admin_and_manager(store: Path, actor: str) -> None:
+def test_user_list_for_admin_and_manager(store: str, actor: str) -> None:
     users = as_json(store, "user", "list", actor=actor)
     assert sorted(ids(users)) == ["ben", "dan", "mia", "root"]
     assert all(set(user) >= USER_FIELDS for user in users)
     assert next(user for user in users if user["id"] == "ben")["manager"] == "mia"
 
 
-def test_course_add_prints_the_course(store: Path) -> None:
+def test_course_add_prints_the_course(store: str) -> None:
     course = as_json(store, "course", "add", "c9", "--title", "Nine", "--minutes", "15", actor="root")
     assert course == {"id": "c9", "title": "Nine", "minutes": 15}
 
 
-def test_define_records_every_option(store: Path) -> None:
+def test_define_records_every_option(store: str) -> None:
     ok(store, "define", "sec", "--title", "Security", "--kind", "internal", "--overview", "Stay safe",
        "--issuer", "Acme", "--badge", "shield.png", "--published", "2025-12-24", "--recurring", "12",
        "--renew-from", "enrollment", "--deadline-days", "30", "--course", "c2", "--course", "c1", "--ordered",
@@ -197,34 +203,34 @@ def test_define_records_every_option(store: Path) -> None:
     assert started["next_course"] == "c2"
 
 
-def test_define_refuses_an_existing_id_unless_replace(store: Path) -> None:
+def test_define_refuses_an_existing_id_unless_replace(store: str) -> None:
     redefine = ("define", "aws", "--title", "AWS Pro", "--kind", "external")
-    before = store.read_bytes()
+    before = store_state(store)
     refused = cli(store, *redefine, actor="root")
     assert refused.exit_code == 5
     assert_one_error(refused)
-    assert store.read_bytes() == before
+    assert store_state(store) == before
     ok(store, *redefine, "--replace", actor="root")
     assert as_json(store, "show", "aws", actor="root")["title"] == "AWS Pro"
 
 
-def test_assign_enrols_and_assigning_again_is_a_no_op(store: Path) -> None:
+def test_assign_enrols_and_assigning_again_is_a_no_op(store: str) -> None:
     result = as_json(store, "assign", "basics", "dan", "--due", "2026-04-01", actor="root")
     assert isinstance(result, dict)
     listed = as_json(store, "list", "--user", "dan", actor="root")
     assert [(item["id"], item["status"], item["due"]) for item in listed] == [("basics", "enrolled", "2026-04-01")]
 
-    before = store.read_bytes()
+    before = store_state(store)
     again = cli(store, "assign", "basics", "dan", actor="root")
     assert again.exit_code == 0
     assert "already" in again.stderr
-    assert store.read_bytes() == before
+    assert store_state(store) == before
 
 
 # ---------------------------------------------------------------- reading commands
 
 
-def test_list_items_have_the_documented_fields(store: Path) -> None:
+def test_list_items_have_the_documented_fields(store: str) -> None:
     items = {item["id"]: item for item in as_json(store, "list", actor="ben")}
     assert set(items) == {"basics", "aws"}
     assert all(set(item) >= LIST_FIELDS for item in items.values())
@@ -239,12 +245,12 @@ def test_list_items_have_the_documented_fields(store: Path) -> None:
 
 
 @pytest.mark.parametrize(("key", "order"), [("published", ["aws", "basics"]), ("due", ["basics", "aws"])])
-def test_sort_command_orders_like_list_sort(store: Path, key: str, order: list[str]) -> None:
+def test_sort_command_orders_like_list_sort(store: str, key: str, order: list[str]) -> None:
     assert ids(as_json(store, "sort", key, actor="ben")) == order
     assert ids(as_json(store, "list", "--sort", key, actor="ben")) == order
 
 
-def test_show_page_has_the_documented_fields(store: Path) -> None:
+def test_show_page_has_the_documented_fields(store: str) -> None:
     page = as_json(store, "show", "basics", actor="ben")
     assert set(page) >= SHOW_FIELDS
     assert (page["overview"], page["issuer"], page["badge"]) == ("The basics", "Acme Academy", "basics.png")
@@ -258,13 +264,13 @@ def test_show_page_has_the_documented_fields(store: Path) -> None:
     assert page["queue"] == ["c1", "c2", "c3"]
 
 
-def test_show_for_a_user_not_enrolled_has_null_status(store: Path) -> None:
+def test_show_for_a_user_not_enrolled_has_null_status(store: str) -> None:
     page = as_json(store, "show", "basics", actor="root")
     assert page["status"] is None
     assert page["queue"] == [] and page["proof"] is None
 
 
-def test_manager_may_look_at_a_report(store: Path) -> None:
+def test_manager_may_look_at_a_report(store: str) -> None:
     assert sorted(ids(as_json(store, "list", "--user", "ben", actor="mia"))) == ["aws", "basics"]
     assert as_json(store, "show", "basics", "--user", "ben", actor="mia")["status"] == "enrolled"
 
@@ -272,7 +278,7 @@ def test_manager_may_look_at_a_report(store: Path) -> None:
 # ---------------------------------------------------------------- learning commands
 
 
-def test_start_prints_progress_and_says_what_it_did_on_stderr(store: Path) -> None:
+def test_start_prints_progress_and_says_what_it_did_on_stderr(store: str) -> None:
     result = ok(store, "start", "basics", "--json", actor="ben")
     data = json.loads(result.stdout)
     assert set(data) >= PROGRESS_FIELDS
@@ -281,28 +287,28 @@ def test_start_prints_progress_and_says_what_it_did_on_stderr(store: Path) -> No
     assert "c1" in result.stderr
 
 
-def test_start_on_an_external_certification_says_to_upload_proof(store: Path) -> None:
+def test_start_on_an_external_certification_says_to_upload_proof(store: str) -> None:
     result = ok(store, "start", "aws", "--json", actor="ben")
     assert json.loads(result.stdout)["status"] == "started"
     assert "upload-proof" in result.stderr
 
 
-def test_complete_prints_the_new_status_and_next_course(store: Path) -> None:
+def test_complete_prints_the_new_status_and_next_course(store: str) -> None:
     data = as_json(store, "complete", "basics", "c1", actor="ben")
     assert set(data) >= PROGRESS_FIELDS
     assert (data["status"], data["courses_done"], data["next_course"]) == ("started", 1, "c2")
     assert data["queue"] == ["c2", "c3"]
 
 
-def test_complete_twice_is_a_no_op(store: Path) -> None:
+def test_complete_twice_is_a_no_op(store: str) -> None:
     ok(store, "complete", "basics", "c1", actor="ben")
-    before = store.read_bytes()
+    before = store_state(store)
     again = cli(store, "complete", "basics", "c1", actor="ben")
     assert again.exit_code == 0
-    assert store.read_bytes() == before
+    assert store_state(store) == before
 
 
-def test_admin_records_a_completion_for_a_learner(store: Path) -> None:
+def test_admin_records_a_completion_for_a_learner(store: str) -> None:
     ok(store, "complete", "basics", "c1", "--user", "ben", actor="root")
     page = as_json(store, "show", "basics", "--user", "ben", actor="root")
     assert page["courses_done"] == 1
@@ -312,7 +318,7 @@ def test_admin_records_a_completion_for_a_learner(store: Path) -> None:
 # ---------------------------------------------------------------- proofs and reviews
 
 
-def test_upload_review_and_approve(store: Path, tmp_path: Path) -> None:
+def test_upload_review_and_approve(store: str, tmp_path: Path) -> None:
     uploaded = as_json(store, "upload-proof", "aws", str(pdf_file(tmp_path)), actor="ben")
     assert uploaded["status"] == "pending_approval"
     assert set(uploaded["proof"]) >= PROOF_FIELDS
@@ -330,7 +336,7 @@ def test_upload_review_and_approve(store: Path, tmp_path: Path) -> None:
     assert as_json(store, "review", actor="root") == []
 
 
-def test_reject_needs_a_reason_and_shows_it(store: Path, tmp_path: Path) -> None:
+def test_reject_needs_a_reason_and_shows_it(store: str, tmp_path: Path) -> None:
     ok(store, "upload-proof", "aws", str(pdf_file(tmp_path)), actor="ben")
     assert cli(store, "reject", "aws", "ben", actor="root").exit_code == 2
     rejected = as_json(store, "reject", "aws", "ben", "--reason", "wrong name", actor="root")
@@ -342,7 +348,7 @@ def test_reject_needs_a_reason_and_shows_it(store: Path, tmp_path: Path) -> None
 # ---------------------------------------------------------------- global options and their variables
 
 
-def test_store_from_variable_and_option_wins(store: Path, tmp_path: Path) -> None:
+def test_store_from_variable_and_option_wins(store: str, tmp_path: Path) -> None:
     other = tmp_path / "other.json"
     ok(other, "init", "--admin", "root", now=None)
     from_env = cli(None, "--as", "root", "user", "list", "--json", env={"CERTCLI_STORE": str(store)})
@@ -351,14 +357,14 @@ def test_store_from_variable_and_option_wins(store: Path, tmp_path: Path) -> Non
     assert ids(json.loads(overridden.stdout)) == ["root"]
 
 
-def test_acting_user_from_variable_and_option_wins(store: Path) -> None:
+def test_acting_user_from_variable_and_option_wins(store: str) -> None:
     from_env = cli(store, "list", "--json", env={"CERTCLI_USER": "ben"})
     assert sorted(ids(json.loads(from_env.stdout))) == ["aws", "basics"]
     overridden = cli(store, "list", "--json", actor="dan", env={"CERTCLI_USER": "ben"})
     assert json.loads(overridden.stdout) == []
 
 
-def test_now_from_variable_and_option_wins(store: Path) -> None:
+def test_now_from_variable_and_option_wins(store: str) -> None:
     def basics_overdue(result: Result) -> bool:
         return next(item for item in json.loads(result.stdout) if item["id"] == "basics")["overdue"]
 
@@ -369,12 +375,12 @@ def test_now_from_variable_and_option_wins(store: Path) -> None:
 
 
 @pytest.mark.parametrize(("when", "overdue"), [("2026-03-01T23:59:59", False), ("2026-03-02T00:00:01Z", True)])
-def test_now_accepts_an_iso_datetime(store: Path, when: str, overdue: bool) -> None:
+def test_now_accepts_an_iso_datetime(store: str, when: str, overdue: bool) -> None:
     items = as_json(store, "list", actor="ben", now=when)
     assert next(item for item in items if item["id"] == "basics")["overdue"] is overdue
 
 
-def test_now_before_the_enrolment_ignores_later_facts(store: Path) -> None:
+def test_now_before_the_enrolment_ignores_later_facts(store: str) -> None:
     assert as_json(store, "list", actor="ben", now="2025-12-31") == []
 
 
@@ -390,22 +396,22 @@ def test_now_before_the_enrolment_ignores_later_facts(store: Path) -> None:
     ],
     ids=["month-13", "word", "variable"],
 )
-def test_bad_now_is_a_usage_error(store: Path, args: list[str], env: dict[str, str]) -> None:
+def test_bad_now_is_a_usage_error(store: str, args: list[str], env: dict[str, str]) -> None:
     result = cli(store, *args, actor="ben", now=None, env=env)
     assert result.exit_code == 2
     assert result.stdout == ""
 
 
 @pytest.mark.parametrize("due", ["2026-02-30", "tomorrow", "01/03/2026"])
-def test_bad_due_is_a_usage_error_and_changes_nothing(store: Path, due: str) -> None:
-    before = store.read_bytes()
+def test_bad_due_is_a_usage_error_and_changes_nothing(store: str, due: str) -> None:
+    before = store_state(store)
     result = cli(store, "assign", "basics", "dan", "--due", due, actor="root")
     assert result.exit_code == 2
-    assert store.read_bytes() == before
+    assert store_state(store) == before
 
 
 @pytest.mark.parametrize("args", [["list", "--sort", "age"], ["sort", "age"], ["list", "--colour"]])
-def test_unknown_sort_key_or_option_is_a_usage_error(store: Path, args: list[str]) -> None:
+def test_unknown_sort_key_or_option_is_a_usage_error(store: str, args: list[str]) -> None:
     result = cli(store, *args, actor="ben")
     assert result.exit_code == 2
     assert result.stdout == ""

@@ -34,11 +34,13 @@ import csv
 import io
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import BACKENDS, POSTGRES_URL_VARIABLE, copied, location_for, postgres_url, store_state
 
 from certcli import compliance, service
 from certcli.errors import NotFound, PermissionDenied, UsageError
@@ -107,12 +109,24 @@ def build(store: Store, proof_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """Built once: every test here only reads."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """Built once, in JSON: every test here only reads."""
     folder = tmp_path_factory.mktemp("compliance")
     store = open_store(folder / "s.json")
     build(store, folder)
     return store
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request: pytest.FixtureRequest, built: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The built store on each backend (reports over a database read its standing columns)."""
+    if request.param == "json":
+        yield built
+        return
+    if request.param == "postgresql" and postgres_url() is None:
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set: no PostgreSQL server to test against")
+    with location_for(request.param, tmp_path_factory.mktemp(request.param)) as location:
+        yield copied(built, location, "root", at("2027-03-01"))
 
 
 def row(user: str, name: str, cert: str, title: str, status: str, **fields: Any) -> dict[str, Any]:
@@ -506,8 +520,7 @@ def test_benchmark_runs_on_a_small_store(tmp_path: Path) -> None:
 
 def test_store_fixture_is_left_unchanged(store: Store) -> None:
     # Reading never writes: the report and check leave the store's bytes alone.
-    path = Path(store.location)
-    before = path.read_bytes()
+    before = store_state(store.location)
     compliance.report(ctx(store, "root"), summary=True)
     compliance.check(ctx(store, "root"), [])
-    assert path.read_bytes() == before
+    assert store_state(store.location) == before

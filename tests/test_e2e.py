@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from filelock import FileLock
+from backends import store_state, write_lock_held
 
 BUILD_NOW = "2026-01-01"
 NOW = "2026-02-01"
@@ -47,7 +47,7 @@ def jpeg_bytes() -> bytes:
 
 def run(
     exe: str,
-    store: Path,
+    store: Path | str,
     *args: str,
     actor: str | None = None,
     now: str = NOW,
@@ -64,13 +64,15 @@ def run(
     return result
 
 
-def ok(exe: str, store: Path, *args: str, actor: str | None = None, now: str = NOW) -> subprocess.CompletedProcess[str]:
+def ok(
+    exe: str, store: Path | str, *args: str, actor: str | None = None, now: str = NOW
+) -> subprocess.CompletedProcess[str]:
     result = run(exe, store, *args, actor=actor, now=now)
     assert result.returncode == 0, f"certcli {' '.join(args)}: {result.stderr}"
     return result
 
 
-def as_json(exe: str, store: Path, *args: str, actor: str | None = None, now: str = NOW) -> Any:
+def as_json(exe: str, store: Path | str, *args: str, actor: str | None = None, now: str = NOW) -> Any:
     return json.loads(ok(exe, store, *args, "--json", actor=actor, now=now).stdout)
 
 
@@ -82,15 +84,6 @@ def assert_one_error(stderr: str) -> None:
     assert len(lines) <= 2, stderr
     if len(lines) == 2:
         assert lines[1].startswith("hint: "), stderr
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file beside the store (the store, its proof folder), except lock files."""
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and not path.name.endswith(".lock")
-    }
 
 
 # ---------------------------------------------------------------- the shared store
@@ -175,11 +168,11 @@ def built_stores() -> dict[str, Path]:
 
 
 @pytest.fixture
-def store(
+def file_store(
     certcli_exe: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
     proof_inputs: Path, built_stores: dict[str, Path],
 ) -> Path:
-    """A private copy of the shared store (with its proof folder) in this test's own folder."""
+    """A private TOML copy of the shared store (with its proof folder) in this test's own folder."""
     if "base" not in built_stores:
         built_stores["base"] = build_base_store(certcli_exe, tmp_path_factory.mktemp("base"), proof_inputs)
     target = tmp_path / "work"
@@ -187,10 +180,19 @@ def store(
     return target / STORE_NAME
 
 
+@pytest.fixture
+def store(certcli_exe: str, file_store: Path | str, backend: str, new_store: str) -> Path | str:
+    """The shared store on each backend: the TOML copy, or that copy migrated to a new store."""
+    if backend == "toml":
+        return file_store
+    ok(certcli_exe, file_store, "migrate", "--to", new_store, actor="root")
+    return new_store
+
+
 # ---------------------------------------------------------------- completion rules
 
 
-def test_two_mandatory_of_four_complete_without_the_optional_ones(certcli_exe: str, store: Path) -> None:
+def test_two_mandatory_of_four_complete_without_the_optional_ones(certcli_exe: str, store: Path | str) -> None:
     started = as_json(certcli_exe, store, "start", "four", actor="ben", now="2026-01-02")
     assert started["queue"] == ["c2", "c4", "c1", "c3"]  # mandatory in list order, then optional
     assert started["courses_required"] == 2
@@ -213,7 +215,7 @@ def test_two_mandatory_of_four_complete_without_the_optional_ones(certcli_exe: s
     assert "four" not in [item["id"] for item in pending]
 
 
-def test_queue_shows_the_latest_started_course_first(certcli_exe: str, store: Path) -> None:
+def test_queue_shows_the_latest_started_course_first(certcli_exe: str, store: Path | str) -> None:
     first = as_json(certcli_exe, store, "start", "trio", "--course", "c3", actor="ben", now="2026-01-02")
     assert first["queue"] == ["c3", "c1", "c2"]
     assert first["next_course"] == "c3"
@@ -232,7 +234,7 @@ def test_queue_shows_the_latest_started_course_first(certcli_exe: str, store: Pa
 
 
 def test_rejected_proof_is_uploaded_again_and_approved_by_the_manager(
-    certcli_exe: str, store: Path, proof_inputs: Path
+    certcli_exe: str, store: Path | str, proof_inputs: Path
 ) -> None:
     first = proof_inputs / "cert.pdf"
     uploaded = as_json(certcli_exe, store, "upload-proof", "aws", str(first), actor="ben", now="2026-01-05")
@@ -269,8 +271,9 @@ def test_rejected_proof_is_uploaded_again_and_approved_by_the_manager(
 
 
 def test_proof_is_stored_beside_the_store_by_sha256_owner_only(
-    certcli_exe: str, store: Path, proof_inputs: Path
+    certcli_exe: str, file_store: Path, proof_inputs: Path
 ) -> None:
+    store = file_store
     content = (proof_inputs / "cert.jpg").read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     result = as_json(certcli_exe, store, "upload-proof", "aws", str(proof_inputs / "cert.jpg"), actor="ben")
@@ -286,7 +289,9 @@ def test_proof_is_stored_beside_the_store_by_sha256_owner_only(
 # ---------------------------------------------------------------- recurring certifications
 
 
-def test_recurring_certification_expires_and_is_taken_up_again_as_cycle_two(certcli_exe: str, store: Path) -> None:
+def test_recurring_certification_expires_and_is_taken_up_again_as_cycle_two(
+    certcli_exe: str, store: Path | str
+) -> None:
     ok(certcli_exe, store, "complete", "semi", "c1", actor="ben", now="2026-08-30")
     done = as_json(certcli_exe, store, "complete", "semi", "c2", actor="ben", now="2026-08-31")
     assert done["completed_on"] == "2026-08-31"
@@ -328,7 +333,7 @@ PUBLISHED_ORDER = ["foxtrot", "delta", "hotel", "bravo", "golf", "charlie", "ech
 NAME_ORDER = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
 
 
-def test_relevance_and_published_sorts_and_the_pending_filter(certcli_exe: str, store: Path) -> None:
+def test_relevance_and_published_sorts_and_the_pending_filter(certcli_exe: str, store: Path | str) -> None:
     relevance = as_json(certcli_exe, store, "list", actor="eve")
     assert [item["id"] for item in relevance] == RELEVANCE_ORDER
     assert {item["id"]: item["status"] for item in relevance} == {
@@ -438,10 +443,10 @@ USAGE = [
 
 @pytest.mark.parametrize("case", ROLE_DENIALS + NOT_FOUND + WRONG_STATE + BAD_PROOFS + USAGE)
 def test_failing_command_exits_with_its_code_and_changes_nothing(
-    certcli_exe: str, store: Path, proof_inputs: Path, case: Failure
+    certcli_exe: str, store: Path | str, proof_inputs: Path, case: Failure
 ) -> None:
     args = [arg.replace("{inputs}", str(proof_inputs)) for arg in case.args]
-    before = snapshot(store.parent)
+    before = store_state(str(store))
 
     result = run(certcli_exe, store, *args, actor=case.actor, env=case.env)
 
@@ -449,18 +454,16 @@ def test_failing_command_exits_with_its_code_and_changes_nothing(
     assert result.stdout == ""
     if case.code != 2:  # usage errors may keep typer's own format
         assert_one_error(result.stderr)
-    after = snapshot(store.parent)
-    assert sorted(after) == sorted(before)
-    assert after == before
+    assert store_state(str(store)) == before
 
 
-def test_store_locked_by_another_process_exits_7_and_retry_succeeds(certcli_exe: str, store: Path) -> None:
-    before = snapshot(store.parent)
-    with FileLock(f"{store}.lock"):
+def test_store_locked_by_another_process_exits_7_and_retry_succeeds(certcli_exe: str, store: Path | str) -> None:
+    before = store_state(str(store))
+    with write_lock_held(str(store)):
         result = run(certcli_exe, store, "complete", "four", "c2", actor="ben", env={"CERTCLI_LOCK_TIMEOUT": "0.2"})
     assert result.returncode == 7
     assert_one_error(result.stderr)
-    assert snapshot(store.parent) == before
+    assert store_state(str(store)) == before
 
     retried = run(certcli_exe, store, "complete", "four", "c2", actor="ben", env={"CERTCLI_LOCK_TIMEOUT": "0.2"})
     assert retried.returncode == 0, retried.stderr
@@ -485,10 +488,11 @@ def _unknown_certification_key(text: str) -> str:
 )
 @pytest.mark.parametrize("command", [("list",), ("complete", "four", "c2")], ids=["read", "write"])
 def test_malformed_store_exits_6_naming_the_file(
-    certcli_exe: str, store: Path, spoil: Any, place: str | None, command: tuple[str, ...]
+    certcli_exe: str, file_store: Path, spoil: Any, place: str | None, command: tuple[str, ...]
 ) -> None:
+    store = file_store
     store.write_text(spoil(store.read_text()))
-    before = snapshot(store.parent)
+    before = store_state(str(store))
 
     result = run(certcli_exe, store, *command, actor="ben")
 
@@ -497,7 +501,7 @@ def test_malformed_store_exits_6_naming_the_file(
     assert str(store) in result.stderr.splitlines()[0]
     if place is not None:
         assert place in result.stderr.splitlines()[0]
-    assert snapshot(store.parent) == before
+    assert store_state(str(store)) == before
 
 
 def test_missing_store_exits_6_naming_the_file(certcli_exe: str, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import copied, store_state
 from typer.testing import CliRunner
 
 from certcli import service
@@ -63,8 +64,11 @@ def store_path(template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(store_path: Path) -> Store:
-    return open_store(store_path)
+def store(store_path: Path, backend: str, new_store: str) -> Store:
+    """The template on each backend: the JSON copy, or that copy migrated to a new store."""
+    if backend == "json":
+        return open_store(store_path)
+    return copied(open_store(store_path), new_store, ADMIN, at("2025-01-01"))
 
 
 def define(store: Store, cert_id: str, when: str = "2025-01-01", **options: Any) -> None:
@@ -109,7 +113,7 @@ def reasons(store: Store, cert_id: str, when: str, learner: str = ANN) -> list[s
     return service.explain(ctx(store, learner, when), cert_id).data["reasons"]
 
 
-def run(store_path: Path, actor: str, when: str, *args: str) -> Any:
+def run(store_path: Path | str, actor: str, when: str, *args: str) -> Any:
     return CliRunner().invoke(app, ["--store", str(store_path), "--as", actor, "--now", when, *args])
 
 
@@ -580,7 +584,8 @@ def test_explain_names_a_clamp_and_an_expiry_extension(store: Store) -> None:
 # ---------------------------------------------------------------- the command line
 
 
-def test_cli_define_with_a_renewal_window_and_expiry(store_path: Path) -> None:
+def test_cli_define_with_a_renewal_window_and_expiry(store: Store) -> None:
+    store_path = store.location
     result = run(
         store_path, ADMIN, "2026-01-01",
         "define", "ce", "--title", "CE", "--kind", "internal", "--course", "c1",
@@ -595,15 +600,16 @@ def test_cli_define_with_a_renewal_window_and_expiry(store_path: Path) -> None:
     "extra",
     [["--renewal-window", "30"], ["--recurring", "12", "--renewal-window", "-1"], ["--renew-from", "never"]],
 )
-def test_cli_define_rejects_bad_renewal_options(store_path: Path, extra: list[str]) -> None:
-    before = store_path.read_bytes()
+def test_cli_define_rejects_bad_renewal_options(store: Store, extra: list[str]) -> None:
+    before = store_state(store.location)
     base = ["define", "ce", "--title", "CE", "--kind", "internal", "--course", "c1"]
-    result = run(store_path, ADMIN, "2026-01-01", *base, *extra)
+    result = run(store.location, ADMIN, "2026-01-01", *base, *extra)
     assert result.exit_code == 2
-    assert store_path.read_bytes() == before
+    assert store_state(store.location) == before
 
 
-def test_cli_list_pending_shows_renewal_open(store_path: Path, store: Store) -> None:
+def test_cli_list_pending_shows_renewal_open(store: Store) -> None:
+    store_path = store.location
     define(store, "cpr", recurring=12, renewal_window=30)
     assign(store, "cpr", "2025-03-01T09:00")
     complete(store, "cpr", "c1", "2025-03-15T10:00")
@@ -619,7 +625,8 @@ def test_cli_list_pending_shows_renewal_open(store_path: Path, store: Store) -> 
     assert json.loads(run(store_path, ANN, "2026-02-12", "list", "--pending", "--json").stdout) == []
 
 
-def test_cli_revoke_exit_codes_and_json(store_path: Path, store: Store) -> None:
+def test_cli_revoke_exit_codes_and_json(store: Store) -> None:
+    store_path = store.location
     define(store, "cpr", recurring=12)
     assign(store, "cpr", "2026-01-05T09:00", ANN, BEN)
     complete(store, "cpr", "c1", "2026-01-20T10:00")
@@ -637,7 +644,8 @@ def test_cli_revoke_exit_codes_and_json(store_path: Path, store: Store) -> None:
     assert (data["id"], data["user"], data["status"]) == ("cpr", ANN, "revoked")
 
 
-def test_cli_history_json_and_text(store_path: Path, revoked: Store) -> None:
+def test_cli_history_json_and_text(revoked: Store) -> None:
+    store_path = revoked.location
     result = run(store_path, ADMIN, "2026-02-02", "history", "cpr", "--user", ANN, "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -652,7 +660,8 @@ def test_cli_history_json_and_text(store_path: Path, revoked: Store) -> None:
     assert run(store_path, ANN, "2026-02-02", "history", "nope").exit_code == 3
 
 
-def test_cli_explain_json_and_text(store_path: Path, explained: Store) -> None:
+def test_cli_explain_json_and_text(explained: Store) -> None:
+    store_path = explained.location
     result = run(store_path, MANAGER, "2027-02-01", "explain", "cpr", "--user", ANN, "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -665,7 +674,8 @@ def test_cli_explain_json_and_text(store_path: Path, explained: Store) -> None:
     assert "now 2026-06-01 is before 2027-01-31 → completed" in text.stdout
 
 
-def test_cli_define_replace_apply_to_open(store_path: Path, redefined: Store) -> None:
+def test_cli_define_replace_apply_to_open(redefined: Store) -> None:
+    store_path = redefined.location
     args = ["define", "fire", "--title", "Fire", "--kind", "internal", "--recurring", "12"]
     args += ["--course", "a", "--course", "b", "--course", "d", "--replace", "--apply-to-open"]
     result = run(store_path, ADMIN, "2026-02-05", *args)
@@ -678,13 +688,13 @@ def test_cli_define_replace_apply_to_open(store_path: Path, redefined: Store) ->
 # ---------------------------------------------------------------- backdated changes
 
 
-def test_a_cycle_cannot_be_opened_before_the_next_one_already_opened(store: Store, store_path: Path) -> None:
+def test_a_cycle_cannot_be_opened_before_the_next_one_already_opened(store: Store) -> None:
     define(store, "cpr", recurring=12)
     assign(store, "cpr", "2025-01-10T09:00")
     complete(store, "cpr", "c1", "2025-01-31T10:00")  # valid until 2026-01-31
     start(store, "cpr", "2026-03-01")  # expired: cycle 2 opens 2026-03-01
-    before = store_path.read_bytes()
+    before = store_state(store.location)
     with pytest.raises(StateError, match="cycle 2 of cpr was already opened on 2026-03-01"):
         complete(store, "cpr", "c1", "2026-02-15")  # expired then too, but cycle 2 exists already
-    assert store_path.read_bytes() == before
+    assert store_state(store.location) == before
     assert [cycle["cycle"] for cycle in cycles(store, "cpr", "2026-03-02")] == [1, 2]

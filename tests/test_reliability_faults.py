@@ -133,6 +133,7 @@ def expected_after(base: Document, changes: int) -> dict[str, Any]:
     """The demo store after the writer's first `changes` changes."""
     doc = Document(
         org_name=base.org_name,
+        org_url=base.org_url,
         users=dict(base.users),
         courses=dict(base.courses),
         certifications=dict(base.certifications),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -231,3 +232,49 @@ def contract_rank(key: str, item: rules.SortableItem) -> tuple:
 def test_each_sort_order_follows_the_contract(key: str, items: list[rules.SortableItem]) -> None:
     ranks = [contract_rank(key, item) for item in rules.sort_items(items, key)]
     assert ranks == sorted(ranks)
+
+
+# ---------------------------------------------------------------- standing timelines
+
+
+def assert_timeline_matches_evaluate(record: Enrollment, cert: Certification, days: int) -> None:
+    """On every day from the last fact on, the stored timeline says what replaying the facts says."""
+    since = max(fact.at for fact in record.facts)
+    timeline = rules.standing_timeline(record, cert, since)
+    for offset in range(days):
+        now = since + timedelta(days=offset, hours=offset % 24)
+        assert rules.standing_on(timeline, now.date()) == rules.standing(evaluate(record, cert, now)), now
+
+
+@FAST
+@given(
+    certification_with_progress((COURSE_STARTED, COURSE_COMPLETED)),
+    st.sampled_from([None, 1, 12, 13]),
+    st.sampled_from([None, 0, 30, 400]),
+    st.sampled_from(["completion", "enrollment", "expiry"]),
+    st.one_of(st.none(), st.dates(date(2025, 12, 1), date(2026, 3, 1))),
+)
+def test_standing_timeline_agrees_with_evaluate_on_every_later_day(
+    case: tuple[Certification, list[Fact]], months: int | None, window: int | None, renew_from: str, due: date | None
+) -> None:
+    cert, facts = case
+    cert = cert._replace(validity_months=months, renewal_window_days=window if months else None, renew_from=renew_from)
+    record = enrollment(cert, ASSIGNED_AT, facts)
+    record.facts[1] = record.facts[1]._replace(due=due)
+    assert_timeline_matches_evaluate(record, cert, days=3 * 366)
+
+
+def test_standing_timeline_agrees_with_evaluate_for_every_demo_enrollment() -> None:
+    from certcli.store import open_store
+
+    doc = open_store(Path(__file__).resolve().parent.parent / "fixtures" / "acme.toml").read()
+    for record in doc.enrollments:
+        assert_timeline_matches_evaluate(record, doc.certifications[record.certification], days=4 * 366)
+
+
+def test_standing_timeline_is_empty_before_enrolment() -> None:
+    cert = certification((CourseRef("a", True),))
+    record = enrollment(cert, ASSIGNED_AT, [])
+    assert rules.standing_timeline(record, cert, ASSIGNED_AT - timedelta(seconds=1)) == []
+    timeline = rules.standing_timeline(record, cert, ASSIGNED_AT)
+    assert rules.standing_on(timeline, ASSIGNED_AT.date() - timedelta(1)) is None

@@ -24,7 +24,7 @@ CONTROL_ATTEMPTS = 3
 RUN_TIMEOUT_SECONDS = 120.0
 
 
-def seed_store(path: Path) -> None:
+def seed_store(path: Path | str) -> None:
     open_store(path).create(
         Document(
             org_name="Race Inc",
@@ -41,7 +41,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.01)
 
 
-def run_workers(mode: str, store_path: Path, run_dir: Path) -> None:
+def run_workers(mode: str, store_path: Path | str, run_dir: Path) -> None:
     """Start all workers, release them together, and wait for each to succeed."""
     ready_dir = run_dir / "ready"
     ready_dir.mkdir(parents=True)
@@ -76,14 +76,15 @@ def run_workers(mode: str, store_path: Path, run_dir: Path) -> None:
                 process.wait()
 
 
-def surviving_worker_courses(store_path: Path) -> set[str]:
+def surviving_worker_courses(store_path: Path | str) -> set[str]:
     courses = open_store(store_path).read().courses
     assert "seed" in courses
     return set(courses) - {"seed"}
 
 
-def test_locked_updates_from_many_processes_all_survive(tmp_path: Path) -> None:
-    store_path = tmp_path / "race.json"
+def test_locked_updates_from_many_processes_all_survive(new_store: str, tmp_path: Path) -> None:
+    """On every backend: the file lock, SQLite's BEGIN IMMEDIATE, PostgreSQL's row lock."""
+    store_path = new_store
     seed_store(store_path)
 
     run_workers("locked", store_path, tmp_path / "run")

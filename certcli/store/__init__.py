@@ -1,54 +1,127 @@
 """Where documents live. Every backend implements `Store`; `open_store` picks one by the location.
 
-The use cases in `certcli.service` see only this interface, so a database
-backend can be added without touching them or the rules.
+The use cases in `certcli.service` see only this interface. A JSON or TOML file
+holds one document read whole; SQLite and PostgreSQL hold it in indexed tables
+and load only the part a command names in its `Need`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from certcli.errors import UsageError
 from certcli.model import Document
 
+if TYPE_CHECKING:
+    from certcli.rules import Standing
+
 DEFAULT_LOCK_TIMEOUT = 10.0
+FILE_STORE_ADVISED_ENROLLMENTS = 20_000
+
+
+class Need(NamedTuple):
+    """The part of a store a command reads or changes.
+
+    A database loads these rows, plus the user and certification of every
+    enrollment it loads and the courses of every certification; a file store
+    loads everything anyway. `None` in place of a `Need` asks for everything.
+    """
+
+    users: Collection[str] = ()
+    certifications: Collection[str] = ()
+    courses: Collection[str] = ()
+    enrollments_of_users: Collection[str] = ()
+    enrollments_of_certifications: Collection[str] = ()
+    reports_of: str | None = None  # a manager: their direct reports and their enrollments
+    awaiting_review_as_of: datetime | None = None  # enrollments that may hold a proof waiting for review
+    all_users: bool = False
+    all_certifications: bool = False
 
 
 class Store(Protocol):
     """A place that holds one `Document`."""
 
     location: str
-    proofs_dir: Path
+    notices: list[str]  # warnings for the person at the terminal, e.g. a file store grown too large
+    partial_reads: bool  # whether `read` loads only what a `Need` names (else: the whole document)
 
     def exists(self) -> bool:
         """Whether the store has been created."""
 
-    def read(self) -> Document:
+    def read(self, need: Need | None = None) -> Document:
         """A consistent snapshot for commands that change nothing."""
 
     def create(self, doc: Document) -> None:
         """Create the store holding `doc`; `StateError` when it already exists."""
 
+    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        """Create the store holding `doc`, the audit `events` that led to it and the proof
+        files by SHA-256, then record `doc.pending_audit`; `StateError` when it exists."""
+
     def read_audit(self) -> tuple[list[dict[str, Any]], str | None]:
         """The audit log's events, and a problem with its first line that is not an event."""
 
-    def update(self) -> AbstractContextManager[Document]:
+    def update(self, need: Need | None = None) -> AbstractContextManager[Document]:
         """Hold the write lock across read-modify-write: the document yielded is
         saved when the block ends without an exception, and left untouched otherwise.
         A change is saved with the audit event the block put in `pending_audit`."""
 
+    def put_proof(self, sha256: str, content: bytes) -> None:
+        """Keep a proof file's content; inside `update`, it is kept with the change."""
+
+    def proof_content(self, sha256: str) -> bytes | None:
+        """A kept proof file's content, or None when it is missing."""
+
+    def content_hash(self, doc: Document) -> str | None:
+        """The SHA-256 the latest audit event must carry for `doc`, or None where the
+        backend records a hash of each change instead of the whole document."""
+
+    def standings(
+        self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
+    ) -> Iterator[tuple[str, str, Standing]]:
+        """(user, certification, standing as of `now`) of every enrollment, or of those of
+        one certification and some users, for reports over the whole organisation."""
+
+
+def redact(location: str) -> str:
+    """A store location fit to show: a URL's password hidden."""
+    import re
+
+    return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", location)
+
 
 def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
-    """The backend for `location`, chosen by its extension."""
-    from certcli.store.files import FORMATS, FileStore
+    """The backend for `location`: a .json or .toml file, a .db or .sqlite file or
+    sqlite:///PATH URL, or a postgresql:// URL."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from certcli.store.sql import PostgresStore
 
+        return PostgresStore(text, lock_timeout)
+    if text.startswith("sqlite:///"):
+        from certcli.store.sql import SqliteStore
+
+        return SqliteStore(Path(text.removeprefix("sqlite:///")), lock_timeout)
+    if "://" in text:
+        raise UsageError(
+            f"unsupported store URL {redact(text)!r}",
+            hint="use sqlite:///PATH or postgresql://[USER@]HOST[:PORT]/DATABASE",
+        )
     path = Path(location)
     suffix = path.suffix.lower()
+    if suffix in (".db", ".sqlite"):
+        from certcli.store.sql import SqliteStore
+
+        return SqliteStore(path, lock_timeout)
+    from certcli.store.files import FORMATS, FileStore
+
     if suffix not in FORMATS:
         raise UsageError(
-            f"unsupported store {str(location)!r}: the name must end in .json or .toml",
-            hint="pass --store PATH.toml or --store PATH.json",
+            f"unsupported store {text!r}: the name must end in .json, .toml, .db or .sqlite, or be a URL",
+            hint="pass --store PATH.toml, PATH.json, PATH.db, sqlite:///PATH or postgresql://HOST/DATABASE",
         )
     return FileStore(path, FORMATS[suffix], lock_timeout)

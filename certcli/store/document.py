@@ -45,6 +45,7 @@ from certcli.model import (
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+ORG_URL_PATTERN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")
 
 # Keys each fact type may carry besides `type` and `at`; required ones first in the pair.
 FACT_KEYS: dict[str, tuple[set[str], set[str]]] = {
@@ -241,17 +242,24 @@ def _unique(problems: Problems, where: str, items: list[tuple[int, str | None]])
             seen[item_id] = index
 
 
-def document_from_data(data: Any, source: str) -> Document:
-    """Validate a parsed store (dates as `YYYY-MM-DD` or date-time strings) into a `Document`."""
+def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
+    """Validate a parsed store (dates as `YYYY-MM-DD` or date-time strings) into a `Document`.
+
+    `whole=False` reads part of a database store: its rows name users, courses and
+    certifications that were not loaded, and the database's foreign keys vouch for them.
+    """
     problems = Problems(source)
     top = _Reader(problems, data, "", {"schema", "org", "users", "courses", "certifications", "enrollments", "audit"})
     schema = top.integer("schema", 1)
     if schema is not None and schema != SCHEMA_VERSION:
         problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
-    org_name = ""
+    org_name = org_url = ""
     if "org" in top.table:
-        org = _Reader(problems, top.table["org"], "org", {"name"})
+        org = _Reader(problems, top.table["org"], "org", {"name", "url"})
         org_name = org.text("name", default="") or ""
+        org_url = org.text("url", default="") or ""
+        if org_url and not ORG_URL_PATTERN.match(org_url):
+            problems.add("org.url", f"{org_url!r} is not an https:// address", "write it as https://HOST[/PATH]")
 
     audit_head = _read_audit_head(problems, top.table["audit"]) if "audit" in top.table else None
     users = _read_all(problems, top.array("users"), "users", _read_user)
@@ -262,6 +270,8 @@ def document_from_data(data: Any, source: str) -> Document:
     user_ids = _named_ids(top.table.get("users"))
     course_ids = _named_ids(top.table.get("courses"))
     cert_ids = _named_ids(top.table.get("certifications"))
+    if not whole:
+        user_ids, course_ids, cert_ids = _AnyId(), _AnyId(), _AnyId()
     for index, user in users:
         if user.manager is not None and user.manager not in user_ids:
             problems.add(f"users[{index}].manager", f"unknown user {user.manager!r}", "name an existing user id")
@@ -288,12 +298,20 @@ def document_from_data(data: Any, source: str) -> Document:
     problems.raise_if_any()
     return Document(
         org_name=org_name,
+        org_url=org_url,
         users={u.id: u for _, u in users},
         courses={c.id: c for _, c in courses},
         certifications={c.id: c for _, c in certs},
         enrollments=[e for _, e in enrollments],
         audit_head=audit_head,
     )
+
+
+class _AnyId(set[str]):
+    """Every id is known: the references of a partly loaded database store."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
 
 
 def _named_ids(tables: Any) -> set[str]:
@@ -563,27 +581,34 @@ def document_to_data(doc: Document) -> dict[str, Any]:
     """The plain document both file formats hold: strings, numbers, booleans, lists, tables."""
     data = {
         "schema": doc.schema,
-        "org": {"name": doc.org_name},
-        "users": [
-            _compact({"id": u.id, "name": u.name, "role": u.role, "email": u.email, "manager": u.manager})
-            for u in doc.users.values()
-        ],
-        "courses": [
-            _compact({"id": c.id, "title": c.title, "minutes": c.minutes, "retired": c.retired})
-            for c in doc.courses.values()
-        ],
-        "certifications": [_certification_data(c) for c in doc.certifications.values()],
-        "enrollments": [
-            {"user": e.user, "certification": e.certification, "facts": [_fact_data(f) for f in e.facts]}
-            for e in doc.enrollments
-        ],
+        "org": _compact({"name": doc.org_name, "url": doc.org_url}) or {"name": ""},
+        "users": [user_data(u) for u in doc.users.values()],
+        "courses": [course_data(c) for c in doc.courses.values()],
+        "certifications": [certification_data(c) for c in doc.certifications.values()],
+        "enrollments": [enrollment_data(e) for e in doc.enrollments],
     }
     if doc.audit_head is not None:
         data["audit"] = dict(doc.audit_head.event)
     return data
 
 
-def _certification_data(cert: Certification) -> dict[str, Any]:
+def user_data(user: User) -> dict[str, Any]:
+    return _compact({"id": user.id, "name": user.name, "role": user.role, "email": user.email, "manager": user.manager})
+
+
+def course_data(course: Course) -> dict[str, Any]:
+    return _compact({"id": course.id, "title": course.title, "minutes": course.minutes, "retired": course.retired})
+
+
+def enrollment_data(enrollment: Enrollment) -> dict[str, Any]:
+    return {
+        "user": enrollment.user,
+        "certification": enrollment.certification,
+        "facts": [_fact_data(fact) for fact in enrollment.facts],
+    }
+
+
+def certification_data(cert: Certification) -> dict[str, Any]:
     data = _compact(
         {
             "id": cert.id,

@@ -5,14 +5,18 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certcli.errors import DataError, StateError, StoreBusy
 from certcli.model import AuditEntry, AuditHead, Document
+from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need
 from certcli.store.document import document_from_data, document_to_data, stringify_dates
+
+if TYPE_CHECKING:
+    from certcli.rules import Standing
 
 NEW_STORE_MODE = 0o600  # a store holds personal data: owner-only unless the admin widens it
 
@@ -158,6 +162,8 @@ class FileStore:
         self.location = str(path)
         self.proofs_dir = path.with_name(path.stem + ".proofs")
         self.audit_path = Path(f"{path}.audit.jsonl")
+        self.notices: list[str] = []
+        self.partial_reads = False  # a file is read whole whatever the command needs
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -176,8 +182,46 @@ class FileStore:
         except OSError as exc:
             raise DataError(f"cannot read store {self.location}: {exc.strerror}") from None
 
-    def read(self) -> Document:
-        return parse_document(self._read_bytes(), self.fmt, self.location, cache_for=self.path)
+    def read(self, need: Need | None = None) -> Document:
+        return self._advise(parse_document(self._read_bytes(), self.fmt, self.location, cache_for=self.path))
+
+    def _advise(self, doc: Document) -> Document:
+        if len(doc.enrollments) > FILE_STORE_ADVISED_ENROLLMENTS and not self.notices:
+            self.notices.append(
+                f"{self.location} holds {len(doc.enrollments):,} enrollments; a file store reads all of them "
+                f"for every command. Move to SQLite for speed: certcli migrate --to {self.path.with_suffix('.db')}"
+            )
+        return doc
+
+    def content_hash(self, doc: Document) -> str | None:
+        from certcli import audit
+
+        return audit.document_hash(document_to_data(doc))
+
+    def standings(
+        self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
+    ) -> Iterator[tuple[str, str, Standing]]:
+        from certcli import rules
+
+        for enrollment in doc.enrollments:
+            if certification is not None and enrollment.certification != certification:
+                continue
+            if users is not None and enrollment.user not in users:
+                continue
+            view = rules.evaluate(enrollment, doc.certifications[enrollment.certification], now)
+            if view is not None:
+                yield enrollment.user, enrollment.certification, rules.standing(view)
+
+    def put_proof(self, sha256: str, content: bytes) -> None:
+        from certcli.proofs import keep_in_folder
+
+        keep_in_folder(self.proofs_dir, sha256, content)
+
+    def proof_content(self, sha256: str) -> bytes | None:
+        try:
+            return (self.proofs_dir / sha256).read_bytes()
+        except OSError:
+            return None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -209,6 +253,11 @@ class FileStore:
             ) from None
 
     def create(self, doc: Document) -> None:
+        self.restore(doc, [], {})
+
+    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        from certcli import audit
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._locked():
             if self.path.exists():
@@ -221,15 +270,32 @@ class FileStore:
                     f"{self.audit_path} holds the audit log of an earlier store",
                     hint="move it away first, or choose another path with --store",
                 )
-            self._save_with_event(doc, None, document_to_data(Document()), document_to_data(doc), NEW_STORE_MODE)
+            for sha256, content in proofs.items():
+                self.put_proof(sha256, content)
+            head = AuditHead(events[-1]) if events else None
+            event = audit.make_event(self._entry(doc), head, audit.document_hash(document_to_data(doc)))
+            try:
+                if events:  # the history first: a store without its log would not verify
+                    self._write_log(b"".join(audit.encode_event(past) for past in events))
+                self._save_event(doc, document_to_data(doc), event, NEW_STORE_MODE)
+            except BaseException:
+                if events and not self.path.exists():
+                    self.audit_path.unlink(missing_ok=True)
+                raise
+
+    def _write_log(self, content: bytes) -> None:
+        try:
+            write_atomically(self.audit_path, content, NEW_STORE_MODE)
+        except OSError as exc:
+            raise DataError(f"cannot write audit log {self.audit_path}: {exc.strerror}") from None
 
     @contextlib.contextmanager
-    def update(self) -> Iterator[Document]:
+    def update(self, need: Need | None = None) -> Iterator[Document]:
         if not self.exists():
             raise self._missing()
         with self._locked():
             sweep_temp_files(self.path)
-            doc = parse_document(self._read_bytes(), self.fmt, self.location)  # never from the parse cache
+            doc = self._advise(parse_document(self._read_bytes(), self.fmt, self.location))  # never from the cache
             head, before = doc.audit_head, document_to_data(doc)
             yield doc
             after = document_to_data(doc)
@@ -261,7 +327,6 @@ class FileStore:
         """
         from certcli import audit
 
-        entry = doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
         events, problem = self.read_audit()
         if problem is None and head is not None and audit.restorable(events, head):
             self._append_event(audit.encode_event(head.event))
@@ -272,16 +337,22 @@ class FileStore:
                 f"audit log {self.audit_path} does not match the store: {problem}",
                 hint="run `certcli audit verify`; restore the store and its log from a backup",
             )
-        return audit.make_event(entry, head, audit.document_hash(after))
+        return audit.make_event(self._entry(doc), head, audit.document_hash(after))
+
+    @staticmethod
+    def _entry(doc: Document) -> AuditEntry:
+        return doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
 
     def _save_with_event(
         self, doc: Document, head: AuditHead | None, before: dict[str, Any], after: dict[str, Any], mode: int
     ) -> None:
         """Save the store with its new audit event, then append the event to the log.
         The store holds the event too, so an append cut short is completed by the next change."""
+        self._save_event(doc, after, self._chain_event(doc, head, before, after), mode)
+
+    def _save_event(self, doc: Document, after: dict[str, Any], event: dict[str, Any], mode: int) -> None:
         from certcli import audit
 
-        event = self._chain_event(doc, head, before, after)
         doc.audit_head = AuditHead(event)
         self._save({**after, "audit": event}, mode)
         with contextlib.suppress(DataError):

@@ -1,0 +1,726 @@
+"""The SQLite and PostgreSQL backends: the document in indexed tables.
+
+Each user, course, certification and enrollment is one row holding its part of
+the document (the JSON a file store holds), so every backend validates the same
+way; a command loads only the rows its `Need` names. Beside its facts, an
+enrollment row keeps columns for the queries: when its last fact happened,
+whether a proof waits for review, and its standing timeline (`rules.standing_timeline`),
+so a report over a million enrollments reads a column instead of replaying facts.
+
+A change is one transaction that holds the write lock from the first read to the
+commit (SQLite `BEGIN IMMEDIATE`; PostgreSQL a row lock on the audit head, which
+every change moves), writes only the rows that changed, and appends its audit
+event. Proof files are kept in the database: a shared store has no shared folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Collection, Iterable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from certcli import audit, rules
+from certcli.dates import format_date, format_time
+from certcli.errors import DataError, StateError, StoreBusy
+from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document, Enrollment
+from certcli.store import Need, redact
+from certcli.store.document import (
+    certification_data,
+    course_data,
+    document_from_data,
+    enrollment_data,
+    user_data,
+)
+
+if TYPE_CHECKING:
+    from certcli.rules import Standing
+
+# The tables, as a list of forward migrations: a database at layout N runs steps N+1 onwards.
+# `{blob}` is the binary column type of the dialect.
+LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE certcli_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE users (id TEXT PRIMARY KEY, position BIGINT NOT NULL, manager TEXT, data TEXT NOT NULL)",
+        "CREATE INDEX users_by_manager ON users (manager)",
+        "CREATE TABLE courses (id TEXT PRIMARY KEY, position BIGINT NOT NULL, data TEXT NOT NULL)",
+        "CREATE TABLE certifications (id TEXT PRIMARY KEY, position BIGINT NOT NULL, data TEXT NOT NULL)",
+        "CREATE TABLE enrollments ("
+        " user_id TEXT NOT NULL REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,"
+        " certification_id TEXT NOT NULL REFERENCES certifications (id) DEFERRABLE INITIALLY DEFERRED,"
+        " position BIGINT NOT NULL, facts TEXT NOT NULL, last_fact_at TEXT NOT NULL,"
+        " awaiting_review INTEGER NOT NULL, standing TEXT NOT NULL,"
+        " PRIMARY KEY (user_id, certification_id))",
+        "CREATE INDEX enrollments_by_certification ON enrollments (certification_id)",
+        "CREATE TABLE audit_events (seq BIGINT PRIMARY KEY, event TEXT NOT NULL)",
+        "CREATE TABLE proofs (sha256 TEXT PRIMARY KEY, content {blob} NOT NULL)",
+    ),
+    (  # layout 2: the review queue and a --now before some enrollments' last fact
+        "CREATE INDEX enrollments_awaiting_review ON enrollments (awaiting_review) WHERE awaiting_review = 1",
+        "CREATE INDEX enrollments_by_last_fact ON enrollments (last_fact_at)",
+    ),
+)
+LAYOUT = len(LAYOUT_STEPS)
+
+_TABLES = ("users", "courses", "certifications", "enrollments")
+_KEYS = {"users": "id", "courses": "id", "certifications": "id", "enrollments": "user_id, certification_id"}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _key(table: str, data: dict[str, Any]) -> Any:
+    return (data["user"], data["certification"]) if table == "enrollments" else data["id"]
+
+
+def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
+    """The document's rows by table and key, as plain data to compare before and after a change."""
+    rows: dict[str, dict[Any, dict[str, Any]]] = {
+        "users": {u.id: user_data(u) for u in doc.users.values()},
+        "courses": {c.id: course_data(c) for c in doc.courses.values()},
+        "certifications": {c.id: certification_data(c) for c in doc.certifications.values()},
+        "enrollments": {(e.user, e.certification): enrollment_data(e) for e in doc.enrollments},
+    }
+    return rows
+
+
+def _org_data(doc: Document) -> dict[str, str]:
+    return {key: value for key, value in (("name", doc.org_name), ("url", doc.org_url)) if value}
+
+
+# ---------------------------------------------------------------- standings
+
+
+def _timeline_text(timeline: list[tuple[date, Standing]]) -> str:
+    return _dumps(
+        [
+            [format_date(day), s.status, s.overdue, format_date(s.due), format_date(s.completed_on),
+             format_date(s.valid_until), s.renewal_open, s.cycle]  # fmt: skip
+            for day, s in timeline
+        ]
+    )
+
+
+def _optional_date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _standing_from_text(text: str, today: date) -> Standing | None:
+    current = None
+    for piece in json.loads(text):
+        if piece[0] > today.isoformat():
+            break
+        current = piece
+    if current is None:
+        return None
+    _, status, overdue, due, completed_on, valid_until, renewal_open, cycle = current
+    return rules.Standing(
+        status, overdue, _optional_date(due), _optional_date(completed_on), _optional_date(valid_until),
+        renewal_open, cycle,
+    )  # fmt: skip
+
+
+def _derived_columns(enrollment: Enrollment, cert: Certification) -> tuple[str, int, str]:
+    """last_fact_at, awaiting_review and the standing timeline of an enrollment row."""
+    last = max(fact.at for fact in enrollment.facts)
+    view = rules.evaluate(enrollment, cert, last)
+    awaiting = view is not None and view.proof is not None and view.proof.review == rules.PENDING
+    return format_time(last), int(awaiting), _timeline_text(rules.standing_timeline(enrollment, cert, last))
+
+
+# ---------------------------------------------------------------- the store
+
+
+class SqlStore:
+    """What SQLite and PostgreSQL share; the subclasses connect, lock and spell parameters."""
+
+    location: str
+    lock_timeout: float
+    dialect = ""
+    blob = ""
+
+    def __init__(self) -> None:
+        self.notices: list[str] = []
+        self.partial_reads = True
+        self._conn: Any = None  # the connection of the change in progress, for put_proof
+
+    # ------------------------------------------------------------ dialect hooks
+
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def _begin(self, conn: Any, write: bool) -> None:
+        raise NotImplementedError
+
+    def _sql(self, text: str) -> str:
+        """`text` with `?` placeholders in the dialect's spelling."""
+        return text
+
+    def _in(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+        """A condition `column` is one of `values`, and its parameters."""
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def _has_tables(self, conn: Any) -> bool:
+        raise NotImplementedError
+
+    def _prepare_new(self, conn: Any) -> None:
+        """Ready an empty database for the tables."""
+
+    # ------------------------------------------------------------ plumbing
+
+    def _missing(self) -> DataError:
+        return DataError(
+            f"store {self.location} does not exist",
+            hint="create one with `certcli init --admin ID`, or copy one there with `certcli migrate --to`",
+        )
+
+    def _run(self, conn: Any, text: str, params: Iterable[Any] = ()) -> Any:
+        return conn.execute(self._sql(text), list(params))
+
+    def _rows(self, conn: Any, text: str, params: Iterable[Any] = ()) -> list[Any]:
+        return self._run(conn, text, params).fetchall()
+
+    @contextlib.contextmanager
+    def _transaction(self, write: bool) -> Iterator[Any]:
+        conn = self._connect()
+        try:
+            self._begin(conn, write)
+            yield conn
+            conn.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def _meta(self, conn: Any) -> dict[str, str]:
+        return dict(self._rows(conn, "SELECT key, value FROM certcli_meta"))
+
+    def _checked_meta(self, conn: Any, write: bool) -> dict[str, str]:
+        """The meta table, after bringing an older layout forward (in a change only)."""
+        if not self._has_tables(conn):
+            raise self._missing()
+        meta = self._meta(conn)
+        layout = int(meta.get("layout", "0"))
+        if layout > LAYOUT:
+            raise DataError(
+                f"store {self.location} has table layout {layout}; this certcli knows up to {LAYOUT}",
+                hint="upgrade certcli",
+            )
+        if layout < LAYOUT and write:
+            self._create_layout(conn, layout)
+        elif layout < LAYOUT:
+            raise _Outdated()
+        return meta
+
+    def _create_layout(self, conn: Any, start: int) -> None:
+        for step in LAYOUT_STEPS[start:]:
+            for statement in step:
+                self._run(conn, statement.format(blob=self.blob))
+        self._set_meta(conn, "layout", str(LAYOUT))
+
+    def _set_meta(self, conn: Any, key: str, value: str) -> None:
+        self._run(
+            conn,
+            "INSERT INTO certcli_meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # ------------------------------------------------------------ reading
+
+    def exists(self) -> bool:
+        with self._transaction(write=False) as conn:
+            return self._has_tables(conn)
+
+    def read(self, need: Need | None = None) -> Document:
+        try:
+            with self._transaction(write=False) as conn:
+                return self._load(conn, self._checked_meta(conn, write=False), need)
+        except _Outdated:
+            with self.update(need) as doc:  # brings the layout forward under the write lock
+                return doc
+
+    def _load(self, conn: Any, meta: dict[str, str], need: Need | None) -> Document:
+        if need is None:
+            tables = {table: [row[0] for row in self._select(conn, table, "1 = 1", [])] for table in _TABLES}
+        else:
+            tables = self._load_needed(conn, need)
+        data = {
+            "schema": int(meta.get("schema", SCHEMA_VERSION)),
+            "org": json.loads(meta.get("org", "{}")),
+            **{table: [self._row_data(table, row) for row in rows] for table, rows in tables.items()},
+        }
+        if meta.get("head"):
+            data["audit"] = json.loads(meta["head"])
+        return document_from_data(data, self.location, whole=need is None)
+
+    @staticmethod
+    def _row_data(table: str, row: Any) -> dict[str, Any]:
+        if table == "enrollments":
+            user, cert, facts = row
+            return {"user": user, "certification": cert, "facts": json.loads(facts)}
+        return json.loads(row)
+
+    def _select(self, conn: Any, table: str, where: str, params: list[Any]) -> list[Any]:
+        columns = "user_id, certification_id, facts" if table == "enrollments" else "data"
+        query = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY position"
+        if table != "enrollments":
+            return self._rows(conn, query, params)
+        return [(row,) for row in self._rows(conn, query, params)]
+
+    def _load_needed(self, conn: Any, need: Need) -> dict[str, list[Any]]:
+        enrollments = self._needed_enrollments(conn, need)
+        user_ids = {*need.users, *(row[0][0] for row in enrollments)}
+        cert_ids = {*need.certifications, *(row[0][1] for row in enrollments)}
+        if need.reports_of is not None:
+            reports = self._rows(conn, "SELECT id FROM users WHERE manager = ?", [need.reports_of])
+            user_ids.update(row[0] for row in reports)
+        users = self._by_ids(conn, "users", None if need.all_users else user_ids)
+        certs = self._by_ids(conn, "certifications", None if need.all_certifications else cert_ids)
+        course_ids = set(need.courses)
+        for (text,) in certs:
+            course_ids.update(ref["id"] for ref in json.loads(text).get("courses", []))
+        return {
+            "users": [row[0] for row in users],
+            "courses": [row[0] for row in self._by_ids(conn, "courses", course_ids)],
+            "certifications": [row[0] for row in certs],
+            "enrollments": [row[0] for row in enrollments],
+        }
+
+    def _by_ids(self, conn: Any, table: str, ids: Collection[str] | None) -> list[Any]:
+        if ids is None:
+            return self._select(conn, table, "1 = 1", [])
+        if not ids:
+            return []
+        condition, params = self._in("id", ids)
+        return self._select(conn, table, condition, params)
+
+    def _needed_enrollments(self, conn: Any, need: Need) -> list[Any]:
+        conditions: list[tuple[str, list[Any]]] = []
+        if need.enrollments_of_users:
+            conditions.append(self._in("user_id", need.enrollments_of_users))
+        if need.enrollments_of_certifications:
+            conditions.append(self._in("certification_id", need.enrollments_of_certifications))
+        if need.reports_of is not None:
+            conditions.append(("user_id IN (SELECT id FROM users WHERE manager = ?)", [need.reports_of]))
+        if need.awaiting_review_as_of is not None:
+            # A row's flag tells whether a proof waits as of its last fact; a --now before
+            # that last fact may find one waiting that a later review answered.
+            as_of = format_time(need.awaiting_review_as_of)
+            conditions.append(("(awaiting_review = 1 OR last_fact_at > ?)", [as_of]))
+        if not conditions:
+            return []
+        where = " OR ".join(condition for condition, _ in conditions)
+        return self._select(conn, "enrollments", where, [param for _, params in conditions for param in params])
+
+    def read_audit(self) -> tuple[list[dict[str, Any]], str | None]:
+        with self._transaction(write=False) as conn:
+            if not self._has_tables(conn):
+                raise self._missing()
+            rows = self._rows(conn, "SELECT event FROM audit_events ORDER BY seq")
+        return [json.loads(text) for (text,) in rows], None
+
+    def proof_content(self, sha256: str) -> bytes | None:
+        with self._transaction(write=False) as conn:
+            rows = self._rows(conn, "SELECT content FROM proofs WHERE sha256 = ?", [sha256])
+        return bytes(rows[0][0]) if rows else None
+
+    def content_hash(self, doc: Document) -> str | None:
+        return None  # each event carries the SHA-256 of its change: hashing a million rows per change is not an option
+
+    def standings(
+        self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
+    ) -> Iterator[tuple[str, str, Standing]]:
+        conditions, params = ["1 = 1"], []
+        if certification is not None:
+            conditions.append("certification_id = ?")
+            params.append(certification)
+        if users is not None:
+            condition, values = self._in("user_id", users) if users else ("1 = 0", [])
+            conditions.append(condition)
+            params += values
+        as_of = format_time(now)
+        query = (
+            "SELECT user_id, certification_id, standing, CASE WHEN last_fact_at > ? THEN facts END"
+            f" FROM enrollments WHERE {' AND '.join(conditions)}"
+        )
+        with self._transaction(write=False) as conn:
+            rows = self._rows(conn, query, [as_of, *params])
+        today = now.date()
+        for user, cert, timeline, later_facts in rows:
+            if later_facts is None:
+                found = _standing_from_text(timeline, today)
+            else:  # facts after `now`: replay those up to it
+                found = self._replayed(doc, user, cert, later_facts, now)
+            if found is not None:
+                yield user, cert, found
+
+    def _replayed(self, doc: Document, user: str, cert_id: str, facts: str, now: datetime) -> Standing | None:
+        part = document_from_data(
+            {"enrollments": [{"user": user, "certification": cert_id, "facts": json.loads(facts)}]},
+            self.location,
+            whole=False,
+        )
+        view = rules.evaluate(part.enrollments[0], doc.certifications[cert_id], now)
+        return rules.standing(view) if view is not None else None
+
+    # ------------------------------------------------------------ changing
+
+    def create(self, doc: Document) -> None:
+        self.restore(doc, [], {})
+
+    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        with self._transaction(write=True) as conn:
+            if self._has_tables(conn):
+                raise StateError(
+                    f"store {self.location} already exists", hint="use it as it is, or choose another --store"
+                )
+            self._prepare_new(conn)
+            self._create_layout(conn, 0)
+            self._set_meta(conn, "schema", str(doc.schema))
+            empty = {table: {} for table in _TABLES}
+            for event in events:
+                self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
+            for sha256, content in proofs.items():
+                self._put_proof(conn, sha256, content)
+            head = AuditHead(events[-1]) if events else None
+            self._save(conn, doc, head, empty, _rows_of(doc), None)
+
+    @contextlib.contextmanager
+    def update(self, need: Need | None = None) -> Iterator[Document]:
+        with self._transaction(write=True) as conn:
+            meta = self._checked_meta(conn, write=True)
+            doc = self._load(conn, meta, need)
+            before, org_before = _rows_of(doc), _org_data(doc)
+            self._conn = conn
+            try:
+                yield doc
+            finally:
+                self._conn = None
+            after = _rows_of(doc)
+            if after != before or _org_data(doc) != org_before:
+                self._save(conn, doc, doc.audit_head, before, after, org_before)
+
+    def put_proof(self, sha256: str, content: bytes) -> None:
+        if self._conn is not None:
+            self._put_proof(self._conn, sha256, content)
+            return
+        with self._transaction(write=True) as conn:
+            self._put_proof(conn, sha256, content)
+
+    def _put_proof(self, conn: Any, sha256: str, content: bytes) -> None:
+        self._run(
+            conn,
+            "INSERT INTO proofs (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
+            (sha256, content),
+        )
+
+    def _save(
+        self,
+        conn: Any,
+        doc: Document,
+        head: AuditHead | None,
+        before: dict[str, dict[Any, dict[str, Any]]],
+        after: dict[str, dict[Any, dict[str, Any]]],
+        org_before: dict[str, str] | None,
+    ) -> None:
+        """Write the rows that changed between `before` and `after`, then the audit event."""
+        change: dict[str, Any] = {}
+        if _org_data(doc) != org_before:
+            self._set_meta(conn, "org", _dumps(_org_data(doc)))
+            change["org"] = _org_data(doc)
+        for table in _TABLES:
+            old, new = before[table], after[table]
+            removed = [key for key in old if key not in new]
+            written = {key: data for key, data in new.items() if old.get(key) != data}
+            for key in removed:
+                self._delete(conn, table, key)
+            self._write(conn, doc, table, written, old)
+            if removed or written:
+                change[table] = {"written": list(written.values()), "removed": [_plain(key) for key in removed]}
+        for cert_id in before["certifications"]:
+            if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
+                self._refresh_standings(conn, doc.certifications[cert_id])
+        entry = doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
+        event = audit.make_event(entry, head, audit.document_hash(change))
+        self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
+        self._set_meta(conn, "head", _dumps(event))
+        doc.audit_head = AuditHead(event)
+
+    def _delete(self, conn: Any, table: str, key: Any) -> None:
+        if table == "enrollments":
+            self._run(conn, "DELETE FROM enrollments WHERE user_id = ? AND certification_id = ?", key)
+        else:
+            self._run(conn, f"DELETE FROM {table} WHERE id = ?", [key])
+
+    def _write(
+        self, conn: Any, doc: Document, table: str, written: dict[Any, dict[str, Any]], old: dict[Any, Any]
+    ) -> None:
+        if not written:
+            return
+        position = self._rows(conn, f"SELECT COALESCE(MAX(position), 0) FROM {table}")[0][0]
+        by_key = {(e.user, e.certification): e for e in doc.enrollments} if table == "enrollments" else {}
+        inserts, updates = [], []
+        for key, data in written.items():
+            values = self._columns(doc, table, data, by_key.get(key))
+            if key in old:
+                updates.append([*values, *(key if table == "enrollments" else [key])])
+            else:
+                position += 1
+                inserts.append([*(key if table == "enrollments" else [key]), position, *values])
+        names = self._column_names(table)
+        if inserts:
+            keys = "user_id, certification_id" if table == "enrollments" else "id"
+            marks = ", ".join("?" * (len(inserts[0])))
+            self._many(conn, f"INSERT INTO {table} ({keys}, position, {', '.join(names)}) VALUES ({marks})", inserts)
+        if updates:
+            where = "user_id = ? AND certification_id = ?" if table == "enrollments" else "id = ?"
+            sets = ", ".join(f"{name} = ?" for name in names)
+            self._many(conn, f"UPDATE {table} SET {sets} WHERE {where}", updates)
+
+    @staticmethod
+    def _column_names(table: str) -> tuple[str, ...]:
+        return {
+            "users": ("manager", "data"),
+            "enrollments": ("facts", "last_fact_at", "awaiting_review", "standing"),
+        }.get(table, ("data",))
+
+    @staticmethod
+    def _columns(doc: Document, table: str, data: dict[str, Any], enrollment: Enrollment | None) -> list[Any]:
+        if table == "users":
+            return [data.get("manager"), _dumps(data)]
+        if enrollment is None:
+            return [_dumps(data)]
+        return [_dumps(data["facts"]), *_derived_columns(enrollment, doc.certifications[enrollment.certification])]
+
+    def _many(self, conn: Any, text: str, rows: list[list[Any]]) -> None:
+        conn.executemany(self._sql(text), rows)
+
+    def _refresh_standings(self, conn: Any, cert: Certification) -> None:
+        """A certification's definition changed: its enrollments' standings are worked out again."""
+        rows = self._rows(conn, "SELECT user_id, facts FROM enrollments WHERE certification_id = ?", [cert.id])
+        part = document_from_data(
+            {"enrollments": [{"user": u, "certification": cert.id, "facts": json.loads(f)} for u, f in rows]},
+            self.location,
+            whole=False,
+        )
+        updates = [[*_derived_columns(e, cert)[1:], e.user, cert.id] for e in part.enrollments]
+        self._many(
+            conn,
+            "UPDATE enrollments SET awaiting_review = ?, standing = ? WHERE user_id = ? AND certification_id = ?",
+            updates,
+        )
+
+
+def _plain(key: Any) -> Any:
+    return list(key) if isinstance(key, tuple) else key
+
+
+class _Outdated(Exception):
+    """A store of an older table layout was opened for reading."""
+
+
+# ---------------------------------------------------------------- SQLite
+
+
+class SqliteStore(SqlStore):
+    """One SQLite database file; WAL lets readers go on while a change is written."""
+
+    dialect = "sqlite"
+    blob = "BLOB"
+
+    def __init__(self, path: Path, lock_timeout: float) -> None:
+        super().__init__()
+        self.path = path
+        self.location = str(path)
+        self.lock_timeout = lock_timeout
+
+    def _connect(self) -> Any:
+        import sqlite3
+
+        if not self.path.exists() and not self._creating:
+            raise self._missing()
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.lock_timeout, isolation_level=None)
+            if self._creating:  # readers go on while a change is written; set once, kept in the file
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            raise DataError(f"cannot open store {self.location}: {exc}") from None
+        return _SqliteConnection(conn, self)
+
+    _creating = False
+
+    def exists(self) -> bool:
+        return self.path.exists() and super().exists()
+
+    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        if self.path.exists() and self.path.stat().st_size > 0:
+            raise StateError(f"store {self.location} already exists", hint="use it as it is, or choose another --store")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._creating = True
+        try:
+            super().restore(doc, events, proofs)
+        except BaseException:
+            self.path.unlink(missing_ok=True)
+            raise
+        finally:
+            self._creating = False
+
+    def _prepare_new(self, conn: Any) -> None:
+        self.path.chmod(0o600)  # a store holds personal data: owner-only unless the admin widens it
+
+    def _begin(self, conn: Any, write: bool) -> None:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def _has_tables(self, conn: Any) -> bool:
+        return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'certcli_meta'", []).fetchall())
+
+
+class _SqliteConnection:
+    """A sqlite3 connection whose errors are the store's: busy → StoreBusy, others → DataError."""
+
+    def __init__(self, conn: Any, store: SqliteStore) -> None:
+        self.conn, self.store = conn, store
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        import sqlite3
+
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusy(
+                    f"store {self.store.location} is locked by another process "
+                    f"(waited {self.store.lock_timeout:g} s)",
+                    hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
+                ) from None
+            raise DataError(f"store {self.store.location}: {exc}", hint="run `certcli doctor`") from None
+        except sqlite3.DatabaseError as exc:
+            raise DataError(
+                f"store {self.store.location} is not a readable SQLite store: {exc}",
+                hint="restore it from a backup",
+            ) from None
+
+    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        with self._errors():
+            return self.conn.execute(text, params)
+
+    def executemany(self, text: str, rows: list[list[Any]]) -> None:
+        with self._errors():
+            self.conn.executemany(text, rows)
+
+    def commit(self) -> None:
+        with self._errors():
+            self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+class PostgresStore(SqlStore):
+    """A PostgreSQL database (or the schema its URL's search_path names), shared by many machines."""
+
+    dialect = "postgresql"
+    blob = "BYTEA"
+
+    def __init__(self, url: str, lock_timeout: float) -> None:
+        super().__init__()
+        self.url = url
+        self.location = redact(url)
+        self.lock_timeout = lock_timeout
+
+    def _connect(self) -> Any:
+        try:
+            import psycopg
+        except ImportError:
+            raise DataError(
+                "PostgreSQL stores need the psycopg package", hint="pip install 'certcli[postgresql]'"
+            ) from None
+        try:
+            conn = psycopg.connect(self.url, connect_timeout=max(1, int(self.lock_timeout)))
+        except psycopg.Error as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"cannot connect to {self.location}: {first_line}",
+                hint="start the server, or check the URL (postgresql://[USER@]HOST[:PORT]/DATABASE)",
+            ) from None
+        return _PostgresConnection(conn, self)
+
+    def _sql(self, text: str) -> str:
+        return text.replace("%", "%%").replace("?", "%s")
+
+    def _in(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
+
+    def _begin(self, conn: Any, write: bool) -> None:
+        if write:
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(self.lock_timeout * 1000)}ms"])
+            if self._has_tables(conn):  # every change moves the audit head: lock it for the whole change
+                conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE", [])
+        else:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
+
+    def _has_tables(self, conn: Any) -> bool:
+        return conn.execute("SELECT to_regclass('certcli_meta') IS NOT NULL", []).fetchall()[0][0]
+
+    def _prepare_new(self, conn: Any) -> None:
+        """Create the schema the URL's search_path names, when it is not there yet."""
+        if conn.execute("SELECT current_schema()", []).fetchall()[0][0] is not None:
+            return
+        first = conn.execute("SHOW search_path", []).fetchall()[0][0].split(",")[0].strip().strip('"')
+        if first and first != "$user":
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{first}"', [])
+
+
+class _PostgresConnection:
+    """A psycopg connection whose errors are the store's: lock wait over → StoreBusy, others → DataError."""
+
+    def __init__(self, conn: Any, store: PostgresStore) -> None:
+        self.conn, self.store = conn, store
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.SerializationFailure):
+            raise StoreBusy(
+                f"store {self.store.location} is locked by another change (waited {self.store.lock_timeout:g} s)",
+                hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
+            ) from None
+        except psycopg.Error as exc:
+            raise DataError(f"store {self.store.location}: {str(exc).strip()}", hint="run `certcli doctor`") from None
+
+    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        with self._errors():
+            return self.conn.execute(text, params)
+
+    def executemany(self, text: str, rows: list[list[Any]]) -> None:
+        with self._errors():
+            self.conn.cursor().executemany(text, rows)
+
+    def commit(self) -> None:
+        with self._errors():
+            self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()

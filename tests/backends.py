@@ -1,0 +1,113 @@
+"""The four store backends for tests: where to create a store of each, and its whole state."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+BACKENDS = ("toml", "json", "sqlite", "postgresql")
+POSTGRES_URL_VARIABLE = "CERTCLI_TEST_POSTGRES_URL"
+
+
+def postgres_url() -> str | None:
+    return os.environ.get(POSTGRES_URL_VARIABLE) or None
+
+
+def in_schema(url: str, schema: str) -> str:
+    """`url` with its search_path set to `schema`: one store per test in one database."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A store URL in a new, empty PostgreSQL schema, dropped afterwards."""
+    import psycopg
+
+    url = postgres_url()
+    assert url is not None, f"{POSTGRES_URL_VARIABLE} is not set"
+    schema = f"certcli_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield in_schema(url, schema)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def is_database(location: str) -> bool:
+    return location.startswith("postgresql://") or location.endswith(".db")
+
+
+def store_state(location: str) -> Any:
+    """Everything a store holds, to compare before and after a command: a file store's
+    folder byte for byte; a database's document, audit trail and proofs."""
+    if not is_database(location):  # the store and every file beside it, except lock files
+        folder = Path(location).parent
+        return {
+            str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*"))
+            if path.is_file() and not path.name.endswith(".lock")
+        }
+    from certcli.store import open_store
+    from certcli.store.document import document_to_data
+
+    store = open_store(location)
+    doc = store.read()
+    proofs = {
+        fact.proof.sha256: store.proof_content(fact.proof.sha256)
+        for enrollment in doc.enrollments
+        for fact in enrollment.facts
+        if fact.proof is not None
+    }
+    return document_to_data(doc), store.read_audit(), proofs
+
+
+@contextlib.contextmanager
+def write_lock_held(location: str) -> Iterator[None]:
+    """Hold the store's write lock the way another certcli changing it would."""
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location) as conn:
+            conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE")
+            yield
+            conn.rollback()
+    elif location.endswith(".db"):
+        import sqlite3
+
+        conn = sqlite3.connect(location, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    else:
+        from filelock import FileLock
+
+        with FileLock(f"{location}.lock"):
+            yield
+
+
+def copied(source: Any, target_location: str, admin: str, now: Any) -> Any:
+    """`source` (a Store) copied by `migrate` to a new store at `target_location`, opened."""
+    from certcli import service
+    from certcli.migration import migrate
+    from certcli.store import open_store
+
+    target = open_store(target_location)
+    migrate(service.Context(store=source, actor_id=admin, now=now), target)
+    return target
+
+
+@contextlib.contextmanager
+def location_for(backend: str, folder: Path) -> Iterator[str]:
+    """Where a new store of `backend` can be created (a PostgreSQL schema lives until the block ends)."""
+    if backend == "postgresql":
+        with postgres_schema() as url:
+            yield url
+    else:
+        yield str(folder / f"store.{'db' if backend == 'sqlite' else backend}")
