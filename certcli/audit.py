@@ -32,6 +32,20 @@ def document_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(content)).hexdigest()
 
 
+class ChangeHash:
+    """SHA-256 of the rows one change wrote or removed, fed one row at a time (a store
+    copied into a database is a change of a million rows)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def add(self, table: str, how: str, row: Any) -> None:
+        self._hash.update(_canonical([table, how, row]) + b"\n")
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
 def event_hash(event: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical({key: value for key, value in event.items() if key != "sha256"})).hexdigest()
 

@@ -815,8 +815,10 @@ def migrate_command(
     from certcli.migration import migrate
 
     context = _context(ctx)
-    target = _open_store(ctx, to, context.store.lock_timeout if hasattr(context.store, "lock_timeout") else 10.0)
-    _emit(migrate(context, target), as_json, lambda data, colour: "")
+    target = _open_store(ctx, to, _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float))
+    outcome = migrate(context, target)
+    context.store.notices.clear()  # the advice to migrate, once migrated
+    _emit(outcome, as_json, _quiet)
 
 
 # ---------------------------------------------------------------- badges and calendars

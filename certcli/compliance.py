@@ -75,13 +75,14 @@ class _Scope(NamedTuple):
     everyone: bool  # every learner's rows: an admin asking about no one in particular
 
 
-def _read(ctx: Context, user_id: str | None, *roles: str) -> tuple[Document, User]:
-    """The store as a report needs it, and the acting user: the users it may show
-    (themselves and their direct reports; everyone for an admin) and every certification."""
+def _read(ctx: Context, user_id: str | None, rows: bool, *roles: str) -> tuple[Document, User]:
+    """The store as a report needs it, and the acting user: every certification, and the
+    users it may show (themselves and their direct reports; with `rows`, everyone for an
+    admin: each row names its learner, while counts need no names)."""
     need = Need(users=_ids(ctx.actor_id, user_id), reports_of=ctx.actor_id, all_certifications=True)
     doc = ctx.store.read(need)
     actor = _actor(ctx, doc, *roles)
-    if actor.role == "admin" and user_id is None and ctx.store.partial_reads:
+    if rows and actor.role == "admin" and user_id is None and ctx.store.partial_reads:
         doc = ctx.store.read(need._replace(all_users=True))
     return doc, actor
 
@@ -120,11 +121,15 @@ def _row(learner: User, cert: Certification, view: rules.Standing, today: date) 
     }
 
 
+def _learners(doc: Document, scope: _Scope) -> set[str] | None:
+    """The ids of the learners in scope, or None for everyone."""
+    return None if scope.everyone else {user.id for user in doc.users.values() if scope.include(user)}
+
+
 def _rows(ctx: Context, doc: Document, scope: _Scope) -> list[dict[str, Any]]:
     today = ctx.now.date()
-    learners = [user for user in doc.users.values() if scope.include(user)]
     cert_id = scope.cert.id if scope.cert is not None else None
-    standings = ctx.store.standings(doc, ctx.now, cert_id, None if scope.everyone else {user.id for user in learners})
+    standings = ctx.store.standings(doc, ctx.now, cert_id, _learners(doc, scope))
     rows = [
         _row(doc.users[user_id], doc.certifications[cert], standing, today) for user_id, cert, standing in standings
     ]
@@ -146,28 +151,35 @@ def _check_days(days: int | None, option: str) -> None:
         raise UsageError(f"{option} must be 0 or more days, got {days}")
 
 
-def _summary(doc: Document, scope: _Scope, rows: list[dict[str, Any]], expiring_days: int) -> list[dict[str, Any]]:
-    """Per certification (every one, or the one asked for), in id order."""
+def _summary(ctx: Context, doc: Document, scope: _Scope, expiring_days: int) -> list[dict[str, Any]]:
+    """Per certification (every one, or the one asked for), in id order: counted by the
+    store, which for a database means a grouped query rather than a row per enrollment."""
     certs = [scope.cert] if scope.cert is not None else sorted(doc.certifications.values(), key=lambda c: c.id)
-    by_cert: dict[str, list[dict[str, Any]]] = {cert.id: [] for cert in certs}
-    for row in rows:
-        by_cert[row["certification"]].append(row)
-    return [_cert_summary(cert, by_cert[cert.id], expiring_days) for cert in certs]
+    until = rules.add_days(ctx.now.date(), expiring_days)
+    cert_id = scope.cert.id if scope.cert is not None else None
+    counts = ctx.store.standing_counts(doc, ctx.now, cert_id, _learners(doc, scope), until)
+    by_cert: dict[str, dict[str, Any]] = {cert.id: _empty_summary(cert) for cert in certs}
+    for (cert_id, status, overdue, expiring), count in counts.items():
+        summary = by_cert[cert_id]
+        summary["learners"] += count
+        summary["by_status"][status] += count
+        summary["overdue"] += count if overdue else 0
+        summary["expiring"] += count if expiring else 0
+    for summary in by_cert.values():
+        learners = summary["learners"]
+        summary["completion_rate"] = round(summary["by_status"][rules.COMPLETED] / learners, 3) if learners else 0.0
+    return list(by_cert.values())
 
 
-def _cert_summary(cert: Certification, rows: list[dict[str, Any]], expiring_days: int) -> dict[str, Any]:
-    by_status = dict.fromkeys(rules.STATUSES, 0)
-    for row in rows:
-        by_status[row["status"]] += 1
-    learners = len(rows)
+def _empty_summary(cert: Certification) -> dict[str, Any]:
     return {
         "certification": cert.id,
         "title": cert.title,
-        "learners": learners,
-        "by_status": by_status,
-        "completion_rate": round(by_status[rules.COMPLETED] / learners, 3) if learners else 0.0,
-        "overdue": sum(row["overdue"] for row in rows),
-        "expiring": sum(_expiring(row, expiring_days) for row in rows),
+        "learners": 0,
+        "by_status": dict.fromkeys(rules.STATUSES, 0),
+        "completion_rate": 0.0,
+        "overdue": 0,
+        "expiring": 0,
     }
 
 
@@ -181,12 +193,12 @@ def report(
     """One row per learner and certification (admin: everyone; manager: their direct
     reports), or with `summary` one dict per certification."""
     _check_days(expiring_within, "--expiring-within")
-    doc, actor = _read(ctx, user_id, "admin", "manager")
+    doc, actor = _read(ctx, user_id, not summary, "admin", "manager")
     scope = _scope(doc, actor, cert_id, user_id)
-    rows = _rows(ctx, doc, scope)
     if summary:
         days = DEFAULT_EXPIRING_DAYS if expiring_within is None else expiring_within
-        return Outcome(_summary(doc, scope, rows, days))
+        return Outcome(_summary(ctx, doc, scope, days))
+    rows = _rows(ctx, doc, scope)
     if expiring_within is not None:
         rows = [row for row in rows if _expiring(row, expiring_within)]
     return Outcome(rows)
@@ -300,7 +312,7 @@ def check(ctx: Context, fail_on: Sequence[str], cert_id: str | None = None, user
     """Findings: one per row and `fail_on` kind it matches. Returns normally whether or not
     there are any; `compliant` says which (the command line exits 1 when it is false)."""
     wanted = parse_fail_on(fail_on)
-    doc, actor = _read(ctx, user_id)
+    doc, actor = _read(ctx, user_id, True)
     if actor.role not in ("admin", "manager") and user_id not in (None, actor.id):
         raise PermissionDenied(f"{actor.id} may check only their own certifications", hint="drop --user")
     scope = _scope(doc, actor, cert_id, user_id)

@@ -353,8 +353,11 @@ def enrolled_at(enrollment: Enrollment, now: datetime) -> datetime | None:
     return None
 
 
-def evaluate(enrollment: Enrollment, cert: Certification, now: datetime) -> EnrollmentView | None:
-    """The enrollment as of `now`, or None when it did not exist yet."""
+def evaluate(
+    enrollment: Enrollment, cert: Certification, now: datetime, explain: bool = True
+) -> EnrollmentView | None:
+    """The enrollment as of `now`, or None when it did not exist yet.
+    `explain=False` leaves out most of the reasons, for callers that only need the outcome."""
     cycles = fold_cycles(enrollment, now)
     enrolled = enrolled_at(enrollment, now)
     if not cycles or enrolled is None:
@@ -363,7 +366,7 @@ def evaluate(enrollment: Enrollment, cert: Certification, now: datetime) -> Enro
     results = cycle_results(cycles, cert, today)
     current = results[-1]
     previous = results[-2] if len(results) > 1 else None
-    reasons = _describe_cycle(current, cert)
+    reasons = _describe_cycle(current, cert) if explain else []
     held = _held(current, previous, today)
     status, renewing = _status(current, previous, held, today, reasons)
     due = _due(current, held, status, renewing, reasons)
@@ -641,19 +644,22 @@ def _turning_days(view: EnrollmentView, cert: Certification) -> set[date]:
     return {add_days(day, shift) for day in dates for shift in (0, 1)}
 
 
-def standing_timeline(enrollment: Enrollment, cert: Certification, since: datetime) -> list[tuple[date, Standing]]:
+def standing_timeline(
+    enrollment: Enrollment, cert: Certification, since: datetime, view: EnrollmentView | None = None
+) -> list[tuple[date, Standing]]:
     """How the enrollment stands from `since` on while no fact is added after it: pieces
     (first day, standing), oldest first. Empty when the learner was not enrolled by `since`.
+    `view`: the enrollment evaluated at `since`, when the caller has it already.
 
     A store keeps this beside the facts so a report over a million enrollments reads a
     few columns instead of replaying every enrollment's facts.
     """
-    view = evaluate(enrollment, cert, since)
+    view = view or evaluate(enrollment, cert, since, explain=False)
     if view is None:
         return []
     pieces = [(since.date(), standing(view))]
     for day in sorted(d for d in _turning_days(view, cert) if d > since.date()):
-        later = evaluate(enrollment, cert, datetime.combine(day, datetime.min.time(), since.tzinfo))
+        later = evaluate(enrollment, cert, datetime.combine(day, datetime.min.time(), since.tzinfo), explain=False)
         assert later is not None  # enrolled by `since`, so by any later day
         if standing(later) != pieces[-1][1]:
             pieces.append((day, standing(later)))

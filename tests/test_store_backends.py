@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from certcli import rules, service
 from certcli.cli import app
 from certcli.model import Course
-from certcli.store import Need, Store, open_store
+from certcli.store import Need, Store, open_store, tally
 from certcli.store.document import document_to_data
 from certcli.store.sql import LAYOUT
 
@@ -182,6 +182,10 @@ def test_standings_agree_with_replaying_the_facts(demo: Store, store: Store, whe
     }
     found = {(user, cert): standing for user, cert, standing in store.standings(store.read(), now, None, None)}
     assert found == expected
+    until = now.date().replace(year=now.year + 1)
+    counts = store.standing_counts(store.read(), now, None, None, until)
+    assert counts == tally(((u, c, s) for (u, c), s in expected.items()), now.date(), until)
+    assert sum(counts.values()) == len(expected)
 
 
 def test_a_redefined_certification_refreshes_its_standings(store: Store) -> None:

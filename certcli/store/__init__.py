@@ -7,9 +7,9 @@ and load only the part a command names in its `Need`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -17,6 +17,8 @@ from certcli.errors import UsageError
 from certcli.model import Document
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from certcli.rules import Standing
 
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -85,6 +87,33 @@ class Store(Protocol):
     ) -> Iterator[tuple[str, str, Standing]]:
         """(user, certification, standing as of `now`) of every enrollment, or of those of
         one certification and some users, for reports over the whole organisation."""
+
+    def standing_counts(
+        self,
+        doc: Document,
+        now: datetime,
+        certification: str | None,
+        users: Collection[str] | None,
+        expiring_until: date,
+    ) -> Counter[tuple[str, str, bool, bool]]:
+        """How many of those enrollments stand each way: counts by (certification, status,
+        overdue, completed with a validity ending from today to `expiring_until`)."""
+
+
+def tally(
+    standings: Iterable[tuple[str, str, Standing]], today: date, expiring_until: date
+) -> Counter[tuple[str, str, bool, bool]]:
+    """`Store.standing_counts` worked out from standings one by one."""
+    from collections import Counter
+
+    from certcli.rules import COMPLETED
+
+    counts: Counter[tuple[str, str, bool, bool]] = Counter()
+    for _, cert, standing in standings:
+        until = standing.valid_until
+        expiring = standing.status == COMPLETED and until is not None and today <= until <= expiring_until
+        counts[cert, standing.status, standing.overdue, expiring] += 1
+    return counts
 
 
 def redact(location: str) -> str:

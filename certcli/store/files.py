@@ -6,16 +6,18 @@ import contextlib
 import os
 import stat
 from collections.abc import Callable, Collection, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certcli.errors import DataError, StateError, StoreBusy
 from certcli.model import AuditEntry, AuditHead, Document
-from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need
+from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need, tally
 from certcli.store.document import document_from_data, document_to_data, stringify_dates
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from certcli.rules import Standing
 
 NEW_STORE_MODE = 0o600  # a store holds personal data: owner-only unless the admin widens it
@@ -211,6 +213,16 @@ class FileStore:
             view = rules.evaluate(enrollment, doc.certifications[enrollment.certification], now)
             if view is not None:
                 yield enrollment.user, enrollment.certification, rules.standing(view)
+
+    def standing_counts(
+        self,
+        doc: Document,
+        now: datetime,
+        certification: str | None,
+        users: Collection[str] | None,
+        expiring_until: date,
+    ) -> Counter[tuple[str, str, bool, bool]]:
+        return tally(self.standings(doc, now, certification, users), now.date(), expiring_until)
 
     def put_proof(self, sha256: str, content: bytes) -> None:
         from certcli.proofs import keep_in_folder

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from certcli import audit, rules
+from certcli import rules
 from certcli.dates import format_date, format_time
 from certcli.errors import DataError, StateError, StoreBusy
 from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document, Enrollment
-from certcli.store import Need, redact
+from certcli.store import Need, redact, tally
 from certcli.store.document import (
     certification_data,
     course_data,
@@ -51,9 +52,19 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
         " user_id TEXT NOT NULL REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,"
         " certification_id TEXT NOT NULL REFERENCES certifications (id) DEFERRABLE INITIALLY DEFERRED,"
         " position BIGINT NOT NULL, facts TEXT NOT NULL, last_fact_at TEXT NOT NULL,"
-        " awaiting_review INTEGER NOT NULL, standing TEXT NOT NULL,"
+        " awaiting_review INTEGER NOT NULL,"
         " PRIMARY KEY (user_id, certification_id))",
         "CREATE INDEX enrollments_by_certification ON enrollments (certification_id)",
+        # How each enrollment stands from its last fact on: one row per stretch of days
+        # [first_day, until_day) with the same standing (`rules.standing_timeline`).
+        "CREATE TABLE standings ("
+        " user_id TEXT NOT NULL, certification_id TEXT NOT NULL, last_fact_at TEXT NOT NULL,"
+        " first_day TEXT NOT NULL, until_day TEXT, status TEXT NOT NULL, overdue INTEGER NOT NULL,"
+        " due TEXT, completed_on TEXT, valid_until TEXT, renewal_open INTEGER NOT NULL, cycle INTEGER NOT NULL,"
+        " PRIMARY KEY (user_id, certification_id, first_day),"
+        " FOREIGN KEY (user_id, certification_id) REFERENCES enrollments (user_id, certification_id)"
+        " DEFERRABLE INITIALLY DEFERRED)",
+        "CREATE INDEX standings_by_certification ON standings (certification_id)",
         "CREATE TABLE audit_events (seq BIGINT PRIMARY KEY, event TEXT NOT NULL)",
         "CREATE TABLE proofs (sha256 TEXT PRIMARY KEY, content {blob} NOT NULL)",
     ),
@@ -93,42 +104,36 @@ def _org_data(doc: Document) -> dict[str, str]:
 
 # ---------------------------------------------------------------- standings
 
+STANDING_COLUMNS = "status, overdue, due, completed_on, valid_until, renewal_open, cycle"
 
-def _timeline_text(timeline: list[tuple[date, Standing]]) -> str:
-    return _dumps(
-        [
-            [format_date(day), s.status, s.overdue, format_date(s.due), format_date(s.completed_on),
-             format_date(s.valid_until), s.renewal_open, s.cycle]  # fmt: skip
-            for day, s in timeline
-        ]
-    )
+
+def _derived(enrollment: Enrollment, cert: Certification) -> tuple[list[Any], list[list[Any]]]:
+    """The columns an enrollment row keeps beside its facts (last_fact_at, awaiting_review),
+    and its rows of the standings table."""
+    last = max(fact.at for fact in enrollment.facts)
+    view = rules.evaluate(enrollment, cert, last, explain=False)
+    awaiting = view is not None and view.proof is not None and view.proof.review == rules.PENDING
+    last_text = format_time(last)
+    timeline = rules.standing_timeline(enrollment, cert, last, view)
+    ends = [format_date(day) for day, _ in timeline[1:]] + [None]
+    pieces = [
+        [enrollment.user, enrollment.certification, last_text, format_date(day), end, s.status, int(s.overdue),
+         format_date(s.due), format_date(s.completed_on), format_date(s.valid_until), int(s.renewal_open), s.cycle]
+        for (day, s), end in zip(timeline, ends, strict=True)
+    ]  # fmt: skip
+    return [last_text, int(awaiting)], pieces
 
 
 def _optional_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def _standing_from_text(text: str, today: date) -> Standing | None:
-    current = None
-    for piece in json.loads(text):
-        if piece[0] > today.isoformat():
-            break
-        current = piece
-    if current is None:
-        return None
-    _, status, overdue, due, completed_on, valid_until, renewal_open, cycle = current
+def _standing_of(row: Any) -> Standing:
+    status, overdue, due, completed_on, valid_until, renewal_open, cycle = row
     return rules.Standing(
-        status, overdue, _optional_date(due), _optional_date(completed_on), _optional_date(valid_until),
-        renewal_open, cycle,
+        status, bool(overdue), _optional_date(due), _optional_date(completed_on), _optional_date(valid_until),
+        bool(renewal_open), cycle,
     )  # fmt: skip
-
-
-def _derived_columns(enrollment: Enrollment, cert: Certification) -> tuple[str, int, str]:
-    """last_fact_at, awaiting_review and the standing timeline of an enrollment row."""
-    last = max(fact.at for fact in enrollment.facts)
-    view = rules.evaluate(enrollment, cert, last)
-    awaiting = view is not None and view.proof is not None and view.proof.review == rules.PENDING
-    return format_time(last), int(awaiting), _timeline_text(rules.standing_timeline(enrollment, cert, last))
 
 
 # ---------------------------------------------------------------- the store
@@ -333,10 +338,8 @@ class SqlStore:
     def content_hash(self, doc: Document) -> str | None:
         return None  # each event carries the SHA-256 of its change: hashing a million rows per change is not an option
 
-    def standings(
-        self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
-    ) -> Iterator[tuple[str, str, Standing]]:
-        conditions, params = ["1 = 1"], []
+    def _scope(self, certification: str | None, users: Collection[str] | None) -> tuple[str, list[Any]]:
+        conditions, params = [], []
         if certification is not None:
             conditions.append("certification_id = ?")
             params.append(certification)
@@ -344,30 +347,70 @@ class SqlStore:
             condition, values = self._in("user_id", users) if users else ("1 = 0", [])
             conditions.append(condition)
             params += values
-        as_of = format_time(now)
-        query = (
-            "SELECT user_id, certification_id, standing, CASE WHEN last_fact_at > ? THEN facts END"
-            f" FROM enrollments WHERE {' AND '.join(conditions)}"
-        )
-        with self._transaction(write=False) as conn:
-            rows = self._rows(conn, query, [as_of, *params])
-        today = now.date()
-        for user, cert, timeline, later_facts in rows:
-            if later_facts is None:
-                found = _standing_from_text(timeline, today)
-            else:  # facts after `now`: replay those up to it
-                found = self._replayed(doc, user, cert, later_facts, now)
-            if found is not None:
-                yield user, cert, found
+        return "".join(f" AND {condition}" for condition in conditions), params
 
-    def _replayed(self, doc: Document, user: str, cert_id: str, facts: str, now: datetime) -> Standing | None:
+    def _current_and_later(
+        self,
+        columns: str,
+        now: datetime,
+        certification: str | None,
+        users: Collection[str] | None,
+        column_params: Iterable[Any] = (),
+        group: str = "",
+    ) -> tuple[list[Any], list[Any]]:
+        """Rows of the standings table in force on `now`'s day, and the enrollments
+        with facts after `now`, which only a replay of their facts can tell about."""
+        scope, params = self._scope(certification, users)
+        as_of, today = format_time(now), format_date(now.date())
+        current = (
+            f"SELECT {columns} FROM standings WHERE last_fact_at <= ? AND first_day <= ?"
+            f" AND (until_day IS NULL OR until_day > ?){scope}{group}"
+        )
+        later = f"SELECT user_id, certification_id, facts FROM enrollments WHERE last_fact_at > ?{scope}"
+        with self._transaction(write=False) as conn:
+            found = self._rows(conn, current, [*column_params, as_of, today, today, *params])
+            return found, self._rows(conn, later, [as_of, *params])
+
+    def standings(
+        self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
+    ) -> Iterator[tuple[str, str, Standing]]:
+        current, later = self._current_and_later(
+            f"user_id, certification_id, {STANDING_COLUMNS}", now, certification, users
+        )
+        for row in current:
+            yield row[0], row[1], _standing_of(row[2:])
+        yield from self._replayed(doc, later, now)
+
+    def standing_counts(
+        self,
+        doc: Document,
+        now: datetime,
+        certification: str | None,
+        users: Collection[str] | None,
+        expiring_until: date,
+    ) -> Counter[tuple[str, str, bool, bool]]:
+        expiring = "CASE WHEN status = 'completed' AND valid_until >= ? AND valid_until <= ? THEN 1 ELSE 0 END"
+        columns = f"certification_id, status, overdue, {expiring} AS expiring, COUNT(*)"
+        limits = [format_date(now.date()), format_date(expiring_until)]
+        group = " GROUP BY certification_id, status, overdue, expiring"
+        current, later = self._current_and_later(columns, now, certification, users, limits, group)
+        counts = tally(self._replayed(doc, later, now), now.date(), expiring_until)
+        for cert, status, overdue, is_expiring, count in current:
+            counts[cert, status, bool(overdue), bool(is_expiring)] += count
+        return counts
+
+    def _replayed(self, doc: Document, rows: list[Any], now: datetime) -> Iterator[tuple[str, str, Standing]]:
+        if not rows:
+            return
         part = document_from_data(
-            {"enrollments": [{"user": user, "certification": cert_id, "facts": json.loads(facts)}]},
+            {"enrollments": [{"user": u, "certification": c, "facts": json.loads(f)} for u, c, f in rows]},
             self.location,
             whole=False,
         )
-        view = rules.evaluate(part.enrollments[0], doc.certifications[cert_id], now)
-        return rules.standing(view) if view is not None else None
+        for enrollment in part.enrollments:
+            view = rules.evaluate(enrollment, doc.certifications[enrollment.certification], now)
+            if view is not None:
+                yield enrollment.user, enrollment.certification, rules.standing(view)
 
     # ------------------------------------------------------------ changing
 
@@ -429,31 +472,36 @@ class SqlStore:
         after: dict[str, dict[Any, dict[str, Any]]],
         org_before: dict[str, str] | None,
     ) -> None:
-        """Write the rows that changed between `before` and `after`, then the audit event."""
-        change: dict[str, Any] = {}
+        """Write the rows that changed between `before` and `after`, then the audit event,
+        which carries the SHA-256 of the rows written and removed."""
+        from certcli import audit
+
+        change = audit.ChangeHash()
         if _org_data(doc) != org_before:
             self._set_meta(conn, "org", _dumps(_org_data(doc)))
-            change["org"] = _org_data(doc)
+            change.add("org", "written", _org_data(doc))
         for table in _TABLES:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
             written = {key: data for key, data in new.items() if old.get(key) != data}
             for key in removed:
                 self._delete(conn, table, key)
+                change.add(table, "removed", _plain(key))
             self._write(conn, doc, table, written, old)
-            if removed or written:
-                change[table] = {"written": list(written.values()), "removed": [_plain(key) for key in removed]}
+            for data in written.values():
+                change.add(table, "written", data)
         for cert_id in before["certifications"]:
             if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
                 self._refresh_standings(conn, doc.certifications[cert_id])
         entry = doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
-        event = audit.make_event(entry, head, audit.document_hash(change))
+        event = audit.make_event(entry, head, change.hexdigest())
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
         self._set_meta(conn, "head", _dumps(event))
         doc.audit_head = AuditHead(event)
 
     def _delete(self, conn: Any, table: str, key: Any) -> None:
         if table == "enrollments":
+            self._run(conn, "DELETE FROM standings WHERE user_id = ? AND certification_id = ?", key)
             self._run(conn, "DELETE FROM enrollments WHERE user_id = ? AND certification_id = ?", key)
         else:
             self._run(conn, f"DELETE FROM {table} WHERE id = ?", [key])
@@ -465,9 +513,13 @@ class SqlStore:
             return
         position = self._rows(conn, f"SELECT COALESCE(MAX(position), 0) FROM {table}")[0][0]
         by_key = {(e.user, e.certification): e for e in doc.enrollments} if table == "enrollments" else {}
-        inserts, updates = [], []
+        inserts, updates, pieces = [], [], []
         for key, data in written.items():
-            values = self._columns(doc, table, data, by_key.get(key))
+            values = self._columns(doc, table, data)
+            if table == "enrollments":
+                derived, enrollment_pieces = _derived(by_key[key], doc.certifications[key[1]])
+                values += derived
+                pieces += enrollment_pieces
             if key in old:
                 updates.append([*values, *(key if table == "enrollments" else [key])])
             else:
@@ -482,21 +534,36 @@ class SqlStore:
             where = "user_id = ? AND certification_id = ?" if table == "enrollments" else "id = ?"
             sets = ", ".join(f"{name} = ?" for name in names)
             self._many(conn, f"UPDATE {table} SET {sets} WHERE {where}", updates)
+        if table == "enrollments":
+            self._write_standings(conn, [list(key) for key in written if key in old], pieces)
 
     @staticmethod
     def _column_names(table: str) -> tuple[str, ...]:
         return {
             "users": ("manager", "data"),
-            "enrollments": ("facts", "last_fact_at", "awaiting_review", "standing"),
+            "enrollments": ("facts", "last_fact_at", "awaiting_review"),
         }.get(table, ("data",))
 
     @staticmethod
-    def _columns(doc: Document, table: str, data: dict[str, Any], enrollment: Enrollment | None) -> list[Any]:
+    def _columns(doc: Document, table: str, data: dict[str, Any]) -> list[Any]:
         if table == "users":
             return [data.get("manager"), _dumps(data)]
-        if enrollment is None:
-            return [_dumps(data)]
-        return [_dumps(data["facts"]), *_derived_columns(enrollment, doc.certifications[enrollment.certification])]
+        if table == "enrollments":
+            return [_dumps(data["facts"])]
+        return [_dumps(data)]
+
+    def _write_standings(self, conn: Any, replaced: list[list[Any]], pieces: list[list[Any]]) -> None:
+        """Replace the standings rows of enrollments (user, certification) whose facts or definition changed."""
+        if replaced:
+            self._many(conn, "DELETE FROM standings WHERE user_id = ? AND certification_id = ?", replaced)
+        if pieces:
+            marks = ", ".join("?" * len(pieces[0]))
+            self._many(
+                conn,
+                f"INSERT INTO standings (user_id, certification_id, last_fact_at, first_day, until_day, "
+                f"{STANDING_COLUMNS}) VALUES ({marks})",
+                pieces,
+            )
 
     def _many(self, conn: Any, text: str, rows: list[list[Any]]) -> None:
         conn.executemany(self._sql(text), rows)
@@ -509,12 +576,13 @@ class SqlStore:
             self.location,
             whole=False,
         )
-        updates = [[*_derived_columns(e, cert)[1:], e.user, cert.id] for e in part.enrollments]
-        self._many(
-            conn,
-            "UPDATE enrollments SET awaiting_review = ?, standing = ? WHERE user_id = ? AND certification_id = ?",
-            updates,
-        )
+        flags, pieces = [], []
+        for enrollment in part.enrollments:
+            (_, awaiting), enrollment_pieces = _derived(enrollment, cert)
+            flags.append([awaiting, enrollment.user, cert.id])
+            pieces += enrollment_pieces
+        self._many(conn, "UPDATE enrollments SET awaiting_review = ? WHERE user_id = ? AND certification_id = ?", flags)
+        self._write_standings(conn, [[user, cert_id] for _, user, cert_id in flags], pieces)
 
 
 def _plain(key: Any) -> Any:
