@@ -22,7 +22,7 @@ from typing import Any
 from certcli import rules
 from certcli.errors import StateError
 from certcli.model import Certification, Document, User
-from certcli.service import Context, Outcome, _actor, _certification, _enrollment, _subject, _view
+from certcli.service import Context, Outcome, _about, _actor, _certification, _enrollment, _subject, _view
 
 CONTEXTS = (
     "https://www.w3.org/ns/credentials/v2",
@@ -222,7 +222,7 @@ def _held(view: rules.EnrollmentView) -> rules.CycleResult:
 def badge(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
     """The credential for a completed certification of the acting user (or, with `user_id`,
     of anyone for an admin and of a direct report for a manager)."""
-    doc = ctx.store.read()
+    doc = ctx.store.read(_about(ctx, cert_id, user_id))
     actor = _actor(ctx, doc)
     learner = _subject(doc, actor, user_id)
     cert = _certification(doc, cert_id)

@@ -15,7 +15,7 @@ from certcli import rules
 from certcli.dates import format_date
 from certcli.errors import PermissionDenied, UsageError
 from certcli.model import Certification, Document, User
-from certcli.service import Context, Outcome, _actor, _certification, _ids, _user
+from certcli.service import Context, Outcome, _certification, _ids, _read_about, _user
 from certcli.store import Need
 
 ROW_FIELDS = (
@@ -78,13 +78,10 @@ class _Scope(NamedTuple):
 def _read(ctx: Context, user_id: str | None, rows: bool, *roles: str) -> tuple[Document, User]:
     """The store as a report needs it, and the acting user: every certification, and the
     users it may show (themselves and their direct reports; with `rows`, everyone for an
-    admin: each row names its learner, while counts need no names)."""
+    admin: each row names its learner, while counts need no names). Standings come apart."""
     need = Need(users=_ids(ctx.actor_id, user_id), reports_of=ctx.actor_id, all_certifications=True)
-    doc = ctx.store.read(need)
-    actor = _actor(ctx, doc, *roles)
-    if rows and actor.role == "admin" and user_id is None and ctx.store.partial_reads:
-        doc = ctx.store.read(need._replace(all_users=True))
-    return doc, actor
+    everyone = need._replace(all_users=True)
+    return _read_about(ctx, need, rows and user_id is None, everyone, roles)
 
 
 def _scope(doc: Document, actor: User, cert_id: str | None, user_id: str | None) -> _Scope:

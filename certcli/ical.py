@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from certcli import __version__, rules
 from certcli.errors import PermissionDenied, UsageError
 from certcli.model import Certification, Document, Record, User
-from certcli.service import Context, Outcome, _actor, _subject
+from certcli.service import Context, Outcome, _ids, _read_about, _subject
+from certcli.store import Need
 
 DUE = "due"
 EXPIRES = "expires"
@@ -152,8 +153,12 @@ def calendar(ctx: Context, user_id: str | None = None, everyone: bool = False) -
     `everyone`, of all the learners the acting user oversees."""
     if everyone and user_id is not None:
         raise UsageError("--all and --user exclude each other", hint="pass one of them")
-    doc = ctx.store.read()
-    actor = _actor(ctx, doc)
+    need = Need(
+        users=_ids(ctx.actor_id, user_id),
+        enrollments_of_users=_ids(user_id or ctx.actor_id),
+        reports_of=ctx.actor_id if everyone else None,
+    )
+    doc, actor = _read_about(ctx, need, everyone)
     learners = _learners(doc, actor, user_id, everyone)
     entries = _entries(ctx, doc, learners)
     org = doc.org_name or "certcli"

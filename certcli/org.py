@@ -10,7 +10,8 @@ from typing import Any
 
 from certcli.errors import UsageError
 from certcli.model import Document
-from certcli.service import Context, Outcome, _actor, _audit
+from certcli.service import Context, Outcome, _actor, _audit, _ids
+from certcli.store import Need
 from certcli.store.document import ORG_URL_PATTERN
 
 
@@ -30,7 +31,7 @@ def _org_data(doc: Document) -> dict[str, Any]:
 
 
 def show_org(ctx: Context) -> Outcome:
-    doc = ctx.store.read()
+    doc = ctx.store.read(Need(users=_ids(ctx.actor_id)))
     _actor(ctx, doc)
     return Outcome(_org_data(doc))
 
@@ -41,7 +42,7 @@ def set_org(ctx: Context, name: str | None = None, url: str | None = None) -> Ou
         raise UsageError("nothing to set", hint="pass --name NAME and/or --url URL")
     new_url = checked_org_url(url) if url is not None else None
     new_name = name.strip() if name is not None else None
-    with ctx.store.update() as doc:
+    with ctx.store.update(Need(users=_ids(ctx.actor_id))) as doc:
         _actor(ctx, doc, "admin")
         changes: dict[str, Any] = {}
         if new_name is not None and new_name != doc.org_name:

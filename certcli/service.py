@@ -98,6 +98,20 @@ def _actor(ctx: Context, doc: Document, *roles: str) -> User:
     return user
 
 
+def _read_about(
+    ctx: Context, need: Need, about_everyone: bool, everyone: Need | None = None, roles: tuple[str, ...] = ()
+) -> tuple[Document, User]:
+    """The store as a command about some learners needs it, and the acting user with one of
+    `roles`. `need` names the actor, a learner asked about and the actor's direct reports;
+    an admin asking `about_everyone` gets `everyone` (None: the whole store) read too,
+    where the store reads only what is named."""
+    doc = ctx.store.read(need)
+    actor = _actor(ctx, doc, *roles)
+    if about_everyone and actor.role == "admin" and ctx.store.partial_reads:
+        doc = ctx.store.read(everyone)
+    return doc, actor
+
+
 def _user(doc: Document, user_id: str) -> User:
     user = doc.users.get(user_id)
     if user is None:

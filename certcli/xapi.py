@@ -22,7 +22,8 @@ from certcli import rules
 from certcli.dates import format_time
 from certcli.errors import PermissionDenied, StateError
 from certcli.model import CYCLE_OPENED, PROOF_REVIEWED, PROOF_SUBMITTED, Certification, Document, Enrollment, User
-from certcli.service import Context, Outcome, _actor
+from certcli.service import Context, Outcome, _ids, _read_about
+from certcli.store import Need
 
 # Fixed for ever: changing it changes every statement id and registration ever exported.
 NAMESPACE = uuid.UUID("a9bc863d-78b4-4b0f-b86d-e93b312d334e")
@@ -291,8 +292,15 @@ def export_statements(
     anyone else: themselves), optionally one learner, one certification, and from `since` on."""
     from certcli.compliance import _scope
 
-    doc = ctx.store.read()
-    actor = _actor(ctx, doc)
+    # Every user: a statement may name a reviewer or a revoking admin as well as the learner.
+    need = Need(
+        all_users=True,
+        all_certifications=True,
+        enrollments_of_users=_ids(user_id or ctx.actor_id),
+        reports_of=ctx.actor_id,
+    )
+    everyone = Need(all_users=True, all_certifications=True, enrollments_of_certifications=_ids(cert_id))
+    doc, actor = _read_about(ctx, need, user_id is None, everyone if cert_id else None)
     if actor.role not in ("admin", "manager") and user_id not in (None, actor.id):
         raise PermissionDenied(f"{actor.id} may export only their own records", hint="drop --user")
     scope = _scope(doc, actor, cert_id, user_id)

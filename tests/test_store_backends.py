@@ -282,3 +282,42 @@ def test_a_large_file_store_warns_and_suggests_migrate(demo: Store, monkeypatch:
     assert "31 enrollments" in result.stderr and "certcli migrate --to" in result.stderr
     monkeypatch.setattr("certcli.store.files.FILE_STORE_ADVISED_ENROLLMENTS", 31)
     assert cli(demo.location, "list", "--json", actor="ana").stderr == ""
+
+
+# ---------------------------------------------------------------- every command, the same answers
+
+READING_COMMANDS = [
+    ("ana", "list", "--json"),
+    ("ana", "list", "--pending", "--sort", "due", "--json"),
+    ("ana", "show", "compliance-annual", "--json"),
+    ("mia", "show", "first-aid-at-work", "--user", "ana", "--json"),
+    ("ana", "history", "compliance-annual", "--json"),
+    ("ana", "explain", "security-awareness", "--json"),
+    ("root", "review", "--json"),
+    ("mia", "review", "--json"),
+    ("root", "user", "list", "--json"),
+    ("root", "report", "--format", "json"),
+    ("mia", "report", "--format", "json"),
+    ("root", "report", "--summary", "--format", "json"),
+    ("root", "report", "--cert", "first-aid-at-work", "--expiring-within", "400", "--format", "csv"),
+    ("mia", "check", "--json"),
+    ("root", "check", "--fail-on", "expiring:60", "--json"),
+    ("ana", "badge", "leadership-essentials"),
+    ("root", "calendar", "--all"),
+    ("ana", "calendar"),
+    ("root", "export-xapi"),
+    ("mia", "export-xapi", "--cert", "first-aid-at-work"),
+    ("ana", "org", "show", "--json"),
+    ("root", "export", "--format", "json"),
+]
+
+
+@pytest.mark.parametrize("args", READING_COMMANDS, ids=[" ".join(args) for args in READING_COMMANDS])
+def test_every_reading_command_answers_the_same_on_every_backend(
+    demo: Store, store: Store, args: tuple[str, ...]
+) -> None:
+    actor, *command = args
+    expected = cli(demo.location, *command, actor=actor)
+    found = cli(store.location, *command, actor=actor)
+    assert expected.exit_code in (0, 1), expected.stderr  # check exits 1 with findings
+    assert (found.exit_code, found.stdout) == (expected.exit_code, expected.stdout)

@@ -64,7 +64,9 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
         " PRIMARY KEY (user_id, certification_id, first_day),"
         " FOREIGN KEY (user_id, certification_id) REFERENCES enrollments (user_id, certification_id)"
         " DEFERRABLE INITIALLY DEFERRED)",
-        "CREATE INDEX standings_by_certification ON standings (certification_id)",
+        # Covering the report's grouped count, so it reads the index alone.
+        "CREATE INDEX standings_by_certification ON standings"
+        " (certification_id, status, overdue, valid_until, first_day, until_day, last_fact_at)",
         "CREATE TABLE audit_events (seq BIGINT PRIMARY KEY, event TEXT NOT NULL)",
         "CREATE TABLE proofs (sha256 TEXT PRIMARY KEY, content {blob} NOT NULL)",
     ),
