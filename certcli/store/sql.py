@@ -55,6 +55,9 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
         " awaiting_review INTEGER NOT NULL,"
         " PRIMARY KEY (user_id, certification_id))",
         "CREATE INDEX enrollments_by_certification ON enrollments (certification_id)",
+        # Rows keep the document's order; a new one goes after the last.
+        "CREATE INDEX users_by_position ON users (position)",
+        "CREATE INDEX enrollments_by_position ON enrollments (position)",
         # How each enrollment stands from its last fact on: one row per stretch of days
         # [first_day, until_day) with the same standing (`rules.standing_timeline`).
         "CREATE TABLE standings ("
@@ -513,7 +516,7 @@ class SqlStore:
     ) -> None:
         if not written:
             return
-        position = self._rows(conn, f"SELECT COALESCE(MAX(position), 0) FROM {table}")[0][0]
+        position = None
         by_key = {(e.user, e.certification): e for e in doc.enrollments} if table == "enrollments" else {}
         inserts, updates, pieces = [], [], []
         for key, data in written.items():
@@ -525,6 +528,8 @@ class SqlStore:
             if key in old:
                 updates.append([*values, *(key if table == "enrollments" else [key])])
             else:
+                if position is None:
+                    position = self._rows(conn, f"SELECT COALESCE(MAX(position), 0) FROM {table}")[0][0]
                 position += 1
                 inserts.append([*(key if table == "enrollments" else [key]), position, *values])
         names = self._column_names(table)
@@ -653,12 +658,42 @@ class SqliteStore(SqlStore):
         return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'certcli_meta'", []).fetchall())
 
 
-class _SqliteConnection:
-    """A sqlite3 connection whose errors are the store's: busy → StoreBusy, others → DataError."""
+class _Connection:
+    """A driver's connection whose errors are the store's: a lock waited for too long is
+    `StoreBusy` (exit 7), anything else a `DataError` (exit 6)."""
 
-    def __init__(self, conn: Any, store: SqliteStore) -> None:
+    def __init__(self, conn: Any, store: SqlStore) -> None:
         self.conn, self.store = conn, store
 
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _busy(self, waited_for: str) -> StoreBusy:
+        return StoreBusy(
+            f"store {self.store.location} is locked by {waited_for} (waited {self.store.lock_timeout:g} s)",
+            hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
+        )
+
+    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        with self._errors():
+            return self.conn.execute(text, params)
+
+    def executemany(self, text: str, rows: list[list[Any]]) -> None:
+        with self._errors():
+            self.conn.cursor().executemany(text, rows)
+
+    def commit(self) -> None:
+        with self._errors():
+            self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _SqliteConnection(_Connection):
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
         import sqlite3
@@ -667,25 +702,13 @@ class _SqliteConnection:
             yield
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreBusy(
-                    f"store {self.store.location} is locked by another process "
-                    f"(waited {self.store.lock_timeout:g} s)",
-                    hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
-                ) from None
+                raise self._busy("another process") from None
             raise DataError(f"store {self.store.location}: {exc}", hint="run `certcli doctor`") from None
         except sqlite3.DatabaseError as exc:
             raise DataError(
                 f"store {self.store.location} is not a readable SQLite store: {exc}",
                 hint="restore it from a backup",
             ) from None
-
-    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
-        with self._errors():
-            return self.conn.execute(text, params)
-
-    def executemany(self, text: str, rows: list[list[Any]]) -> None:
-        with self._errors():
-            self.conn.executemany(text, rows)
 
     def commit(self) -> None:
         with self._errors():
@@ -694,9 +717,6 @@ class _SqliteConnection:
     def rollback(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -757,12 +777,7 @@ class PostgresStore(SqlStore):
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{first}"', [])
 
 
-class _PostgresConnection:
-    """A psycopg connection whose errors are the store's: lock wait over → StoreBusy, others → DataError."""
-
-    def __init__(self, conn: Any, store: PostgresStore) -> None:
-        self.conn, self.store = conn, store
-
+class _PostgresConnection(_Connection):
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
         import psycopg
@@ -770,27 +785,6 @@ class _PostgresConnection:
         try:
             yield
         except (psycopg.errors.LockNotAvailable, psycopg.errors.SerializationFailure):
-            raise StoreBusy(
-                f"store {self.store.location} is locked by another change (waited {self.store.lock_timeout:g} s)",
-                hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
-            ) from None
+            raise self._busy("another change") from None
         except psycopg.Error as exc:
             raise DataError(f"store {self.store.location}: {str(exc).strip()}", hint="run `certcli doctor`") from None
-
-    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
-        with self._errors():
-            return self.conn.execute(text, params)
-
-    def executemany(self, text: str, rows: list[list[Any]]) -> None:
-        with self._errors():
-            self.conn.cursor().executemany(text, rows)
-
-    def commit(self) -> None:
-        with self._errors():
-            self.conn.commit()
-
-    def rollback(self) -> None:
-        self.conn.rollback()
-
-    def close(self) -> None:
-        self.conn.close()
