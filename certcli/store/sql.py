@@ -81,26 +81,20 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
 LAYOUT = len(LAYOUT_STEPS)
 
 _TABLES = ("users", "courses", "certifications", "enrollments")
-_KEYS = {"users": "id", "courses": "id", "certifications": "id", "enrollments": "user_id, certification_id"}
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _key(table: str, data: dict[str, Any]) -> Any:
-    return (data["user"], data["certification"]) if table == "enrollments" else data["id"]
-
-
 def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
     """The document's rows by table and key, as plain data to compare before and after a change."""
-    rows: dict[str, dict[Any, dict[str, Any]]] = {
+    return {
         "users": {u.id: user_data(u) for u in doc.users.values()},
         "courses": {c.id: course_data(c) for c in doc.courses.values()},
         "certifications": {c.id: certification_data(c) for c in doc.certifications.values()},
         "enrollments": {(e.user, e.certification): enrollment_data(e) for e in doc.enrollments},
     }
-    return rows
 
 
 def _org_data(doc: Document) -> dict[str, str]:
@@ -149,7 +143,6 @@ class SqlStore:
 
     location: str
     lock_timeout: float
-    dialect = ""
     blob = ""
 
     def __init__(self) -> None:
@@ -257,7 +250,7 @@ class SqlStore:
 
     def _load(self, conn: Any, meta: dict[str, str], need: Need | None) -> Document:
         if need is None:
-            tables = {table: [row[0] for row in self._select(conn, table, "1 = 1", [])] for table in _TABLES}
+            tables = {table: self._select(conn, table, "1 = 1", []) for table in _TABLES}
         else:
             tables = self._load_needed(conn, need)
         data = {
@@ -277,30 +270,25 @@ class SqlStore:
         return json.loads(row)
 
     def _select(self, conn: Any, table: str, where: str, params: list[Any]) -> list[Any]:
+        """In the document's order: (user, certification, facts) of enrollments, the data of other rows."""
         columns = "user_id, certification_id, facts" if table == "enrollments" else "data"
-        query = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY position"
-        if table != "enrollments":
-            return self._rows(conn, query, params)
-        return [(row,) for row in self._rows(conn, query, params)]
+        rows = self._rows(conn, f"SELECT {columns} FROM {table} WHERE {where} ORDER BY position", params)
+        return rows if table == "enrollments" else [data for (data,) in rows]
 
     def _load_needed(self, conn: Any, need: Need) -> dict[str, list[Any]]:
         enrollments = self._needed_enrollments(conn, need)
-        user_ids = {*need.users, *(row[0][0] for row in enrollments)}
-        cert_ids = {*need.certifications, *(row[0][1] for row in enrollments)}
+        user_ids = {*need.users, *(user for user, _, _ in enrollments)}
+        cert_ids = {*need.certifications, *(cert for _, cert, _ in enrollments)}
         if need.reports_of is not None:
             reports = self._rows(conn, "SELECT id FROM users WHERE manager = ?", [need.reports_of])
             user_ids.update(row[0] for row in reports)
         users = self._by_ids(conn, "users", None if need.all_users else user_ids)
         certs = self._by_ids(conn, "certifications", None if need.all_certifications else cert_ids)
         course_ids = set(need.courses)
-        for (text,) in certs:
+        for text in certs:
             course_ids.update(ref["id"] for ref in json.loads(text).get("courses", []))
-        return {
-            "users": [row[0] for row in users],
-            "courses": [row[0] for row in self._by_ids(conn, "courses", course_ids)],
-            "certifications": [row[0] for row in certs],
-            "enrollments": [row[0] for row in enrollments],
-        }
+        courses = self._by_ids(conn, "courses", course_ids)
+        return {"users": users, "courses": courses, "certifications": certs, "enrollments": enrollments}
 
     def _by_ids(self, conn: Any, table: str, ids: Collection[str] | None) -> list[Any]:
         if ids is None:
@@ -404,15 +392,13 @@ class SqlStore:
             counts[cert, status, bool(overdue), bool(is_expiring)] += count
         return counts
 
+    def _enrollments(self, rows: list[Any]) -> list[Enrollment]:
+        """Enrollments from (user, certification, facts) rows, validated like any other."""
+        data = {"enrollments": [self._row_data("enrollments", row) for row in rows]}
+        return document_from_data(data, self.location, whole=False).enrollments
+
     def _replayed(self, doc: Document, rows: list[Any], now: datetime) -> Iterator[tuple[str, str, Standing]]:
-        if not rows:
-            return
-        part = document_from_data(
-            {"enrollments": [{"user": u, "certification": c, "facts": json.loads(f)} for u, c, f in rows]},
-            self.location,
-            whole=False,
-        )
-        for enrollment in part.enrollments:
+        for enrollment in self._enrollments(rows):
             view = rules.evaluate(enrollment, doc.certifications[enrollment.certification], now)
             if view is not None:
                 yield enrollment.user, enrollment.certification, rules.standing(view)
@@ -577,14 +563,8 @@ class SqlStore:
 
     def _refresh_standings(self, conn: Any, cert: Certification) -> None:
         """A certification's definition changed: its enrollments' standings are worked out again."""
-        rows = self._rows(conn, "SELECT user_id, facts FROM enrollments WHERE certification_id = ?", [cert.id])
-        part = document_from_data(
-            {"enrollments": [{"user": u, "certification": cert.id, "facts": json.loads(f)} for u, f in rows]},
-            self.location,
-            whole=False,
-        )
         flags, pieces = [], []
-        for enrollment in part.enrollments:
+        for enrollment in self._enrollments(self._select(conn, "enrollments", "certification_id = ?", [cert.id])):
             (_, awaiting), enrollment_pieces = _derived(enrollment, cert)
             flags.append([awaiting, enrollment.user, cert.id])
             pieces += enrollment_pieces
@@ -606,7 +586,6 @@ class _Outdated(Exception):
 class SqliteStore(SqlStore):
     """One SQLite database file; WAL lets readers go on while a change is written."""
 
-    dialect = "sqlite"
     blob = "BLOB"
 
     def __init__(self, path: Path, lock_timeout: float) -> None:
@@ -725,7 +704,6 @@ class _SqliteConnection(_Connection):
 class PostgresStore(SqlStore):
     """A PostgreSQL database (or the schema its URL's search_path names), shared by many machines."""
 
-    dialect = "postgresql"
     blob = "BYTEA"
 
     def __init__(self, url: str, lock_timeout: float) -> None:
