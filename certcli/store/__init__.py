@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from certcli.errors import UsageError
-from certcli.model import Document
+from certcli.model import AuditEntry, Document
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -114,6 +114,11 @@ def tally(
         expiring = standing.status == COMPLETED and until is not None and today <= until <= expiring_until
         counts[cert, standing.status, standing.overdue, expiring] += 1
     return counts
+
+
+def pending_entry(doc: Document) -> AuditEntry:
+    """The change `doc` is saved with: the one the command named, else a bare update."""
+    return doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
 
 
 def redact(location: str) -> str:

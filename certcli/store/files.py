@@ -6,13 +6,13 @@ import contextlib
 import os
 import stat
 from collections.abc import Callable, Collection, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certcli.errors import DataError, StateError, StoreBusy
-from certcli.model import AuditEntry, AuditHead, Document
-from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need, tally
+from certcli.model import AuditHead, Document
+from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need, pending_entry, tally
 from certcli.store.document import document_from_data, document_to_data, stringify_dates
 
 if TYPE_CHECKING:
@@ -285,11 +285,12 @@ class FileStore:
             for sha256, content in proofs.items():
                 self.put_proof(sha256, content)
             head = AuditHead(events[-1]) if events else None
-            event = audit.make_event(self._entry(doc), head, audit.document_hash(document_to_data(doc)))
+            data = document_to_data(doc)
+            event = audit.make_event(pending_entry(doc), head, audit.document_hash(data))
             try:
                 if events:  # the history first: a store without its log would not verify
                     self._write_log(b"".join(audit.encode_event(past) for past in events))
-                self._save_event(doc, document_to_data(doc), event, NEW_STORE_MODE)
+                self._save_event(doc, data, event, NEW_STORE_MODE)
             except BaseException:
                 if events and not self.path.exists():
                     self.audit_path.unlink(missing_ok=True)
@@ -349,11 +350,7 @@ class FileStore:
                 f"audit log {self.audit_path} does not match the store: {problem}",
                 hint="run `certcli audit verify`; restore the store and its log from a backup",
             )
-        return audit.make_event(self._entry(doc), head, audit.document_hash(after))
-
-    @staticmethod
-    def _entry(doc: Document) -> AuditEntry:
-        return doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
+        return audit.make_event(pending_entry(doc), head, audit.document_hash(after))
 
     def _save_with_event(
         self, doc: Document, head: AuditHead | None, before: dict[str, Any], after: dict[str, Any], mode: int

@@ -19,15 +19,15 @@ import contextlib
 import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certcli import rules
 from certcli.dates import format_date, format_time
 from certcli.errors import DataError, StateError, StoreBusy
-from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document, Enrollment
-from certcli.store import Need, redact, tally
+from certcli.model import SCHEMA_VERSION, AuditHead, Certification, Document, Enrollment
+from certcli.store import Need, pending_entry, redact, tally
 from certcli.store.document import (
     certification_data,
     course_data,
@@ -484,8 +484,7 @@ class SqlStore:
         for cert_id in before["certifications"]:
             if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
                 self._refresh_standings(conn, doc.certifications[cert_id])
-        entry = doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
-        event = audit.make_event(entry, head, change.hexdigest())
+        event = audit.make_event(pending_entry(doc), head, change.hexdigest())
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
         self._set_meta(conn, "head", _dumps(event))
         doc.audit_head = AuditHead(event)
