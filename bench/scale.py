@@ -258,7 +258,8 @@ def with_search_path(url: str, schema: str) -> str:
 
 
 def postgres_sql(url: str, sql: str) -> str:
-    """Run SQL as the benchmark's own set-up step: with psql, or psycopg where psql is missing."""
+    """Run SQL as the benchmark's own set-up step: with psql, or psycopg2 where psql is missing
+    (printing values as psql does: a boolean as t or f)."""
     if shutil.which("psql"):
         done = subprocess.run(
             ["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
@@ -270,12 +271,18 @@ def postgres_sql(url: str, sql: str) -> str:
             raise BenchError(f"psql failed: {done.stderr.strip()}")
         return done.stdout.strip()
     try:
-        import psycopg  # type: ignore[import-not-found]
+        import psycopg2  # type: ignore[import-untyped]
     except ImportError:
-        raise BenchError("PostgreSQL set-up needs psql or the psycopg package") from None
-    with psycopg.connect(url, autocommit=True) as connection:
-        cursor = connection.execute(sql)
-        return "" if cursor.description is None else "\n".join(str(row[0]) for row in cursor.fetchall())
+        raise BenchError("PostgreSQL set-up needs psql or the psycopg2 package") from None
+    connection = psycopg2.connect(url)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+            rows = [] if cursor.description is None else cursor.fetchall()
+    finally:
+        connection.close()
+    shown = {True: "t", False: "f"}
+    return "\n".join(shown.get(value, str(value)) if isinstance(value, bool) else str(value) for (value, *_) in rows)
 
 
 def backend_exists(backend: Backend) -> bool:

@@ -25,7 +25,7 @@ def in_schema(url: str, schema: str) -> str:
 @contextlib.contextmanager
 def postgres_schema() -> Iterator[str]:
     """A store URL in a new, empty PostgreSQL schema, dropped afterwards."""
-    import psycopg
+    import psycopg2
 
     url = postgres_url()
     assert url is not None, f"{POSTGRES_URL_VARIABLE} is not set"
@@ -33,8 +33,10 @@ def postgres_schema() -> Iterator[str]:
     try:
         yield in_schema(url, schema)
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn = psycopg2.connect(url)
+        with conn, conn.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.close()
 
 
 def is_database(location: str) -> bool:
@@ -69,12 +71,15 @@ def store_state(location: str) -> Any:
 def write_lock_held(location: str) -> Iterator[None]:
     """Hold the store's write lock the way another certcli changing it would."""
     if location.startswith("postgresql://"):
-        import psycopg
+        import psycopg2
 
-        with psycopg.connect(location) as conn:
-            conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE")
+        conn = psycopg2.connect(location)
+        try:
+            conn.cursor().execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE")
             yield
+        finally:
             conn.rollback()
+            conn.close()
     elif location.endswith(".db"):
         import sqlite3
 

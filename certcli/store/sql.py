@@ -713,14 +713,14 @@ class PostgresStore(SqlStore):
 
     def _connect(self) -> Any:
         try:
-            import psycopg
+            import psycopg2
         except ImportError:
             raise DataError(
-                "PostgreSQL stores need the psycopg package", hint="pip install 'certcli[postgresql]'"
+                "PostgreSQL stores need the psycopg2 package", hint="pip install 'certcli[postgresql]'"
             ) from None
         try:
-            conn = psycopg.connect(self.url, connect_timeout=max(1, int(self.lock_timeout)))
-        except psycopg.Error as exc:
+            conn = psycopg2.connect(self.url, connect_timeout=max(1, int(self.lock_timeout)))
+        except psycopg2.Error as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(
                 f"cannot connect to {self.location}: {first_line}",
@@ -755,13 +755,28 @@ class PostgresStore(SqlStore):
 
 
 class _PostgresConnection(_Connection):
+    """psycopg2 runs statements on a cursor; a batch goes in pages of statements, not one round trip per row."""
+
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
-        import psycopg
+        import psycopg2
+        import psycopg2.errors
 
         try:
             yield
-        except (psycopg.errors.LockNotAvailable, psycopg.errors.SerializationFailure):
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
             raise self._busy("another change") from None
-        except psycopg.Error as exc:
+        except psycopg2.Error as exc:
             raise DataError(f"store {self.store.location}: {str(exc).strip()}", hint="run `certcli doctor`") from None
+
+    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        with self._errors():
+            cursor = self.conn.cursor()
+            cursor.execute(text, params)
+            return cursor
+
+    def executemany(self, text: str, rows: list[list[Any]]) -> None:
+        from psycopg2.extras import execute_batch
+
+        with self._errors():
+            execute_batch(self.conn.cursor(), text, rows, page_size=1000)
