@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,13 @@ def test_a_store_that_cannot_be_reached_is_one_error(tmp_path: Path, location: s
     assert_one_error(result, 6)
     assert "secret-word" not in result.stderr
     assert not (tmp_path / "absent.db").exists()
+
+
+def test_a_postgresql_store_without_its_driver_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # as if psycopg2 were not installed
+    result = cli("postgresql://127.0.0.1:1/certcli", "list")
+    assert_one_error(result, 6)
+    assert "psycopg2" in result.stderr and "certcli[postgresql]" in result.stderr
 
 
 def test_an_unknown_url_scheme_is_a_usage_error() -> None:
