@@ -653,8 +653,11 @@ class _Connection:
         )
 
     def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        """Run one statement; the cursor holds its rows."""
         with self._errors():
-            return self.conn.execute(text, params)
+            cursor = self.conn.cursor()
+            cursor.execute(text, params)
+            return cursor
 
     def executemany(self, text: str, rows: list[list[Any]]) -> None:
         with self._errors():
@@ -755,7 +758,7 @@ class PostgresStore(SqlStore):
 
 
 class _PostgresConnection(_Connection):
-    """psycopg2 runs statements on a cursor; a batch goes in pages of statements, not one round trip per row."""
+    """A batch goes to the server in pages of statements, not one round trip per row."""
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -768,12 +771,6 @@ class _PostgresConnection(_Connection):
             raise self._busy("another change") from None
         except psycopg2.Error as exc:
             raise DataError(f"store {self.store.location}: {str(exc).strip()}", hint="run `certcli doctor`") from None
-
-    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
-        with self._errors():
-            cursor = self.conn.cursor()
-            cursor.execute(text, params)
-            return cursor
 
     def executemany(self, text: str, rows: list[list[Any]]) -> None:
         from psycopg2.extras import execute_batch
