@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from certcli.errors import DataError
 from certcli.model import PROOF_SUBMITTED, Document
-from certcli.service import Context, Outcome, _actor
+from certcli.service import Context, Outcome, _actor, _checked_audit_trail
 
 LOCK_WAIT_SECONDS = 1.0  # a writer holds the lock for milliseconds; longer means a stuck holder
 WIDEST_STORE_MODE = 0o660  # owner and group may read and write; nobody else
@@ -329,13 +329,10 @@ def _lmode(target: Path) -> int:
 
 
 def _check_audit(ctx: Context, doc: Document) -> list[Finding]:
-    from certcli import audit
-
     try:
-        events, problem = ctx.store.read_audit()
+        events, problem = _checked_audit_trail(ctx.store, doc)
     except DataError as error:
         return [Finding("audit", False, error.message)]
-    problem = problem or audit.verify(events, doc.audit_head, ctx.store.content_hash(doc))
     if problem is not None:
         return [Finding("audit", False, f"audit trail broken: {problem}; run `certcli audit verify`")]
     if not events:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from certcli import audit
 from certcli.errors import DataError, UsageError
 from certcli.model import PROOF_SUBMITTED, AuditEntry, Document
-from certcli.service import Context, Outcome, _actor
+from certcli.service import Context, Outcome, _actor, _checked_audit_trail
 from certcli.store import Store
 
 
@@ -55,8 +54,7 @@ def _differences(source: Document, events: list[dict[str, Any]], proofs: dict[st
     copied = target.read()
     if _content(copied) != _content(source):
         return "its users, courses, certifications or enrollments differ from the source's"
-    copied_events, problem = target.read_audit()
-    problem = problem or audit.verify(copied_events, copied.audit_head, target.content_hash(copied))
+    copied_events, problem = _checked_audit_trail(target, copied)
     if problem is not None:
         return f"its audit trail does not verify: {problem}"
     if copied_events[: len(events)] != events or len(copied_events) != len(events) + 1:
@@ -74,8 +72,7 @@ def migrate(ctx: Context, target: Store) -> Outcome:
         raise UsageError("--to names the store being copied", hint="name a new store: another file or database")
     doc = ctx.store.read()
     actor = _actor(ctx, doc, "admin")
-    events, problem = ctx.store.read_audit()
-    problem = problem or audit.verify(events, doc.audit_head, ctx.store.content_hash(doc))
+    events, problem = _checked_audit_trail(ctx.store, doc)
     if problem is not None:
         raise DataError(
             f"the audit trail of {ctx.store.location} is broken: {problem}",

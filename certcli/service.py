@@ -809,6 +809,14 @@ def explain(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
 # ---------------------------------------------------------------- the audit trail
 
 
+def _checked_audit_trail(store: Store, doc: Document) -> tuple[list[dict[str, Any]], str | None]:
+    """The store's audit events, and what is wrong with them as the trail of `doc` (None: they verify)."""
+    from certcli import audit
+
+    events, problem = store.read_audit()
+    return events, problem or audit.verify(events, doc.audit_head, store.content_hash(doc))
+
+
 def audit_events(ctx: Context, user: str | None = None, cert: str | None = None, since: date | None = None) -> Outcome:
     from certcli import audit
 
