@@ -755,6 +755,12 @@ def check_command(
         raise typer.Exit(1)
 
 
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("-o", "--output", help="Write to FILE (replaced atomically), not stdout.", metavar="FILE"),
+]
+
+
 @app.command("export-xapi")
 def export_xapi_command(
     ctx: typer.Context,
@@ -764,9 +770,7 @@ def export_xapi_command(
         date | None,
         typer.Option("--since", parser=_parse_date, help="Statements on or after this day.", metavar="DATE"),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to FILE (atomically), not stdout.", metavar="FILE")
-    ] = None,
+    output: OutputOpt = None,
 ) -> None:
     """xAPI statements as JSON lines: enrolments, completions, reviews, revocations (whom `report` shows;
     a learner: themselves).
@@ -822,11 +826,6 @@ def migrate_command(
 
 
 # ---------------------------------------------------------------- badges and calendars
-
-OutputOpt = Annotated[
-    Path | None,
-    typer.Option("-o", "--output", help="Write to FILE (replaced atomically), not stdout.", metavar="FILE"),
-]
 
 
 def _write_output(path: Path, text: str) -> None:
