@@ -22,6 +22,7 @@ from typing import Any
 from certcli import rules
 from certcli.errors import StateError
 from certcli.model import Certification, Document, User
+from certcli.org import base_url, certification_url
 from certcli.service import Context, Outcome, _about, _actor, _certification, _enrollment, _subject, _view
 
 CONTEXTS = (
@@ -32,15 +33,6 @@ CREDENTIAL_TYPES = ("VerifiableCredential", "OpenBadgeCredential")
 
 
 # ---------------------------------------------------------------- identifiers
-
-
-def base_url(org_url: str) -> str:
-    """The organisation's address without a trailing slash, the base of every identifier."""
-    return org_url.rstrip("/")
-
-
-def achievement_id(org_url: str, cert_id: str) -> str:
-    return f"{base_url(org_url)}/certcli/certifications/{cert_id}"
 
 
 def credential_id(org_url: str, user_id: str, cert_id: str, cycle: int) -> str:
@@ -118,7 +110,7 @@ def criteria_narrative(doc: Document, cert: Certification) -> str:
 
 def achievement(doc: Document, cert: Certification) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": achievement_id(doc.org_url, cert.id),
+        "id": certification_url(doc.org_url, cert.id),
         "type": ["Achievement"],
         "achievementType": "Certification",
         "name": cert.title,

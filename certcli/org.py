@@ -26,6 +26,16 @@ def checked_org_url(url: str, option: str = "--url") -> str:
     return stripped
 
 
+def base_url(org_url: str) -> str:
+    """The organisation's address without a trailing slash (a hand-edited store may hold one)."""
+    return org_url.rstrip("/")
+
+
+def certification_url(org_url: str, cert_id: str) -> str:
+    """A certification's identifier: its badges' achievement and its xAPI activity."""
+    return f"{base_url(org_url)}/certcli/certifications/{cert_id}"
+
+
 def _org_data(doc: Document) -> dict[str, Any]:
     return {"name": doc.org_name or None, "url": doc.org_url or None}
 

@@ -22,6 +22,7 @@ from certcli import rules
 from certcli.dates import format_time
 from certcli.errors import PermissionDenied, StateError
 from certcli.model import CYCLE_OPENED, PROOF_REVIEWED, PROOF_SUBMITTED, Certification, Document, Enrollment, User
+from certcli.org import base_url, certification_url
 from certcli.service import Context, Outcome, _ids, _read_about
 from certcli.store import Need
 
@@ -140,17 +141,13 @@ def _uuid(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, " ".join(str(part) for part in parts)))
 
 
-def base_iri(org_url: str) -> str:
-    return org_url.rstrip("/")
-
-
 def registration(org_url: str, user_id: str, cert_id: str, cycle: int) -> str:
     """The registration of one enrollment cycle: every statement of that cycle carries it."""
-    return _uuid("registration", base_iri(org_url), user_id, cert_id, cycle)
+    return _uuid("registration", base_url(org_url), user_id, cert_id, cycle)
 
 
 def statement_id(org_url: str, user_id: str, cert_id: str, event: Event) -> str:
-    parts = ["statement", base_iri(org_url), user_id, cert_id, event.cycle, event.kind, format_time(event.at)]
+    parts = ["statement", base_url(org_url), user_id, cert_id, event.cycle, event.kind, format_time(event.at)]
     if event.course is not None:
         parts.append(event.course)
     if event.occurrence:
@@ -158,12 +155,8 @@ def statement_id(org_url: str, user_id: str, cert_id: str, event: Event) -> str:
     return _uuid(*parts)
 
 
-def certification_iri(org_url: str, cert_id: str) -> str:
-    return f"{base_iri(org_url)}/certcli/certifications/{cert_id}"
-
-
 def course_iri(org_url: str, course_id: str) -> str:
-    return f"{base_iri(org_url)}/certcli/courses/{course_id}"
+    return f"{base_url(org_url)}/certcli/courses/{course_id}"
 
 
 # ---------------------------------------------------------------- statements
@@ -188,7 +181,7 @@ def _activity(iri: str, activity_type: str, name: str, description: str = "") ->
 
 
 def _certification_activity(org_url: str, cert: Certification) -> dict[str, Any]:
-    return _activity(certification_iri(org_url, cert.id), CERTIFICATION_TYPE, cert.title, cert.overview)
+    return _activity(certification_url(org_url, cert.id), CERTIFICATION_TYPE, cert.title, cert.overview)
 
 
 def _course_activity(org_url: str, doc: Document, course_id: str) -> dict[str, Any]:
