@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,7 @@ from certcli.dates import format_time
 from certcli.model import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256")
 
 
@@ -70,6 +72,37 @@ def encode_event(event: dict[str, Any]) -> bytes:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
+def decode_event(raw: bytes | str) -> dict[str, Any]:
+    """One event as the log or the database holds it; ValueError saying what is wrong when it is not one."""
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        raise ValueError("not a JSON event") from None
+    problem = event_problem(event)
+    if problem is not None:
+        raise ValueError(problem)
+    return event
+
+
+def event_problem(event: Any) -> str | None:
+    """What makes `event` something other than an audit event (keys and their types), or None."""
+    if not isinstance(event, dict) or set(event) != set(EVENT_KEYS):
+        return "not an audit event (it does not have exactly the event's keys)"
+    if isinstance(event["seq"], bool) or not isinstance(event["seq"], int) or event["seq"] < 1:
+        return "its seq is not a whole number ≥ 1"
+    for key in ("at", "actor", "action"):
+        if not isinstance(event[key], str):
+            return f"its {key} is not text"
+    if not isinstance(event["subject"], dict) or not all(isinstance(v, str) for v in event["subject"].values()):
+        return "its subject is not a table of ids"
+    if not isinstance(event["details"], dict):
+        return "its details are not a table"
+    for key in ("prev", "store_sha256", "sha256"):
+        if not isinstance(event[key], str) or not _SHA256.fullmatch(event[key]):
+            return f"its {key} is not a SHA-256"
+    return None
+
+
 def decode_log(raw: bytes) -> tuple[list[dict[str, Any]], str | None]:
     """The events of a log file, and a problem with the first line that is not an event."""
     events: list[dict[str, Any]] = []
@@ -77,12 +110,9 @@ def decode_log(raw: bytes) -> tuple[list[dict[str, Any]], str | None]:
         if not line.strip():
             continue
         try:
-            event = json.loads(line)
-        except ValueError:
-            return events, f"line {number} (after event {len(events)}) is not a JSON event: the log was edited or cut"
-        if not isinstance(event, dict) or set(event) != set(EVENT_KEYS):
-            return events, f"line {number} is not an audit event: the log was edited"
-        events.append(event)
+            events.append(decode_event(line))
+        except ValueError as exc:
+            return events, f"line {number} (after event {len(events)}) is {exc}: the log was edited or cut"
     return events, None
 
 
@@ -131,10 +161,11 @@ def restorable(events: list[dict[str, Any]], head: AuditHead | None) -> bool:
 
 def matches(event: dict[str, Any], user: str | None, cert: str | None, since: date | None) -> bool:
     """Whether an event concerns `user` (as actor or subject), `cert`, and happened on or after `since`."""
-    subject = event.get("subject", {})
-    concerned = {event.get("actor"), subject.get("user"), *event.get("details", {}).get("users", [])}
-    if user is not None and user not in concerned:
+    subject = event["subject"]
+    named = event["details"].get("users")
+    listed = isinstance(named, list) and user in named
+    if user is not None and user not in (event["actor"], subject.get("user")) and not listed:
         return False
     if cert is not None and subject.get("certification") != cert:
         return False
-    return since is None or str(event.get("at", ""))[:10] >= since.isoformat()
+    return since is None or event["at"][:10] >= since.isoformat()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
@@ -20,23 +20,50 @@ from certcli import __version__, render
 from certcli.dates import parse_date, parse_time
 from certcli.errors import CertcliError, DataError, UsageError
 from certcli.model import COMPLETION_DATE, KINDS, RENEW_FROM, ROLES, SORT_KEYS
+from certcli.text import printable, printable_data, printable_lines
 
 if TYPE_CHECKING:
     from certcli import service
 
 
+TEXT_ENVIRONMENT = ("CERTCLI_STORE", "CERTCLI_USER", "CERTCLI_NOW")
+
+
+def _not_text(args: list[str]) -> str | None:
+    """What in the arguments (or the environment variables that stand for options) is not UTF-8 text:
+    bytes the system could not decode reach Python as lone surrogates, which nothing could store."""
+    named = [(f"argument {position}", arg) for position, arg in enumerate(args, 1)]
+    named += [(name, os.environ[name]) for name in TEXT_ENVIRONMENT if name in os.environ]
+    for where, value in named:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{where} is not UTF-8 text: {os.fsencode(value)!r}"
+    return None
+
+
 class CertcliGroup(TyperGroup):
     """Converts every expected failure into one `error:` line, a `hint:`, and the exit code."""
+
+    def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
+        import sys
+
+        problem = _not_text(list(sys.argv[1:] if args is None else args))
+        if problem is not None:
+            typer.echo(f"error: {problem}", err=True)
+            typer.echo("hint: rename the file, or give the text in UTF-8 (check the terminal's locale)", err=True)
+            sys.exit(2)
+        return super().main(args, *rest, **options)
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CertcliError as exc:
             colour = render.use_colour(_stderr())
-            for line in exc.message.splitlines():
-                typer.echo(render.paint("error:", "31", colour) + f" {line}", err=True)
+            for line in exc.message.split("\n"):  # one line per problem; anything else is shown, not obeyed
+                typer.echo(render.paint("error:", "31", colour) + f" {printable(line)}", err=True)
             if exc.hint:
-                typer.echo(f"hint: {exc.hint}", err=True)
+                typer.echo(f"hint: {printable(exc.hint)}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -75,8 +102,8 @@ def _parse_date(value: str) -> date:
 def _parse_when(value: str) -> datetime:
     try:
         return parse_time(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not YYYY-MM-DD or an ISO 8601 date-time") from None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _env_number(name: str, default: float, kind: Callable[[str], float]) -> Any:
@@ -179,7 +206,7 @@ def _open_store(ctx: typer.Context, location: str, timeout: float = 10.0) -> Any
 
     def tell() -> None:
         for notice in store.notices:
-            typer.echo(f"warning: {notice}", err=True)
+            typer.echo(f"warning: {printable(notice)}", err=True)
 
     ctx.call_on_close(tell)
     return store
@@ -210,14 +237,20 @@ def _context(ctx: typer.Context) -> service.Context:
     return _service().Context(store=store, actor_id=globals_.actor, now=now, proof_max_bytes=max_bytes)
 
 
+def _tell(messages: Iterable[str]) -> None:
+    """Messages for people, on stderr, each one line: text from users in them is shown, not obeyed."""
+    for message in messages:
+        typer.echo(printable(message), err=True)
+
+
 def _emit(outcome: service.Outcome, as_json: bool, text: Callable[[Any, bool], str]) -> None:
-    """Messages to stderr; the result as JSON or as `text` to stdout."""
-    for message in outcome.messages:
-        typer.echo(message, err=True)
+    """Messages to stderr; the result as JSON or as `text` to stdout. Strings from the store are made
+    printable before they are drawn (JSON escapes them), so nothing shown can command the terminal."""
+    _tell(outcome.messages)
     if as_json:
         typer.echo(render.to_json(outcome.data))
     else:
-        body = text(outcome.data, render.use_colour())
+        body = text(printable_data(outcome.data), render.use_colour())
         if body:
             typer.echo(body)
 
@@ -649,7 +682,7 @@ def apply_command(
     if as_json:
         _emit(outcome, as_json, _quiet)
     else:  # the plan is the result: on stdout, like `terraform plan`
-        typer.echo("\n".join(outcome.messages))
+        typer.echo("\n".join(printable(message) for message in outcome.messages))
 
 
 @app.command("export")
@@ -669,13 +702,11 @@ def export_command(
     from certcli import definitions
 
     chosen = file_format if file_format else ("json" if output and output.suffix.lower() == ".json" else "toml")
-    outcome = definitions.export_definitions(_context(ctx), chosen)
-    if output is None:
-        typer.echo(outcome.data, nl=False)
-    else:
-        output.write_text(outcome.data, encoding="utf-8")
-    for message in outcome.messages:
-        typer.echo(message, err=True)
+    context = _context(ctx)
+    _output_allowed(context, output)
+    outcome = definitions.export_definitions(context, chosen)
+    _deliver(context, outcome.data, output, None)
+    _tell(outcome.messages)
 
 
 @app.command("import")
@@ -718,10 +749,11 @@ def report_command(
     """
     from certcli import compliance
 
-    outcome = compliance.report(_context(ctx), cert, user, expiring_within, summary)
+    context = _context(ctx)
+    outcome = compliance.report(context, cert, user, expiring_within, summary)
     if output_format == "csv":
         fields = compliance.SUMMARY_CSV_FIELDS if summary else None
-        typer.echo(compliance.rows_to_csv(outcome.data, fields), nl=False)
+        _deliver(context, compliance.rows_to_csv(outcome.data, fields), None, None)
         return
     text = render.summary_table if summary else render.report_table
     _emit(outcome, output_format == "json", lambda data, colour: text(data, colour))
@@ -779,8 +811,10 @@ def export_xapi_command(
     """
     from certcli import xapi
 
-    outcome = xapi.export_statements(_context(ctx), user, cert, since)
-    _deliver(xapi.to_json_lines(outcome.data), output, f"{len(outcome.data)} xAPI statement(s)")
+    context = _context(ctx)
+    _output_allowed(context, output)
+    outcome = xapi.export_statements(context, user, cert, since)
+    _deliver(context, xapi.to_json_lines(outcome.data), output, f"{len(outcome.data)} xAPI statement(s)")
 
 
 @app.command("doctor")
@@ -795,7 +829,8 @@ def doctor_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if outcome.data["healthy"]:
         _emit(outcome, as_json, lambda data, colour: render.checks_table(data["checks"], colour))
         return
-    typer.echo(render.to_json(outcome.data) if as_json else render.checks_table(outcome.data["checks"], False))
+    checks = printable_data(outcome.data["checks"])
+    typer.echo(render.to_json(outcome.data) if as_json else render.checks_table(checks, False))
     raise DataError(
         "\n".join(outcome.messages), hint="see each check above; `certcli doctor --json` lists them for scripts"
     )
@@ -828,30 +863,25 @@ def migrate_command(
 # ---------------------------------------------------------------- badges and calendars
 
 
-def _write_output(path: Path, text: str) -> None:
-    """Replace `path` with `text` atomically; an existing file keeps its mode, a new one follows the umask."""
-    from certcli.store.files import write_atomically
+def _output_allowed(context: service.Context, output: Path | None) -> None:
+    """Refuse an -o that names one of the store's own files, before any work (a usage error, exit 2)."""
+    if output is not None:
+        from certcli.outputs import check_output_path
 
-    try:
-        if path.exists():
-            mode = path.stat().st_mode & 0o7777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        write_atomically(path, text.encode("utf-8"), mode)
-    except OSError as exc:
-        raise DataError(
-            f"cannot write {path}: {exc.strerror}", hint="check that its folder exists and is writable"
-        ) from None
+        check_output_path(output, context.store)
 
 
-def _deliver(text: str, output: Path | None, what: str) -> None:
+def _deliver(context: service.Context, text: str, output: Path | None, what: str | None) -> None:
+    """A document (an export, a feed, a credential) to stdout, or with -o to a file replaced atomically,
+    never one of the store's own; on a terminal, unprintable characters are shown as escapes."""
     if output is None:
-        typer.echo(text, nl=False)
+        typer.echo(printable_lines(text) if render.is_terminal() else text, nl=False)
         return
-    _write_output(output, text)
-    typer.echo(f"Wrote {what} to {output}.", err=True)
+    from certcli.outputs import write_output
+
+    write_output(output, text.encode("utf-8"), context.store)
+    if what is not None:
+        _tell([f"Wrote {what} to {output}."])
 
 
 @app.command("badge")
@@ -862,8 +892,10 @@ def badge_command(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, ou
     """
     from certcli import badges
 
-    outcome = badges.badge(_context(ctx), cert_id, user)
-    _deliver(render.to_json(outcome.data) + "\n", output, f"the unsigned badge of {cert_id}")
+    context = _context(ctx)
+    _output_allowed(context, output)
+    outcome = badges.badge(context, cert_id, user)
+    _deliver(context, render.to_json(outcome.data) + "\n", output, f"the unsigned badge of {cert_id}")
 
 
 @app.command("calendar")
@@ -881,8 +913,10 @@ def calendar_command(
     """
     from certcli import ical
 
-    outcome = ical.calendar(_context(ctx), user, everyone)
-    _deliver(outcome.data["ical"], output, f"{outcome.data['events']} event(s)")
+    context = _context(ctx)
+    _output_allowed(context, output)
+    outcome = ical.calendar(context, user, everyone)
+    _deliver(context, outcome.data["ical"], output, f"{outcome.data['events']} event(s)")
 
 
 GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")

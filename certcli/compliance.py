@@ -17,6 +17,7 @@ from certcli.errors import PermissionDenied, UsageError
 from certcli.model import Certification, Document, User
 from certcli.service import Context, Outcome, _certification, _ids, _read_about, _user
 from certcli.store import Need
+from certcli.text import spreadsheet_safe
 
 ROW_FIELDS = (
     "user",
@@ -206,6 +207,8 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return spreadsheet_safe(value)  # a name `=1+2` stays text, not a live formula
     return value
 
 
@@ -221,7 +224,8 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def rows_to_csv(rows: Iterable[dict[str, Any]], fields: Sequence[str] | None = None) -> str:
-    """Report rows or summaries as CSV with a header row: booleans `true`/`false`, nulls empty.
+    """Report rows or summaries as CSV with a header row: booleans `true`/`false`, nulls empty, text
+    that a spreadsheet would run as a formula prefixed with an apostrophe.
 
     The columns are `fields`, else those of the first row, else the report row's fields.
     """

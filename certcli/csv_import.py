@@ -80,7 +80,7 @@ from certcli.model import (
     User,
 )
 from certcli.service import Context, Outcome, _actor, _audit, _enroll, _open_next_cycle
-from certcli.store.document import ID_PATTERN
+from certcli.store.document import is_identifier
 
 Progress = Callable[[int, int], None]
 PROGRESS_STEPS = 200  # at most this many progress calls (plus the first), however long the file
@@ -284,7 +284,7 @@ def _user_reasons(doc: Document, row: Row, first_line: dict[str, int]) -> list[s
     user_id, role, manager = row.get("id"), row.get("role"), row.get("manager")
     if not user_id:
         reasons.append("id is empty")
-    elif not ID_PATTERN.match(user_id):
+    elif not is_identifier(user_id):
         reasons.append(
             f"id {user_id!r} is not an id (letters, digits, '.', '_', '@', '-', starting with a letter or digit)"
         )
@@ -436,7 +436,6 @@ class _Standing:
         self.at, self.cycle, self.requirements = at, cycle, requirements
         self.completed = completed or set()
         self.courses = {ref.id for ref in requirements.courses}
-        self.mandatory = set(requirements.mandatory_ids)
         self.recheck_on = valid_until  # a recurring completion expires that day
         self.just_completed = False
 
@@ -446,9 +445,11 @@ class _Standing:
         return cls(at, view.cycle, view.requirements, completed, view.valid_until)
 
     def record(self, course: str) -> None:
-        before = self.mandatory <= self.completed
+        before = rules.mandatory_done(self.requirements, self.completed)
         self.completed.add(course)
-        self.just_completed = self.just_completed or (not before and self.mandatory <= self.completed)
+        self.just_completed = self.just_completed or (
+            not before and rules.mandatory_done(self.requirements, self.completed)
+        )
 
 
 class _EnrollmentImport:
@@ -509,7 +510,7 @@ class _EnrollmentImport:
             who = f"{self.enrollment.user} was enrolled in {self.cert.id}"
             self.tally.problem(completion.line, f"completed_on {at.date()} is before {who} ({enrolled.date()})")
             return None
-        if _closed(view):
+        if rules.next_cycle_opens(view, early=False) is not None:
             later = [fact.at for fact in self.enrollment.facts if fact.type == CYCLE_OPENED and fact.at > at]
             if later:
                 self.tally.problem(
@@ -527,13 +528,6 @@ class _EnrollmentImport:
 # Earlier facts after which the rules must be asked again: they open cycles, change requirements,
 # end completions or complete external certifications.
 CHANGES_STANDING = frozenset({CYCLE_OPENED, REVOKED, REQUIREMENTS_CHANGED, PROOF_REVIEWED})
-
-
-def _closed(view: rules.EnrollmentView) -> bool:
-    """Whether a completion needs the next cycle opened first (as `complete` does)."""
-    if view.status == rules.EXPIRED:
-        return True
-    return view.status == rules.REVOKED_STATUS and view.cycles[-1].outcome != rules.OPEN
 
 
 # ---------------------------------------------------------------- the use case

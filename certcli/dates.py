@@ -25,12 +25,18 @@ def parse_date(text: str) -> date:
 
 
 def parse_time(text: str) -> datetime:
-    """`YYYY-MM-DD` (midnight UTC) or an ISO 8601 datetime (no offset means UTC)."""
-    if DATE.fullmatch(text):
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    if not DATE_TIME.fullmatch(text):
-        raise ValueError(text)
-    value = datetime.fromisoformat(text)
+    """`YYYY-MM-DD` (midnight UTC) or an ISO 8601 datetime (no offset means UTC); ValueError otherwise,
+    also for a time whose offset would carry it past the calendar's first or last day in UTC."""
+    problem = f"{text!r} is not YYYY-MM-DD or an ISO 8601 date-time"
+    if not (DATE.fullmatch(text) or DATE_TIME.fullmatch(text)):
+        raise ValueError(problem)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(problem) from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None

@@ -19,7 +19,6 @@ from certcli.errors import DataError, UsageError
 from certcli.model import ASSIGNED, Certification, Course, Document, Enrollment, User
 from certcli.service import Context, Outcome, _actor, _audit, _enroll
 from certcli.store.document import (
-    ID_PATTERN,
     Problems,
     _named_ids,
     _read_all,
@@ -28,6 +27,7 @@ from certcli.store.document import (
     _read_user,
     _Reader,
     document_to_data,
+    is_identifier,
 )
 from certcli.store.files import FORMATS
 
@@ -265,7 +265,7 @@ def _tables(value: Any) -> list[tuple[int, dict[str, Any]]]:
 
 def _written_id(table: dict[str, Any], key: str) -> str | None:
     value = table.get(key)
-    return value if isinstance(value, str) and ID_PATTERN.match(value) else None
+    return value if is_identifier(value) else None
 
 
 def _check_course_refs(
@@ -317,7 +317,7 @@ def _read_assignments(problems: Problems, items: list[Any], checks: _AssignmentC
         newcomers: list[str] = []
         for position, user_id in enumerate(user_ids):
             place = f"{r.where}.users[{position}]"
-            if not isinstance(user_id, str) or not ID_PATTERN.match(user_id):
+            if not is_identifier(user_id):
                 problems.add(place, f"expected a user id, got {user_id!r}", "write each user as an id string")
             elif user_id not in checks.users:
                 problems.add(place, f"unknown user {user_id!r}", "add the user to users, or name a user of the store")

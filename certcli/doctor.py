@@ -18,9 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from certcli.errors import DataError
 from certcli.model import PROOF_SUBMITTED, Document
-from certcli.service import Context, Outcome, _actor, _checked_audit_trail
+from certcli.service import Context, Outcome, Trail, _actor, _checked_audit_trail
 
 LOCK_WAIT_SECONDS = 1.0  # a writer holds the lock for milliseconds; longer means a stuck holder
 WIDEST_STORE_MODE = 0o660  # owner and group may read and write; nobody else
@@ -42,7 +41,8 @@ def doctor(ctx: Context) -> Outcome:
     Returns `{"healthy": bool, "checks": [{check, ok, detail}, ...]}`; the messages
     list every problem (or say the store is healthy).
     """
-    doc = ctx.store.read()  # a store that does not load is a DataError, before the role check
+    trail = _checked_audit_trail(ctx.store)  # a store that does not load is a DataError, before the role check
+    doc = trail.doc
     _actor(ctx, doc, "admin")
     findings = [_passed("store", f"{ctx.store.location} loads and validates ({_counts(doc)})")]
     proofs_dir = getattr(ctx.store, "proofs_dir", None)
@@ -53,7 +53,7 @@ def doctor(ctx: Context) -> Outcome:
         findings += _check_proofs(doc, proofs_dir)
     else:
         findings += _check_kept_proofs(ctx, doc)
-    findings += _check_audit(ctx, doc)
+    findings.append(_audit_finding(trail))
     problems = [finding for finding in findings if not finding.ok]
     data = {"healthy": not problems, "checks": [finding.data() for finding in findings]}
     if problems:
@@ -242,12 +242,45 @@ def _check_proofs(doc: Document, proofs_dir: Path) -> list[Finding]:
         for problem in _proof_problems(proofs_dir / sha256, refs)
     ]
     for entry in _entries(proofs_dir):
-        if entry.name not in references and not stat.S_ISREG(_lmode(entry)):
-            problems.append(Finding("proofs", False, f"{entry} in the proofs folder is not a plain file; remove it"))
+        if entry.name not in references:
+            problem = _unreferenced_entry_problem(entry)
+            if problem is not None:
+                problems.append(Finding("proofs", False, problem))
     if problems:
         return problems
     present = _number(len(references), "referenced proof file")
     return [_passed("proofs", f"{present} present, each matching its SHA-256")]
+
+
+def _unreferenced_entry_problem(entry: Path) -> str | None:
+    """What is wrong with an entry of the proofs folder no enrollment refers to (None: a whole proof
+    file whose upload was not recorded, which does no harm)."""
+    from certcli.proofs import is_temp_file
+
+    if not stat.S_ISREG(_lmode(entry)):
+        return f"{entry} in the proofs folder is not a plain file; remove it"
+    if is_temp_file(entry.name):
+        return f"orphan temp file {entry} ({_size(entry)}) left by a killed upload; the next change removes it"
+    if _sha256_of(entry) != entry.name:
+        return (
+            f"{entry} does not hold the file its name promises (cut short or changed); "
+            "the next upload of that file replaces it, or remove it"
+        )
+    return None
+
+
+def _sha256_of(target: Path) -> str | None:
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, CHUNK_BYTES):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def _check_kept_proofs(ctx: Context, doc: Document) -> list[Finding]:
@@ -328,13 +361,10 @@ def _lmode(target: Path) -> int:
 # ---------------------------------------------------------------- audit trail
 
 
-def _check_audit(ctx: Context, doc: Document) -> list[Finding]:
-    try:
-        events, problem = _checked_audit_trail(ctx.store, doc)
-    except DataError as error:
-        return [Finding("audit", False, error.message)]
-    if problem is not None:
-        return [Finding("audit", False, f"audit trail broken: {problem}; run `certcli audit verify`")]
-    if not events:
-        return [_passed("audit", "no audit events recorded yet")]
-    return [_passed("audit", f"audit trail intact: {_number(len(events), 'event')}, the store matches the last one")]
+def _audit_finding(trail: Trail) -> Finding:
+    if trail.problem is not None:
+        return Finding("audit", False, f"audit trail broken: {trail.problem}; run `certcli audit verify`")
+    if not trail.events:
+        return _passed("audit", "no audit events recorded yet")
+    intact = f"audit trail intact: {_number(len(trail.events), 'event')}, the store matches the last one"
+    return _passed("audit", intact)

@@ -51,13 +51,12 @@ def _content(doc: Document) -> tuple[Any, ...]:
 
 def _differences(source: Document, events: list[dict[str, Any]], proofs: dict[str, bytes], target: Store) -> str | None:
     """What the copy in `target` lacks or has wrong, or None when it holds everything."""
-    copied = target.read()
-    if _content(copied) != _content(source):
+    copied = _checked_audit_trail(target)
+    if _content(copied.doc) != _content(source):
         return "its users, courses, certifications or enrollments differ from the source's"
-    copied_events, problem = _checked_audit_trail(target, copied)
-    if problem is not None:
-        return f"its audit trail does not verify: {problem}"
-    if copied_events[: len(events)] != events or len(copied_events) != len(events) + 1:
+    if copied.problem is not None:
+        return f"its audit trail does not verify: {copied.problem}"
+    if copied.events[: len(events)] != events or len(copied.events) != len(events) + 1:
         return "its audit trail is not the source's followed by the migrate event"
     for sha256 in proofs:
         content = target.proof_content(sha256)
@@ -68,11 +67,10 @@ def _differences(source: Document, events: list[dict[str, Any]], proofs: dict[st
 
 def migrate(ctx: Context, target: Store) -> Outcome:
     """Copy the store to `target`, which must not exist yet; admin only."""
-    if target.location == ctx.store.location:
+    if target.location == ctx.store.location or set(target.own_files()[:1]) & set(ctx.store.own_files()):
         raise UsageError("--to names the store being copied", hint="name a new store: another file or database")
-    doc = ctx.store.read()
+    doc, events, problem, _ = _checked_audit_trail(ctx.store)
     actor = _actor(ctx, doc, "admin")
-    events, problem = _checked_audit_trail(ctx.store, doc)
     if problem is not None:
         raise DataError(
             f"the audit trail of {ctx.store.location} is broken: {problem}",

@@ -7,6 +7,7 @@ import errno
 import hashlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from certcli.errors import DataError
@@ -103,27 +104,54 @@ def _holds(target: Path, content: bytes) -> bool:
         os.close(fd)
 
 
-def _write_exclusively(target: Path, content: bytes) -> None:
-    """Create `target` owner-only, refusing to follow a link; an identical file already there is kept."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+TEMP_PREFIX, TEMP_SUFFIX = ".", ".tmp"
+
+
+def _publish(folder: Path, target: Path, content: bytes) -> None:
+    """Make `target` a plain owner-only file holding `content`, appearing only once whole: written to a
+    temp file, fsynced, then linked under its name. Whatever else is found there (a file cut short by a
+    killed upload, or planted) is replaced, never followed; a file with these very bytes is kept."""
+    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)  # mode 0600
     try:
-        fd = os.open(target, flags, 0o600)
-    except FileExistsError:
-        if _holds(target, content):
-            return  # stored already: a plain file with these very bytes
-        raise DataError(
-            f"proof store entry {target} is not the expected file", hint="remove it and upload again"
-        ) from None
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp_name, target)
+        except FileExistsError:
+            if not _holds(target, content):
+                os.replace(temp_name, target)  # renames over the entry itself: a link there is not followed
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+    with contextlib.suppress(OSError):
+        _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        view = memoryview(content)
-        while view:
-            view = view[os.write(fd, view) :]
         os.fsync(fd)
-    except OSError:
+    finally:
         os.close(fd)
-        os.unlink(target)
-        raise
-    os.close(fd)
+
+
+def sweep_temp_files(folder: Path) -> list[Path]:
+    """Remove the temp files killed uploads left in a proofs folder; call only with the store's lock
+    held, when no upload can be mid-write. Returns what was removed."""
+    swept: list[Path] = []
+    with contextlib.suppress(OSError):
+        for entry in folder.iterdir():
+            if is_temp_file(entry.name) and stat.S_ISREG(os.lstat(entry).st_mode):
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+                    swept.append(entry)
+    return swept
+
+
+def is_temp_file(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
 def checked_proof(source: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Proof, bytes]:
@@ -134,10 +162,12 @@ def checked_proof(source: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Pro
 
 
 def keep_in_folder(folder: Path, sha256: str, content: bytes) -> None:
-    """Keep `content` in `folder` under its SHA-256 (a file store's proofs)."""
+    """Keep `content` in `folder` under its SHA-256 (a file store's proofs); call with the store's lock held."""
+    if hashlib.sha256(content).hexdigest() != sha256:
+        raise ValueError("the content does not match the SHA-256 it is to be kept under")
     try:
         _prepare_folder(folder)
-        _write_exclusively(folder / sha256, content)
+        _publish(folder, folder / sha256, content)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DataError(f"no space left to store the proof in {folder}") from None

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from certcli.text import printable
+from certcli.text import json_safe
 
 STATUS_COLOURS = {
     "completed": "32",  # green
@@ -23,12 +23,16 @@ STATUS_COLOURS = {
 }
 
 
+def is_terminal(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
 def use_colour(stream: Any = None) -> bool:
     """Colour only on a terminal, never with NO_COLOR or TERM=dumb."""
-    stream = stream or sys.stdout
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
-    return bool(getattr(stream, "isatty", lambda: False)())
+    return is_terminal(stream)
 
 
 def paint(text: str, code: str | None, colour: bool) -> str:
@@ -36,9 +40,10 @@ def paint(text: str, code: str | None, colour: bool) -> str:
 
 
 def to_json(data: Any) -> str:
+    """Indented JSON, with unprintable characters in its strings escaped (`json_safe`)."""
     import json
 
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:
@@ -133,7 +138,7 @@ def page_text(page: dict[str, Any], colour: bool) -> str:
         lines += ["", "Queue: " + " → ".join(page["queue"])]
     proof = page["proof"]
     if proof:
-        lines += ["", f"Proof: {printable(proof['filename'])} ({proof['size']} bytes, sha256 {proof['sha256'][:12]}…)"]
+        lines += ["", f"Proof: {proof['filename']} ({proof['size']} bytes, sha256 {proof['sha256'][:12]}…)"]
         lines.append(f"  submitted {proof['submitted_on']}, review {proof['review']}")
         if proof["reason"]:
             lines.append(f"  reason: {proof['reason']}")
@@ -148,7 +153,7 @@ def users_table(users: list[dict[str, Any]]) -> str:
 def review_table(items: list[dict[str, Any]]) -> str:
     if not items:
         return "No proofs waiting for review."
-    rows = [[i["user"], i["certification"], printable(i["filename"]), i["size"], i["submitted_on"]] for i in items]
+    rows = [[i["user"], i["certification"], i["filename"], i["size"], i["submitted_on"]] for i in items]
     return table(rows, ["USER", "CERTIFICATION", "FILE", "BYTES", "SUBMITTED"])
 
 
@@ -163,7 +168,7 @@ def history_text(data: dict[str, Any], colour: bool) -> str:
                 cycle["opened_on"],
                 _dash(cycle["due"]),
                 f"{done}/{len(cycle['courses'])}" if cycle["courses"] else "-",
-                f"{printable(proof['filename'])} ({proof['review']})" if proof else "-",
+                f"{proof['filename']} ({proof['review']})" if proof else "-",
                 _dash(cycle["completed_on"]),
                 _dash(cycle["valid_until"]),
                 paint(cycle["outcome"], STATUS_COLOURS.get(cycle["outcome"]), colour),

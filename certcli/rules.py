@@ -7,7 +7,7 @@ or before `now` into an `EnrollmentView`: status, dates, progress and queue.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -29,7 +29,6 @@ from certcli.model import (
     Record,
     Requirements,
 )
-from certcli.text import printable
 
 ENROLLED = "enrolled"
 STARTED_STATUS = "started"
@@ -144,7 +143,13 @@ class Cycle(Record):
 
     @property
     def mandatory_done(self) -> bool:
-        return all(self.course(cid).status == COMPLETED for cid in self.requirements.mandatory_ids)
+        done = {cid for cid, progress in self.progress.items() if progress.status == COMPLETED}
+        return mandatory_done(self.requirements, done)
+
+
+def mandatory_done(requirements: Requirements, completed: Collection[str]) -> bool:
+    """Whether the courses `completed` include every mandatory course of `requirements`."""
+    return all(course_id in completed for course_id in requirements.mandatory_ids)
 
 
 def facts_as_of(facts: Iterable[Fact], now: datetime) -> list[tuple[int, Fact]]:
@@ -213,6 +218,17 @@ def completed_on(cycle: Cycle, cert: Certification) -> date | None:
     if cert.completion_date == "submitted" and proof.proof.completed_on is not None:
         return proof.proof.completed_on
     return proof.reviewed_at.date()
+
+
+def completed_at(cycle: Cycle, cert: Certification) -> datetime | None:
+    """The moment the cycle became complete: its last mandatory course, or the approval of its proof."""
+    if completed_on(cycle, cert) is None:
+        return None
+    if cert.kind == "internal":
+        done = [cycle.course(course_id).completed_at for course_id in cycle.requirements.mandatory_ids]
+        return max(at for at in done if at is not None)
+    assert cycle.proof is not None
+    return cycle.proof.reviewed_at
 
 
 class CycleResult(Record):
@@ -507,13 +523,33 @@ def _describe_cycle(result: CycleResult, cert: Certification) -> list[str]:
 def _describe_proof(proof: ProofState | None, cert: Certification) -> str:
     if proof is None:
         return "no proof uploaded in this cycle"
-    text = f"proof {printable(proof.proof.filename)} submitted {proof.submitted_at.date()}"
+    text = f"proof {proof.proof.filename} submitted {proof.submitted_at.date()}"
     if proof.review == PENDING:
         return text + ", waiting for review → pending_approval"
     verdict = f", {proof.review} {proof.reviewed_at.date() if proof.reviewed_at else '?'} by {proof.reviewed_by}"
     if proof.review == REJECTED:
         return text + verdict + f" ({proof.reason}) → rejected"
     return text + verdict
+
+
+# Why the next cycle opens now (see `next_cycle_opens`).
+LAPSED = "expired"
+REVOKED_HELD = "revoked"
+RENEWAL = "renewal"
+
+
+def next_cycle_opens(view: EnrollmentView, early: bool) -> str | None:
+    """Whether taking up the enrollment now opens its next cycle, and why: its completion expired
+    (`LAPSED`) or was revoked (`REVOKED_HELD`), or, with `early` (the learner starts it), its renewal
+    window is open (`RENEWAL`). None: the current cycle goes on. Recording a completion (`complete`,
+    an import) opens one only when the completion no longer holds."""
+    if view.status == EXPIRED:
+        return LAPSED
+    if view.status == REVOKED_STATUS and view.cycles[-1].outcome != OPEN:
+        return REVOKED_HELD
+    if early and view.renewal_open and not view.renewing:
+        return RENEWAL
+    return None
 
 
 def first_due(cert: Certification, enrolled: date, assigned_due: date | None) -> date | None:

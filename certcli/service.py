@@ -37,8 +37,7 @@ from certcli.model import (
     User,
 )
 from certcli.store import Need, Store
-from certcli.store.document import ID_PATTERN
-from certcli.text import printable
+from certcli.store.document import ID_RULE, is_identifier
 
 
 class Context(NamedTuple):
@@ -78,11 +77,8 @@ def _about(ctx: Context, cert_id: str | None, user_id: str | None, course_id: st
 
 
 def _check_id(value: str, what: str) -> None:
-    if not ID_PATTERN.match(value):
-        raise UsageError(
-            f"invalid {what} id {value!r}",
-            hint="use letters, digits, '.', '_', '@' and '-', starting with a letter or digit",
-        )
+    if not is_identifier(value):
+        raise UsageError(f"invalid {what} id {value!r}", hint=f"use {ID_RULE}")
 
 
 def _actor(ctx: Context, doc: Document, *roles: str) -> User:
@@ -520,14 +516,14 @@ def _reopen(
 ) -> rules.EnrollmentView:
     """Open the next cycle when the enrollment has expired or was revoked, or
     (with `early`) when its renewal window is open; otherwise change nothing."""
-    if view.status == rules.EXPIRED:
-        why = f"{cert.id} expired on {view.valid_until}"
-    elif view.status == rules.REVOKED_STATUS and view.cycles[-1].outcome != rules.OPEN:
-        why = f"{cert.id} was revoked"
-    elif early and view.renewal_open and not view.renewing:
-        why = f"the renewal window of {cert.id} is open (valid until {view.valid_until})"
-    else:
+    reason = rules.next_cycle_opens(view, early)
+    if reason is None:
         return view
+    why = {
+        rules.LAPSED: f"{cert.id} expired on {view.valid_until}",
+        rules.REVOKED_HELD: f"{cert.id} was revoked",
+        rules.RENEWAL: f"the renewal window of {cert.id} is open (valid until {view.valid_until})",
+    }[reason]
     _open_next_cycle(ctx, enrollment, cert, view)
     messages.append(f"{why}; opened cycle {view.cycle + 1}.")
     return _view(ctx, enrollment, cert)
@@ -660,7 +656,7 @@ def upload_proof(ctx: Context, cert_id: str, source: Path, completed_on: date | 
         _audit(ctx, doc, "upload-proof", details, certification=cert.id, user=actor.id)
         replaced = " (replacing the one waiting)" if _awaiting_review(view) else ""
         result = _progress(cert, _view(ctx, enrollment, cert), actor)
-    return Outcome(result, [f"Uploaded {printable(source.name)}{replaced}; waiting for review."])
+    return Outcome(result, [f"Uploaded {source.name}{replaced}; waiting for review."])
 
 
 def _reviewable(
@@ -809,12 +805,34 @@ def explain(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
 # ---------------------------------------------------------------- the audit trail
 
 
-def _checked_audit_trail(store: Store, doc: Document) -> tuple[list[dict[str, Any]], str | None]:
-    """The store's audit events, and what is wrong with them as the trail of `doc` (None: they verify)."""
+class Trail(NamedTuple):
+    """A store's document and audit events read at one moment, and what is wrong with the events
+    as the document's trail (None: they verify)."""
+
+    doc: Document
+    events: list[dict[str, Any]]
+    problem: str | None
+    content_hash: str | None  # what the latest event must carry for the document; None for databases
+
+
+# A writer saves the store and then appends to the log: one seen between the two looks, for a moment,
+# like a change cut short. A problem is believed once it is still there after these pauses (seconds).
+SETTLING_PAUSES = (0.02, 0.1, 0.3, 0.6)
+
+
+def _checked_audit_trail(store: Store, need: Need | None = None) -> Trail:
+    import time
+
     from certcli import audit
 
-    events, problem = store.read_audit()
-    return events, problem or audit.verify(events, doc.audit_head, store.content_hash(doc))
+    for pause in (*SETTLING_PAUSES, None):
+        doc, events, problem = store.read_with_audit(need)
+        content_hash = store.content_hash(doc)
+        problem = problem or audit.verify(events, doc.audit_head, content_hash)
+        if problem is None or pause is None:
+            break
+        time.sleep(pause)
+    return Trail(doc, events, problem, content_hash)
 
 
 def audit_events(ctx: Context, user: str | None = None, cert: str | None = None, since: date | None = None) -> Outcome:
@@ -822,22 +840,19 @@ def audit_events(ctx: Context, user: str | None = None, cert: str | None = None,
 
     doc = ctx.store.read(Need(users=_ids(ctx.actor_id)))
     _actor(ctx, doc, "admin")
-    events, _ = ctx.store.read_audit()
-    return Outcome([event for event in events if audit.matches(event, user, cert, since)])
+    events, problem = ctx.store.read_audit()
+    warning = [f"warning: the audit log holds only the events listed: {problem}"] if problem else []
+    return Outcome([event for event in events if audit.matches(event, user, cert, since)], warning)
 
 
 def audit_verify(ctx: Context) -> Outcome:
-    from certcli import audit
-
-    doc = ctx.store.read(Need(users=_ids(ctx.actor_id)))
-    _actor(ctx, doc, "admin")
-    events, problem = ctx.store.read_audit()
-    content_hash = ctx.store.content_hash(doc)
-    problem = problem or audit.verify(events, doc.audit_head, content_hash)
-    if problem is not None:
-        raise DataError(f"audit trail broken: {problem}", hint="restore the store and its log from a backup")
+    trail = _checked_audit_trail(ctx.store, Need(users=_ids(ctx.actor_id)))
+    _actor(ctx, trail.doc, "admin")
+    if trail.problem is not None:
+        raise DataError(f"audit trail broken: {trail.problem}", hint="restore the store and its log from a backup")
+    events = trail.events
     last = events[-1] if events else None
     data = {"ok": True, "events": len(events), "head": last["sha256"] if last else None}
     note = f"through event {last['seq']} ({last['at']})" if last else "no events recorded yet"
-    matched = "the store matches it" if content_hash else "the database wrote each event with its change"
+    matched = "the store matches it" if trail.content_hash else "the database wrote each event with its change"
     return Outcome(data, [f"Audit trail intact: {len(events)} events, {note}; {matched}."])

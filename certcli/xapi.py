@@ -77,23 +77,12 @@ class Event(NamedTuple):
 # ---------------------------------------------------------------- the facts worth exporting
 
 
-def completed_at(cycle: rules.Cycle, cert: Certification) -> datetime | None:
-    """When the cycle became complete: its last mandatory course, or the approval of its proof."""
-    if rules.completed_on(cycle, cert) is None:
-        return None
-    if cert.kind == "internal":
-        done = [cycle.course(course_id).completed_at for course_id in cycle.requirements.mandatory_ids]
-        return max(at for at in done if at is not None)
-    assert cycle.proof is not None
-    return cycle.proof.reviewed_at
-
-
 def _cycle_events(cycle: rules.Cycle, cert: Certification) -> Iterator[Event]:
     yield Event(REGISTERED, cycle.opened_at, cycle.number)
     for course_id, progress in list(cycle.progress.items()):
         if progress.completed_at is not None:
             yield Event(COURSE_COMPLETED, progress.completed_at, cycle.number, course=course_id)
-    done_at = completed_at(cycle, cert)
+    done_at = rules.completed_at(cycle, cert)
     if done_at is not None:
         yield Event(CERTIFICATION_COMPLETED, done_at, cycle.number)
         if cycle.revoked_at is not None:
@@ -272,7 +261,9 @@ def statements(
 def to_json_lines(found: Iterable[dict[str, Any]]) -> str:
     import json
 
-    return "".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in found)
+    from certcli.text import json_safe
+
+    return "".join(json_safe(json.dumps(item, ensure_ascii=False, separators=(",", ":"))) + "\n" for item in found)
 
 
 # ---------------------------------------------------------------- the use case

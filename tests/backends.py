@@ -116,3 +116,54 @@ def location_for(backend: str, folder: Path) -> Iterator[str]:
             yield url
     else:
         yield str(folder / f"store.{'db' if backend == 'sqlite' else backend}")
+
+
+class RawDatabase:
+    """A database store's tables as an outsider edits them: `?` placeholders on either driver."""
+
+    def __init__(self, conn: Any, postgres: bool) -> None:
+        self.conn, self.postgres = conn, postgres
+
+    def run(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        cursor = self.conn.cursor()
+        cursor.execute(statement.replace("?", "%s") if self.postgres else statement, params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def drop(self, table: str) -> None:
+        self.run(f"DROP TABLE {table}{' CASCADE' if self.postgres else ''}")
+
+
+@contextlib.contextmanager
+def raw_database(location: str) -> Iterator[RawDatabase]:
+    """The tables of a database store, with foreign keys not enforced (as in the sqlite3 shell, or a
+    PostgreSQL session replicating rows), committed when the block ends without an exception."""
+    if location.startswith("postgresql://"):
+        import psycopg2
+
+        conn = psycopg2.connect(location)
+        conn.cursor().execute("SET session_replication_role = replica")
+    else:
+        import sqlite3
+
+        conn = sqlite3.connect(location)
+    try:
+        yield RawDatabase(conn, location.startswith("postgresql://"))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def database_dump(location: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of a database store (readable or not to certcli), to compare before
+    and after a command: table name -> rows, sorted."""
+    with raw_database(location) as db:
+        if db.postgres:
+            query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        else:
+            query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        tables = sorted(name for (name,) in db.run(query))
+        return {
+            table: sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                           for row in db.run(f'SELECT * FROM "{table}"')), key=repr)
+            for table in tables
+        }  # fmt: skip

@@ -194,9 +194,6 @@ HOSTILE = {
     "html-named-pdf": Hostile(_named("page.pdf", b"<!doctype html><script>alert(1)</script>")),
     "empty-pdf": Hostile(_named("empty.pdf", b"")),
     "missing-file": Hostile(lambda root, _proofs: str(root / "inputs" / "nowhere.pdf")),
-    "planted-link-to-an-outside-file": Hostile(_planted_link(target_exists=True)),
-    "planted-dangling-link": Hostile(_planted_link(target_exists=False)),
-    "planted-file-of-the-same-size": Hostile(_planted_same_size_file),
     "proofs-folder-is-a-link": Hostile(_proofs_folder_is_link),
     "proofs-folder-is-a-file": Hostile(_proofs_folder_is_file),
 }
@@ -223,6 +220,43 @@ def test_hostile_proof_files_are_refused_and_nothing_is_written(certcli_exe: str
     print(f"hostile proofs: {len(HOSTILE)} inputs tried, {refused} refused (exit 6), {written} wrote anything")
     assert not failures, "\n".join(failures)
     assert (refused, written) == (len(HOSTILE), 0)
+
+
+PLANTED = {
+    "a-link-to-an-outside-file": _planted_link(target_exists=True),
+    "a-dangling-link": _planted_link(target_exists=False),
+    "a-file-of-the-same-size": _planted_same_size_file,
+    "a-file-cut-short-by-a-killed-upload": lambda root, proofs: _planted_prefix(root, proofs),
+}
+
+
+def _planted_prefix(root: Path, proofs: Path) -> str:
+    proofs.mkdir(mode=0o700)
+    (proofs / PDF_SHA256).write_bytes(PDF[: len(PDF) // 2])
+    return _write(root / "inputs" / "cert.pdf", PDF)
+
+
+@pytest.mark.parametrize("case", PLANTED)
+def test_whatever_sits_under_a_proofs_name_is_replaced_by_the_whole_file_never_followed(
+    certcli_exe: str, tmp_path: Path, case: str
+) -> None:
+    """A proof's name in the folder promises its bytes: anything else found there (cut short by a kill,
+    or planted) does not block uploads for ever; it is replaced, and a link there is not followed."""
+    store = tmp_path / "acme.toml"
+    shutil.copyfile(FIXTURES / "acme.toml", store)
+    source = PLANTED[case](tmp_path, tmp_path / "acme.proofs")
+    outside = tmp_path / "outside"
+    outside_before = tree(outside) if outside.exists() else None
+
+    result = run(certcli_exe, store, "upload-proof", CERT, source)
+
+    assert result.returncode == 0, result.stderr
+    kept = tmp_path / "acme.proofs" / PDF_SHA256
+    assert not kept.is_symlink() and kept.read_bytes() == PDF
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    if outside_before is not None:
+        assert tree(outside) == outside_before
+    assert sorted(p.name for p in (tmp_path / "acme.proofs").iterdir()) == [PDF_SHA256]
 
 
 # ---------------------------------------------------------------- odd names: kept verbatim, stored by SHA-256

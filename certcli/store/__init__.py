@@ -67,6 +67,14 @@ class Store(Protocol):
     def read_audit(self) -> tuple[list[dict[str, Any]], str | None]:
         """The audit log's events, and a problem with its first line that is not an event."""
 
+    def read_with_audit(self, need: Need | None = None) -> tuple[Document, list[dict[str, Any]], str | None]:
+        """`read(need)` and `read_audit()` as they stood at one moment: a change made meanwhile is
+        seen whole or not at all, so the trail can be checked against the document without false alarms."""
+
+    def own_files(self) -> list[Path]:
+        """The files and folders on this machine that make up the store (none for a database on a
+        server): an output file is never written to one of them, nor inside one of the folders."""
+
     def update(self, need: Need | None = None) -> AbstractContextManager[Document]:
         """Hold the write lock across read-modify-write: the document yielded is
         saved when the block ends without an exception, and left untouched otherwise.
@@ -121,11 +129,49 @@ def pending_entry(doc: Document) -> AuditEntry:
     return doc.pending_audit or AuditEntry(datetime.now(UTC), "", "update", {}, {})
 
 
-def redact(location: str) -> str:
-    """A store location fit to show: a URL's password hidden."""
-    import re
+SECRET_PARAMETERS = ("password", "sslpassword")  # the libpq connection parameters that hold secrets
 
-    return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", location)
+
+def _split_secrets(location: str) -> tuple[str, list[str]]:
+    """`location` with its secrets as `***`, and the secrets as written. A URL's password sits
+    between the first ':' of its user part and the last '@' before the query (it may hold '/' or
+    '@'); `password` and `sslpassword` may also come as query parameters, as libpq accepts."""
+    from urllib.parse import unquote
+
+    scheme, separator, rest = location.partition("://")
+    if not separator:
+        return location, []
+    authority_and_path, question, query = rest.partition("?")
+    found: list[str] = []
+    at = authority_and_path.rfind("@")
+    if at != -1:
+        user, colon, password = authority_and_path[:at].partition(":")
+        if colon:
+            found.append(password)
+            authority_and_path = f"{user}:***{authority_and_path[at:]}"
+    parameters = []
+    for parameter in query.split("&") if question else []:
+        key, equals, value = parameter.partition("=")
+        if equals and unquote(key).strip().lower() in SECRET_PARAMETERS:
+            found.append(value)
+            parameter = f"{key}=***"
+        parameters.append(parameter)
+    found += [unquote(secret) for secret in found]
+    return f"{scheme}://{authority_and_path}{question}{'&'.join(parameters)}", [s for s in found if s]
+
+
+def redact(location: str) -> str:
+    """A store location fit to show or record: every password in it hidden."""
+    return _split_secrets(location)[0]
+
+
+def scrub(text: str, location: str) -> str:
+    """`text` (a driver's message, say) with every secret of `location` hidden, wherever it appears."""
+    shown, secrets = _split_secrets(location)
+    text = text.replace(location, shown)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
@@ -139,7 +185,7 @@ def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
     if text.startswith("sqlite:///"):
         from certcli.store.sql import SqliteStore
 
-        return SqliteStore(Path(text.removeprefix("sqlite:///")), lock_timeout)
+        return SqliteStore(_real(Path(text.removeprefix("sqlite:///"))), lock_timeout, text)
     if "://" in text:
         raise UsageError(
             f"unsupported store URL {redact(text)!r}",
@@ -150,7 +196,7 @@ def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
     if suffix in (".db", ".sqlite"):
         from certcli.store.sql import SqliteStore
 
-        return SqliteStore(path, lock_timeout)
+        return SqliteStore(_real(path), lock_timeout, text)
     from certcli.store.files import FORMATS, FileStore
 
     if suffix not in FORMATS:
@@ -158,4 +204,12 @@ def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
             f"unsupported store {text!r}: the name must end in .json, .toml, .db or .sqlite, or be a URL",
             hint="pass --store PATH.toml, PATH.json, PATH.db, sqlite:///PATH or postgresql://HOST/DATABASE",
         )
-    return FileStore(path, FORMATS[suffix], lock_timeout)
+    return FileStore(_real(path), FORMATS[suffix], lock_timeout, text)
+
+
+def _real(path: Path) -> Path:
+    """`path` with every symbolic link resolved, once: a store reached through a link keeps its
+    lock, log, proofs and journal beside the real file, and is replaced there, not the link."""
+    import os
+
+    return Path(os.path.realpath(path))

@@ -43,7 +43,13 @@ from certcli.model import (
     User,
 )
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+ID_RULE = "letters, digits, '.', '_', '@' and '-', starting with a letter or digit, at most 128"
+
+
+def is_identifier(value: object) -> bool:
+    """Whether `value` is an id: the whole string matches, so no trailing newline or space slips through."""
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 ORG_URL_PATTERN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")
 
@@ -140,7 +146,7 @@ class _Reader:
         value = self._get(key, required, "an id")
         if value is None:
             return None
-        if not isinstance(value, str) or not ID_PATTERN.match(value):
+        if not is_identifier(value):
             self._bad(key, value, "an id (letters, digits, '.', '_', '@', '-')")
             return None
         return value
@@ -527,7 +533,10 @@ def stringify_dates(value: Any) -> Any:
     if isinstance(value, list):
         return [stringify_dates(item) for item in value]
     if isinstance(value, datetime):
-        return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
+        try:
+            return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
+        except OverflowError:  # past the calendar's edge in UTC: validation reports it at its place
+            return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from certcli.rules import Standing
 
+SNAPSHOT_ATTEMPTS = 20  # writers of one store take turns; each retry follows a write that completed
 NEW_STORE_MODE = 0o600  # a store holds personal data: owner-only unless the admin widens it
 
 
@@ -101,8 +102,10 @@ def serialize_document(doc: Document, fmt: FileFormat) -> bytes:
     return fmt.dump(document_to_data(doc)).encode("utf-8")
 
 
-def write_atomically(path: Path, content: bytes, mode: int) -> None:
+def write_atomically(path: Path, content: bytes, mode: int, exclusive: bool = False) -> None:
     """Replace `path` with `content`: temp file in the same folder, fsync, rename, fsync the folder.
+    With `exclusive`, the temp file is linked in place instead, so anything already at `path`
+    (even a file that appeared a moment ago) is left alone and FileExistsError raised.
 
     On any failure the old file is untouched and the temp file is removed.
     """
@@ -116,7 +119,11 @@ def write_atomically(path: Path, content: bytes, mode: int) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
+        if exclusive:
+            os.link(temp_name, path)
+            os.unlink(temp_name)
+        else:
+            os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
@@ -157,11 +164,11 @@ def _fsync_folder(folder: Path) -> None:
 class FileStore:
     """One JSON or TOML file; a sibling `<name>.lock` serialises writers."""
 
-    def __init__(self, path: Path, fmt: FileFormat, lock_timeout: float) -> None:
-        self.path = path
+    def __init__(self, path: Path, fmt: FileFormat, lock_timeout: float, location: str | None = None) -> None:
+        self.path = path  # symbolic links resolved: the log, lock and proofs live beside the real file
         self.fmt = fmt
         self.lock_timeout = lock_timeout
-        self.location = str(path)
+        self.location = location or str(path)
         self.proofs_dir = path.with_name(path.stem + ".proofs")
         self.audit_path = Path(f"{path}.audit.jsonl")
         self.notices: list[str] = []
@@ -235,17 +242,31 @@ class FileStore:
         except OSError:
             return None
 
+    def _sweep(self) -> None:
+        """Remove what killed writers left: temp files of the store and of proof uploads (lock held)."""
+        from certcli.proofs import sweep_temp_files as sweep_proof_temp_files
+
+        sweep_temp_files(self.path)
+        sweep_proof_temp_files(self.proofs_dir)
+
+    @property
+    def lock_path(self) -> Path:
+        return Path(f"{self.path}.lock")
+
+    def own_files(self) -> list[Path]:
+        return [self.path, self.audit_path, self.lock_path, self.proofs_dir]
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         from filelock import FileLock, Timeout
 
-        lock = FileLock(f"{self.path}.lock", timeout=self.lock_timeout)
+        lock = FileLock(str(self.lock_path), timeout=self.lock_timeout)
         try:
             lock.acquire()
         except Timeout:
             raise StoreBusy(
                 f"store {self.location} is locked by another process (waited {self.lock_timeout:g} s)",
-                hint=f"another certcli holds the lock file {self.path}.lock; retry in a moment, "
+                hint=f"another certcli holds the lock file {self.lock_path}; retry in a moment, "
                 "or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
             ) from None
         except OSError as exc:
@@ -254,6 +275,25 @@ class FileStore:
             yield
         finally:
             lock.release()
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        """What changes whenever a writer replaces the store (it renames a new file into place)."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def read_with_audit(self, need: Need | None = None) -> tuple[Document, list[dict[str, Any]], str | None]:
+        """Without the lock, like every reading command: the log is read after the store, and the
+        store read again when a writer replaced it meanwhile (its log may then hold a later event)."""
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            before = self._identity()
+            doc = self.read(need)
+            events, problem = self.read_audit()
+            if self._identity() == before:
+                break
+        return doc, events, problem
 
     def _save(self, data: dict[str, Any], mode: int) -> None:
         try:
@@ -277,7 +317,9 @@ class FileStore:
                     f"store {self.location} already exists",
                     hint="use it as it is, or choose another path with --store",
                 )
-            if self.audit_path.exists() and self.audit_path.stat().st_size > 0:
+            self._sweep()
+            history = b"".join(audit.encode_event(past) for past in events)
+            if self._holds_other_log(history):
                 raise StateError(
                     f"{self.audit_path} holds the audit log of an earlier store",
                     hint="move it away first, or choose another path with --store",
@@ -289,12 +331,23 @@ class FileStore:
             event = audit.make_event(pending_entry(doc), head, audit.document_hash(data))
             try:
                 if events:  # the history first: a store without its log would not verify
-                    self._write_log(b"".join(audit.encode_event(past) for past in events))
+                    self._write_log(history)
                 self._save_event(doc, data, event, NEW_STORE_MODE)
             except BaseException:
                 if events and not self.path.exists():
                     self.audit_path.unlink(missing_ok=True)
                 raise
+
+    def _holds_other_log(self, history: bytes) -> bool:
+        """Whether a log is already there that is not `history`: one left by a creation of this very
+        store cut short after writing its log (a `migrate` killed, then run again) is taken over."""
+        try:
+            existing = self.audit_path.read_bytes()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise DataError(f"cannot read audit log {self.audit_path}: {exc.strerror}") from None
+        return existing not in (b"", history)
 
     def _write_log(self, content: bytes) -> None:
         try:
@@ -307,7 +360,7 @@ class FileStore:
         if not self.exists():
             raise self._missing()
         with self._locked():
-            sweep_temp_files(self.path)
+            self._sweep()
             doc = self._advise(parse_document(self._read_bytes(), self.fmt, self.location))  # never from the cache
             head, before = doc.audit_head, document_to_data(doc)
             yield doc

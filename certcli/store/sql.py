@@ -11,23 +11,31 @@ A change is one transaction that holds the write lock from the first read to the
 commit (SQLite `BEGIN IMMEDIATE`; PostgreSQL a row lock on the audit head, which
 every change moves), writes only the rows that changed, and appends its audit
 event. Proof files are kept in the database: a shared store has no shared folder.
+
+Nothing read from a database is trusted more than a file: every row and meta value
+is parsed and validated, a reference a partial load relies on must lead to a row,
+and a driver's error becomes a `DataError` naming the store (or `StoreBusy`). A new
+SQLite store is built whole in a file of its own beside its path and then linked
+into place, so a path holds a whole store or nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certcli import rules
 from certcli.dates import format_date, format_time
-from certcli.errors import DataError, StateError, StoreBusy
+from certcli.errors import CertcliError, DataError, StateError, StoreBusy
 from certcli.model import SCHEMA_VERSION, AuditHead, Certification, Document, Enrollment
-from certcli.store import Need, pending_entry, redact, tally
+from certcli.store import Need, pending_entry, redact, scrub, tally
 from certcli.store.document import (
     certification_data,
     course_data,
@@ -81,10 +89,54 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
 LAYOUT = len(LAYOUT_STEPS)
 
 _TABLES = ("users", "courses", "certifications", "enrollments")
+OWN_TABLES = ("certcli_meta", *_TABLES, "standings", "audit_events", "proofs")
+
+# What a database holds, as `SqlStore._contents` tells it; anything else is a description in words.
+STORE = "a certcli store"
+NOTHING = "nothing of certcli's"  # a store can be created there
+
+
+# Where document validation places a problem (`users[3]`, `org`, `audit`): a row, or a meta value.
+_PLACE = re.compile(r"^(?:(users|courses|certifications|enrollments)\[(\d+)\]|(schema|org|audit)\b)")
+
+
+def _place(match: re.Match[str], data: dict[str, Any]) -> str:
+    """The row or meta value behind a place in the document validated from `data`."""
+    table, index, meta = match.groups()
+    if meta is not None:
+        key = "head" if meta == "audit" else meta
+        return f"certcli_meta {key!r}"
+    row = data[table][int(index)]
+    key = (row["user"], row["certification"]) if table == "enrollments" else row["id"]
+    return f"{table} row {key!r}"
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _described(value: Any) -> str:
+    """What kind of value a column or a parsed JSON value holds, in words."""
+    kinds = {bytes: "binary data", memoryview: "binary data", str: "text", bool: "a boolean", int: "a number",
+             float: "a number", list: "a list", dict: "an object", type(None): "null"}  # fmt: skip
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _parse_json(text: Any) -> Any:
+    """A row's or a meta value's JSON; ValueError saying what is wrong with it."""
+    if not isinstance(text, str):
+        raise ValueError(f"holds {_described(text)} where JSON text belongs")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("holds JSON nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"holds malformed JSON ({exc})") from None
+
+
+def _listed(names: Iterable[str]) -> str:
+    names = list(names)
+    return ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
 
 
 def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
@@ -99,6 +151,19 @@ def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
 
 def _org_data(doc: Document) -> dict[str, str]:
     return {key: value for key, value in (("name", doc.org_name), ("url", doc.org_url)) if value}
+
+
+def _ids_in(rows: Iterable[dict[str, Any]], key: str) -> set[str]:
+    """The ids `rows` name under `key` (what is not text is left for validation to report)."""
+    return {row[key] for row in rows if isinstance(row.get(key), str)}
+
+
+def _course_ids(cert: dict[str, Any]) -> list[str]:
+    """The courses a certification row's data names (what is not an id is left for validation to report)."""
+    refs = cert.get("courses")
+    if not isinstance(refs, list):
+        return []
+    return [ref["id"] for ref in refs if isinstance(ref, dict) and isinstance(ref.get("id"), str)]
 
 
 # ---------------------------------------------------------------- standings
@@ -123,15 +188,40 @@ def _derived(enrollment: Enrollment, cert: Certification) -> tuple[list[Any], li
     return [last_text, int(awaiting)], pieces
 
 
-def _optional_date(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+def _status(value: Any) -> str:
+    if value not in rules.STATUSES:
+        raise ValueError(f"status {value!r}, not a status certcli knows")
+    return str(value)
 
 
-def _standing_of(row: Any) -> Standing:
-    status, overdue, due, completed_on, valid_until, renewal_open, cycle = row
+def _flag(value: Any, column: str) -> bool:
+    if value not in (0, 1):
+        raise ValueError(f"{column} {value!r}, not 0 or 1")
+    return bool(value)
+
+
+def _optional_date(value: Any, column: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{column} {value!r}, not a date") from None
+
+
+def _cycle(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"cycle {value!r}, not a whole number ≥ 1")
+    return value
+
+
+def _standing_of(columns: Sequence[Any]) -> Standing:
+    """A standings row's `STANDING_COLUMNS`; ValueError naming the value that is not one."""
+    status, overdue, due, completed_on, valid_until, renewal_open, cycle = columns
     return rules.Standing(
-        status, bool(overdue), _optional_date(due), _optional_date(completed_on), _optional_date(valid_until),
-        bool(renewal_open), cycle,
+        _status(status), _flag(overdue, "overdue"), _optional_date(due, "due"),
+        _optional_date(completed_on, "completed_on"), _optional_date(valid_until, "valid_until"),
+        _flag(renewal_open, "renewal_open"), _cycle(cycle),
     )  # fmt: skip
 
 
@@ -144,6 +234,7 @@ class SqlStore:
     location: str
     lock_timeout: float
     blob = ""
+    elsewhere_hint = ""  # where to go instead of a database that holds something else
 
     def __init__(self) -> None:
         self.notices: list[str] = []
@@ -152,7 +243,7 @@ class SqlStore:
 
     # ------------------------------------------------------------ dialect hooks
 
-    def _connect(self) -> Any:
+    def _connect(self, write: bool) -> _Connection:
         raise NotImplementedError
 
     def _begin(self, conn: Any, write: bool) -> None:
@@ -166,11 +257,19 @@ class SqlStore:
         """A condition `column` is one of `values`, and its parameters."""
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
-    def _has_tables(self, conn: Any) -> bool:
+    def _contents(self, conn: Any) -> str:
+        """`STORE`, `NOTHING` (a store can be created there), or in words what else the database holds."""
         raise NotImplementedError
+
+    def _lock_creation(self, conn: Any) -> None:
+        """Make a creation of this store that runs at the same time wait until this one is done."""
 
     def _prepare_new(self, conn: Any) -> None:
         """Ready an empty database for the tables."""
+
+    def shown(self, text: str) -> str:
+        """A driver's message fit to show: no secret of the location in it."""
+        return text
 
     # ------------------------------------------------------------ plumbing
 
@@ -180,15 +279,35 @@ class SqlStore:
             hint="create one with `certcli init --admin ID`, or copy one there with `certcli migrate --to`",
         )
 
-    def _run(self, conn: Any, text: str, params: Iterable[Any] = ()) -> Any:
+    def _already_exists(self) -> StateError:
+        return StateError(f"store {self.location} already exists", hint="use it as it is, or choose another --store")
+
+    def _not_a_store(self, contents: str, error: type[CertcliError]) -> CertcliError:
+        """Exit 6 for a command that uses the store, 5 for one that would create it."""
+        return error(f"store {self.location} is not a certcli store: it holds {contents}", hint=self.elsewhere_hint)
+
+    def _damaged(self, where: str, what: str) -> DataError:
+        return DataError(f"store {self.location} is damaged: {where} {what}", hint="restore it from a backup")
+
+    def _dangling(self, where: str, table: str, value: str) -> DataError:
+        return self._damaged(where, f"names {table[:-1]} {value!r}, which has no row in {table} (a dangling reference)")
+
+    def _require_store(self, conn: Any) -> None:
+        contents = self._contents(conn)
+        if contents == NOTHING:
+            raise self._missing()
+        if contents != STORE:
+            raise self._not_a_store(contents, DataError)
+
+    def _run(self, conn: Any, text: str, params: Iterable[Any] = ()) -> list[Any]:
         return conn.execute(self._sql(text), list(params))
 
     def _rows(self, conn: Any, text: str, params: Iterable[Any] = ()) -> list[Any]:
-        return self._run(conn, text, params).fetchall()
+        return self._run(conn, text, params)
 
     @contextlib.contextmanager
     def _transaction(self, write: bool) -> Iterator[Any]:
-        conn = self._connect()
+        conn = self._connect(write)
         try:
             self._begin(conn, write)
             yield conn
@@ -200,15 +319,25 @@ class SqlStore:
         finally:
             conn.close()
 
-    def _meta(self, conn: Any) -> dict[str, str]:
-        return dict(self._rows(conn, "SELECT key, value FROM certcli_meta"))
+    def _parsed(self, text: Any, where: str) -> Any:
+        try:
+            return _parse_json(text)
+        except ValueError as exc:
+            raise self._damaged(where, str(exc)) from None
 
-    def _checked_meta(self, conn: Any, write: bool) -> dict[str, str]:
+    def _meta(self, conn: Any) -> dict[str, Any]:
+        """The meta table's values, each parsed from its JSON."""
+        rows = self._rows(conn, "SELECT key, value FROM certcli_meta")
+        return {key: self._parsed(value, f"certcli_meta {key!r}") for key, value in rows}
+
+    def _checked_meta(self, conn: Any, write: bool) -> dict[str, Any]:
         """The meta table, after bringing an older layout forward (in a change only)."""
-        if not self._has_tables(conn):
-            raise self._missing()
+        self._require_store(conn)
         meta = self._meta(conn)
-        layout = int(meta.get("layout", "0"))
+        layout = meta.get("layout")
+        if isinstance(layout, bool) or not isinstance(layout, int) or layout < 1:
+            found = "is missing" if "layout" not in meta else f"is {layout!r}, not a table layout number"
+            raise self._damaged("certcli_meta 'layout'", found)
         if layout > LAYOUT:
             raise DataError(
                 f"store {self.location} has table layout {layout}; this certcli knows up to {LAYOUT}",
@@ -238,59 +367,117 @@ class SqlStore:
 
     def exists(self) -> bool:
         with self._transaction(write=False) as conn:
-            return self._has_tables(conn)
+            return self._contents(conn) == STORE
 
     def read(self, need: Need | None = None) -> Document:
-        try:
-            with self._transaction(write=False) as conn:
-                return self._load(conn, self._checked_meta(conn, write=False), need)
-        except _Outdated:
-            with self.update(need) as doc:  # brings the layout forward under the write lock
-                return doc
+        return self._snapshot(need, with_audit=False)[0]
 
-    def _load(self, conn: Any, meta: dict[str, str], need: Need | None) -> Document:
+    def read_with_audit(self, need: Need | None = None) -> tuple[Document, list[dict[str, Any]], str | None]:
+        return self._snapshot(need, with_audit=True)
+
+    def _snapshot(self, need: Need | None, with_audit: bool) -> tuple[Document, list[dict[str, Any]], str | None]:
+        """The document, and with `with_audit` the audit events, read in one transaction."""
+        try:
+            return self._read_once(need, with_audit)
+        except _Outdated:
+            with self.update(Need()):  # brings the layout forward under the write lock
+                pass
+            return self._read_once(need, with_audit)
+
+    def _read_once(self, need: Need | None, with_audit: bool) -> tuple[Document, list[dict[str, Any]], str | None]:
+        with self._transaction(write=False) as conn:
+            doc = self._load(conn, self._checked_meta(conn, write=False), need)
+            events, problem = self._audit_events(conn) if with_audit else ([], None)
+        return doc, events, problem
+
+    def _load(self, conn: Any, meta: dict[str, Any], need: Need | None) -> Document:
         if need is None:
             tables = {table: self._select(conn, table, "1 = 1", []) for table in _TABLES}
         else:
             tables = self._load_needed(conn, need)
-        data = {
-            "schema": int(meta.get("schema", SCHEMA_VERSION)),
-            "org": json.loads(meta.get("org", "{}")),
-            **{table: [self._row_data(table, row) for row in rows] for table, rows in tables.items()},
-        }
-        if meta.get("head"):
-            data["audit"] = json.loads(meta["head"])
-        return document_from_data(data, self.location, whole=need is None)
+        data = {"schema": meta.get("schema", SCHEMA_VERSION), "org": meta.get("org", {}), **tables}
+        if "head" in meta:
+            data["audit"] = meta["head"]
+        return self._document(data, whole=need is None)
 
-    @staticmethod
-    def _row_data(table: str, row: Any) -> dict[str, Any]:
-        if table == "enrollments":
-            user, cert, facts = row
-            return {"user": user, "certification": cert, "facts": json.loads(facts)}
-        return json.loads(row)
+    def _document(self, data: dict[str, Any], whole: bool) -> Document:
+        """`data` validated as a document: each problem placed in its row or meta value (`users row
+        'ana'.name` rather than the `users[3].name` of a file), with the fix a database allows."""
+        try:
+            return document_from_data(data, self.location, whole=whole)
+        except DataError as error:
+            prefix = f"{self.location}: "
+            placed = [
+                f"store {self.location} is damaged: {_PLACE.sub(lambda m: _place(m, data), line[len(prefix) :], 1)}"
+                if line.startswith(prefix) else line
+                for line in error.message.split("\n")
+            ]  # fmt: skip
+            raise DataError("\n".join(placed), hint="restore it from a backup") from None
 
-    def _select(self, conn: Any, table: str, where: str, params: list[Any]) -> list[Any]:
-        """In the document's order: (user, certification, facts) of enrollments, the data of other rows."""
-        columns = "user_id, certification_id, facts" if table == "enrollments" else "data"
+    def _select(self, conn: Any, table: str, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        """The data of the rows of `table` that match, in the document's order."""
+        columns = "user_id, certification_id, facts" if table == "enrollments" else "id, data"
         rows = self._rows(conn, f"SELECT {columns} FROM {table} WHERE {where} ORDER BY position", params)
-        return rows if table == "enrollments" else [data for (data,) in rows]
+        if table == "enrollments":
+            return [self._enrollment_data(row) for row in rows]
+        return [self._row_data(table, key, text) for key, text in rows]
 
-    def _load_needed(self, conn: Any, need: Need) -> dict[str, list[Any]]:
+    def _row_data(self, table: str, key: Any, text: Any) -> dict[str, Any]:
+        where = f"{table} row {key!r}"
+        data = self._parsed(text, where)
+        if not isinstance(data, dict):
+            raise self._damaged(where, f"holds {_described(data)}, not a JSON object")
+        if data.get("id") != key:
+            raise self._damaged(where, f"holds the data of id {data.get('id')!r}")
+        return data
+
+    def _enrollment_data(self, row: Sequence[Any]) -> dict[str, Any]:
+        user, cert, facts = row
+        return {
+            "user": user,
+            "certification": cert,
+            "facts": self._parsed(facts, f"enrollments row ({user!r}, {cert!r})"),
+        }
+
+    def _load_needed(self, conn: Any, need: Need) -> dict[str, list[dict[str, Any]]]:
         enrollments = self._needed_enrollments(conn, need)
-        user_ids = {*need.users, *(user for user, _, _ in enrollments)}
-        cert_ids = {*need.certifications, *(cert for _, cert, _ in enrollments)}
+        user_ids = {*need.users, *_ids_in(enrollments, "user")}
+        cert_ids = {*need.certifications, *_ids_in(enrollments, "certification")}
         if need.reports_of is not None:
             reports = self._rows(conn, "SELECT id FROM users WHERE manager = ?", [need.reports_of])
             user_ids.update(row[0] for row in reports)
         users = self._by_ids(conn, "users", None if need.all_users else user_ids)
         certs = self._by_ids(conn, "certifications", None if need.all_certifications else cert_ids)
-        course_ids = set(need.courses)
-        for text in certs:
-            course_ids.update(ref["id"] for ref in json.loads(text).get("courses", []))
-        courses = self._by_ids(conn, "courses", course_ids)
+        courses = self._by_ids(conn, "courses", {*need.courses, *(ref for cert in certs for ref in _course_ids(cert))})
+        self._check_references(enrollments, users, certs, courses)
         return {"users": users, "courses": courses, "certifications": certs, "enrollments": enrollments}
 
-    def _by_ids(self, conn: Any, table: str, ids: Collection[str] | None) -> list[Any]:
+    def _check_references(
+        self,
+        enrollments: list[dict[str, Any]],
+        users: list[dict[str, Any]],
+        certs: list[dict[str, Any]],
+        courses: list[dict[str, Any]],
+    ) -> None:
+        """A part of the store is loaded with what it cannot do without: each enrollment's user and
+        certification and each certification's courses. One that is not there is a dangling reference
+        (a row deleted with the foreign keys off), not something to trust."""
+        found = {
+            "users": _ids_in(users, "id"),
+            "certifications": _ids_in(certs, "id"),
+            "courses": _ids_in(courses, "id"),
+        }
+        for enrollment in enrollments:
+            where = f"enrollments row ({enrollment['user']!r}, {enrollment['certification']!r})"
+            for key, table in (("user", "users"), ("certification", "certifications")):
+                if isinstance(enrollment[key], str) and enrollment[key] not in found[table]:
+                    raise self._dangling(where, table, enrollment[key])
+        for cert in certs:
+            for course in _course_ids(cert):
+                if course not in found["courses"]:
+                    raise self._dangling(f"certifications row {cert['id']!r}", "courses", course)
+
+    def _by_ids(self, conn: Any, table: str, ids: Collection[str] | None) -> list[dict[str, Any]]:
         if ids is None:
             return self._select(conn, table, "1 = 1", [])
         if not ids:
@@ -298,7 +485,7 @@ class SqlStore:
         condition, params = self._in("id", ids)
         return self._select(conn, table, condition, params)
 
-    def _needed_enrollments(self, conn: Any, need: Need) -> list[Any]:
+    def _needed_enrollments(self, conn: Any, need: Need) -> list[dict[str, Any]]:
         conditions: list[tuple[str, list[Any]]] = []
         if need.enrollments_of_users:
             conditions.append(self._in("user_id", need.enrollments_of_users))
@@ -316,17 +503,43 @@ class SqlStore:
         where = " OR ".join(condition for condition, _ in conditions)
         return self._select(conn, "enrollments", where, [param for _, params in conditions for param in params])
 
+    def _require_rows(self, referrer: str, table: str, ids: Iterable[Any], loaded: Collection[str]) -> None:
+        """Rows of `table` that `referrer` names and the document was not loaded with must be in
+        the database; the first that is not is a dangling reference."""
+        unloaded = {value for value in ids if value not in loaded}
+        if not unloaded:
+            return
+        condition, params = self._in("id", unloaded)
+        with self._transaction(write=False) as conn:
+            there = {row[0] for row in self._rows(conn, f"SELECT id FROM {table} WHERE {condition}", params)}
+        for value in sorted(unloaded - there, key=repr):
+            raise self._dangling(referrer, table, value)
+
     def read_audit(self) -> tuple[list[dict[str, Any]], str | None]:
         with self._transaction(write=False) as conn:
-            if not self._has_tables(conn):
-                raise self._missing()
-            rows = self._rows(conn, "SELECT event FROM audit_events ORDER BY seq")
-        return [json.loads(text) for (text,) in rows], None
+            self._require_store(conn)
+            return self._audit_events(conn)
+
+    def _audit_events(self, conn: Any) -> tuple[list[dict[str, Any]], str | None]:
+        """The audit events in order, and what is wrong with the first row that does not hold one
+        (the events before it are returned, as a file store's log gives those before a bad line)."""
+        events: list[dict[str, Any]] = []
+        for seq, text in self._rows(conn, "SELECT seq, event FROM audit_events ORDER BY seq"):
+            try:
+                events.append(_event(text))
+            except ValueError as exc:
+                return events, f"audit_events row {seq!r} (after event {len(events)}): {exc}; the table was edited"
+        return events, None
 
     def proof_content(self, sha256: str) -> bytes | None:
         with self._transaction(write=False) as conn:
             rows = self._rows(conn, "SELECT content FROM proofs WHERE sha256 = ?", [sha256])
-        return bytes(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        content = rows[0][0]
+        if not isinstance(content, (bytes, memoryview)):
+            raise self._damaged(f"proofs row {sha256!r}", f"holds {_described(content)}, not a file's bytes")
+        return bytes(content)
 
     def content_hash(self, doc: Document) -> str | None:
         return None  # each event carries the SHA-256 of its change: hashing a million rows per change is not an option
@@ -350,7 +563,7 @@ class SqlStore:
         users: Collection[str] | None,
         column_params: Iterable[Any] = (),
         group: str = "",
-    ) -> tuple[list[Any], list[Any]]:
+    ) -> tuple[list[Any], list[dict[str, Any]]]:
         """Rows of the standings table in force on `now`'s day, and the enrollments
         with facts after `now`, which only a replay of their facts can tell about."""
         scope, params = self._scope(certification, users)
@@ -362,7 +575,7 @@ class SqlStore:
         later = f"SELECT user_id, certification_id, facts FROM enrollments WHERE last_fact_at > ?{scope}"
         with self._transaction(write=False) as conn:
             found = self._rows(conn, current, [*column_params, as_of, today, today, *params])
-            return found, self._rows(conn, later, [as_of, *params])
+            return found, [self._enrollment_data(row) for row in self._rows(conn, later, [as_of, *params])]
 
     def standings(
         self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
@@ -370,9 +583,17 @@ class SqlStore:
         current, later = self._current_and_later(
             f"user_id, certification_id, {STANDING_COLUMNS}", now, certification, users
         )
-        for row in current:
-            yield row[0], row[1], _standing_of(row[2:])
+        found = [(row[0], row[1], self._standing(row)) for row in current]
+        self._require_rows("a standings row", "users", (user for user, _, _ in found), doc.users)
+        self._require_rows("a standings row", "certifications", (cert for _, cert, _ in found), doc.certifications)
+        yield from found
         yield from self._replayed(doc, later, now)
+
+    def _standing(self, row: Sequence[Any]) -> Standing:
+        try:
+            return _standing_of(row[2:])
+        except ValueError as exc:
+            raise self._damaged(f"standings row ({row[0]!r}, {row[1]!r})", f"holds {exc}") from None
 
     def standing_counts(
         self,
@@ -389,16 +610,25 @@ class SqlStore:
         current, later = self._current_and_later(columns, now, certification, users, limits, group)
         counts = tally(self._replayed(doc, later, now), now.date(), expiring_until)
         for cert, status, overdue, is_expiring, count in current:
-            counts[cert, status, bool(overdue), bool(is_expiring)] += count
+            try:
+                key = (cert, _status(status), _flag(overdue, "overdue"), bool(is_expiring))
+            except ValueError as exc:
+                raise self._damaged(f"standings rows of certification {cert!r}", f"hold {exc}") from None
+            counts[key] += count
+        self._require_rows("a standings row", "certifications", (cert for cert, *_ in current), doc.certifications)
         return counts
 
-    def _enrollments(self, rows: list[Any]) -> list[Enrollment]:
-        """Enrollments from (user, certification, facts) rows, validated like any other."""
-        data = {"enrollments": [self._row_data("enrollments", row) for row in rows]}
-        return document_from_data(data, self.location, whole=False).enrollments
+    def _enrollments(self, rows: list[dict[str, Any]]) -> list[Enrollment]:
+        """Enrollments from the data of their rows, validated like any other."""
+        return self._document({"enrollments": rows}, whole=False).enrollments
 
-    def _replayed(self, doc: Document, rows: list[Any], now: datetime) -> Iterator[tuple[str, str, Standing]]:
-        for enrollment in self._enrollments(rows):
+    def _replayed(
+        self, doc: Document, rows: list[dict[str, Any]], now: datetime
+    ) -> Iterator[tuple[str, str, Standing]]:
+        enrollments = self._enrollments(rows)
+        certs = (enrollment.certification for enrollment in enrollments)
+        self._require_rows("an enrollments row", "certifications", certs, doc.certifications)
+        for enrollment in enrollments:
             view = rules.evaluate(enrollment, doc.certifications[enrollment.certification], now)
             if view is not None:
                 yield enrollment.user, enrollment.certification, rules.standing(view)
@@ -410,14 +640,16 @@ class SqlStore:
 
     def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
         with self._transaction(write=True) as conn:
-            if self._has_tables(conn):
-                raise StateError(
-                    f"store {self.location} already exists", hint="use it as it is, or choose another --store"
-                )
+            self._lock_creation(conn)
+            contents = self._contents(conn)
+            if contents == STORE:
+                raise self._already_exists()
+            if contents != NOTHING:
+                raise self._not_a_store(contents, StateError)
             self._prepare_new(conn)
             self._create_layout(conn, 0)
             self._set_meta(conn, "schema", str(doc.schema))
-            empty = {table: {} for table in _TABLES}
+            empty: dict[str, dict[Any, dict[str, Any]]] = {table: {} for table in _TABLES}
             for event in events:
                 self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
             for sha256, content in proofs.items():
@@ -514,7 +746,7 @@ class SqlStore:
                 updates.append([*values, *(key if table == "enrollments" else [key])])
             else:
                 if position is None:
-                    position = self._rows(conn, f"SELECT COALESCE(MAX(position), 0) FROM {table}")[0][0]
+                    position = self._last_position(conn, table)
                 position += 1
                 inserts.append([*(key if table == "enrollments" else [key]), position, *values])
         names = self._column_names(table)
@@ -528,6 +760,12 @@ class SqlStore:
             self._many(conn, f"UPDATE {table} SET {sets} WHERE {where}", updates)
         if table == "enrollments":
             self._write_standings(conn, [list(key) for key in written if key in old], pieces)
+
+    def _last_position(self, conn: Any, table: str) -> int:
+        last = self._rows(conn, f"SELECT COALESCE(MAX(position), 0) FROM {table}")[0][0]
+        if isinstance(last, bool) or not isinstance(last, int):
+            raise self._damaged(f"{table} positions", f"end with {last!r}, not a whole number")
+        return last
 
     @staticmethod
     def _column_names(table: str) -> tuple[str, ...]:
@@ -575,75 +813,239 @@ def _plain(key: Any) -> Any:
     return list(key) if isinstance(key, tuple) else key
 
 
+def _event(text: Any) -> dict[str, Any]:
+    """The audit event an audit_events row holds; ValueError saying what is wrong with it."""
+    from certcli import audit
+
+    if not isinstance(text, str):
+        raise ValueError(f"it holds {_described(text)}, not JSON text")
+    try:
+        return audit.decode_event(text)
+    except RecursionError:
+        raise ValueError("its JSON is nested too deeply") from None
+
+
 class _Outdated(Exception):
     """A store of an older table layout was opened for reading."""
 
 
 # ---------------------------------------------------------------- SQLite
 
+CREATING_SUFFIX = ".creating"  # a new store's file while it is built: `.NAME.RANDOM.creating` beside it
+JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def _journals(path: Path) -> list[Path]:
+    """The files SQLite keeps beside a database while it is in use."""
+    return [Path(f"{path}{suffix}") for suffix in JOURNAL_SUFFIXES]
+
+
+def _remove_with_journals(path: Path) -> None:
+    for leftover in [*_journals(path), path]:  # the database last: a sweep finds what a crash here leaves
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def _creation_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def _new_building_file(path: Path) -> tuple[int, Path]:
+    """A new empty file beside `path` to build a store in, and a descriptor holding an exclusive
+    lock on it, which tells a sweep that a live process is building it. mkstemp makes it
+    owner-only, as a store holding personal data must be."""
+    import fcntl
+    import tempfile
+
+    while True:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=_creation_prefix(path), suffix=CREATING_SUFFIX)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:
+            return fd, Path(name)
+        os.close(fd)  # a sweep took it for a leftover between its creation and the lock: make another
+
+
+def sweep_creations(path: Path) -> list[Path]:
+    """Remove the files that creations of `path` killed midway left, with their journals; a file
+    a live process is building is locked and left alone. Returns what was removed."""
+    import fcntl
+
+    prefix, swept = _creation_prefix(path), []
+    for entry in path.parent.iterdir():
+        if not (entry.name.startswith(prefix) and entry.name.endswith(CREATING_SUFFIX)):
+            continue
+        try:
+            fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _remove_with_journals(entry)
+            swept.append(entry)
+        except OSError:  # locked: its builder is alive
+            continue
+        finally:
+            os.close(fd)
+    return swept
+
+
+def _on_read_only_file_system(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
 
 class SqliteStore(SqlStore):
     """One SQLite database file; WAL lets readers go on while a change is written."""
 
     blob = "BLOB"
+    elsewhere_hint = "point --store at a certcli store, or name a new file to create one"
 
-    def __init__(self, path: Path, lock_timeout: float) -> None:
+    def __init__(self, path: Path, lock_timeout: float, location: str | None = None) -> None:
         super().__init__()
-        self.path = path
-        self.location = str(path)
+        self.path = path  # symbolic links resolved: the journal files live beside the real database
+        self.location = location or str(path)
         self.lock_timeout = lock_timeout
+        self._building: Path | None = None  # the file a new store is being built in, until it is linked in place
 
-    def _connect(self) -> Any:
+    def own_files(self) -> list[Path]:
+        return [self.path, *_journals(self.path)]
+
+    def _connect(self, write: bool) -> _Connection:
         import sqlite3
+        from urllib.parse import quote
 
-        if not self.path.exists() and not self._creating:
+        path = self._building or self.path
+        if not path.exists():
             raise self._missing()
+        read_only = _on_read_only_file_system(path)
+        if read_only and write:
+            raise DataError(
+                f"cannot change store {self.location}: it is on a read-only file system",
+                hint="remount the file system read-write, or copy the store to one that is",
+            )
+        mode = self._read_only_mode(path) if read_only else "rw"  # never "rwc": stores are made by linking
         try:
-            conn = sqlite3.connect(self.path, timeout=self.lock_timeout, isolation_level=None)
-            if self._creating:  # readers go on while a change is written; set once, kept in the file
+            raw = sqlite3.connect(
+                f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=self.lock_timeout, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise DataError(
+                f"cannot open store {self.location}: {exc}", hint="check the file and the permissions of its folder"
+            ) from None
+        conn = _SqliteConnection(raw, self)
+        try:
+            if self._building is not None:  # readers go on while a change is written; set once, kept in the file
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.Error as exc:
-            raise DataError(f"cannot open store {self.location}: {exc}") from None
-        return _SqliteConnection(conn, self)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
-    _creating = False
+    def _read_only_mode(self, path: Path) -> str:
+        """How to open a database on a read-only file system, where WAL cannot make its shared-memory
+        file: as immutable (nothing can change it there), unless its WAL file holds changes not yet in
+        it, which only a read-only open with the shared-memory file already there can see."""
+        wal, shm = _journals(path)[:2]
+        if not wal.exists() or wal.stat().st_size == 0:
+            return "ro&immutable=1"
+        if shm.exists():
+            return "ro"
+        raise DataError(
+            f"cannot read store {self.location} on a read-only file system: {wal.name} holds changes not yet in it",
+            hint="remount the file system read-write once, or copy the store with its -wal file to one that is",
+        )
 
     def exists(self) -> bool:
         return self.path.exists() and super().exists()
 
-    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
-        if self.path.exists() and self.path.stat().st_size > 0:
-            raise StateError(f"store {self.location} already exists", hint="use it as it is, or choose another --store")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._creating = True
-        try:
-            super().restore(doc, events, proofs)
-        except BaseException:
-            self.path.unlink(missing_ok=True)
-            raise
-        finally:
-            self._creating = False
+    def _contents(self, conn: Any) -> str:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        if "certcli_meta" in tables:
+            return STORE
+        if self._building is not None:
+            return NOTHING
+        return f"tables ({_listed(tables)}) but no certcli_meta" if tables else "no tables (an empty database)"
 
-    def _prepare_new(self, conn: Any) -> None:
-        self.path.chmod(0o600)  # a store holds personal data: owner-only unless the admin widens it
+    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        with contextlib.suppress(OSError):  # the folder may not be there yet, or be read-only
+            sweep_creations(self.path)
+        self._refuse_existing()
+        with self._building_file() as building:
+            self._building = building
+            try:
+                super().restore(doc, events, proofs)
+            finally:
+                self._building = None
+            self._publish(building)
+
+    def _refuse_existing(self) -> None:
+        """Say what is at the path already, if anything: a store or something else (exit 5), or a file
+        SQLite cannot read (exit 6)."""
+        if not os.path.lexists(self.path):
+            return
+        with self._transaction(write=False) as conn:
+            contents = self._contents(conn)
+        raise self._already_exists() if contents == STORE else self._not_a_store(contents, StateError)
+
+    @contextlib.contextmanager
+    def _building_file(self) -> Iterator[Path]:
+        """A file of its own to build the new store in, locked while it is built and removed afterwards
+        (when it was linked in place, that removes only its temporary name)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, building = _new_building_file(self.path)
+        except OSError as exc:
+            raise DataError(
+                f"cannot create store {self.location}: {exc.strerror}",
+                hint="check the permissions of its folder and the free space",
+            ) from None
+        try:
+            yield building
+        finally:
+            _remove_with_journals(building)
+            os.close(fd)  # the lock last: no sweep may take the file while it is removed
+
+    def _publish(self, building: Path) -> None:
+        """Put the finished store at its path in one step; whatever appeared there meanwhile is left alone."""
+        from certcli.store.files import _fsync_folder
+
+        left = [journal.name for journal in _journals(building) if journal.exists()]
+        if left:  # closing the last connection checkpoints WAL into the database and removes these
+            raise DataError(f"cannot create store {self.location}: {left[0]} stayed open", hint="try again")
+        try:
+            os.link(building, self.path)
+        except FileExistsError:
+            self._refuse_existing()
+            raise self._already_exists() from None
+        except OSError as exc:
+            raise DataError(
+                f"cannot create store {self.location}: {exc.strerror}",
+                hint="create it on a file system that has hard links",
+            ) from None
+        with contextlib.suppress(OSError):
+            _fsync_folder(self.path.parent)
 
     def _begin(self, conn: Any, write: bool) -> None:
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
-    def _has_tables(self, conn: Any) -> bool:
-        return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'certcli_meta'", []).fetchall())
-
 
 class _Connection:
     """A driver's connection whose errors are the store's: a lock waited for too long is
-    `StoreBusy` (exit 7), anything else a `DataError` (exit 6)."""
+    `StoreBusy` (exit 7), anything else a `DataError` (exit 6). Rows are fetched inside, so
+    an error met while reading them is converted as well."""
+
+    # (error codes, what they make of the store, the fix): the first whose code begins the error's
+    problems: tuple[tuple[tuple[str, ...], str, str], ...] = ()
+    fallback = ("is damaged", "restore it from a backup")
 
     def __init__(self, conn: Any, store: SqlStore) -> None:
         self.conn, self.store = conn, store
 
-    def _errors(self) -> contextlib.AbstractContextManager[None]:
+    def _errors(self, statement: str) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError
 
     def _busy(self, waited_for: str) -> StoreBusy:
@@ -652,47 +1054,68 @@ class _Connection:
             hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
         )
 
-    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
-        """Run one statement; the cursor holds its rows."""
-        with self._errors():
-            cursor = self.conn.cursor()
+    def _converted(self, code: str, message: str, statement: str) -> DataError:
+        what, fix = next(((what, fix) for codes, what, fix in self.problems if code.startswith(codes)), self.fallback)
+        lines = message.strip().splitlines() or ["(no message)"]
+        text = self.store.shown(lines[0][:300])
+        table = _TABLE.search(statement)
+        if table and table.group(1) not in text:
+            text += f" (table {table.group(1)})"
+        return DataError(f"store {self.store.location} {what}: {text}", hint=fix)
+
+    def execute(self, text: str, params: list[Any] | tuple[Any, ...] = ()) -> list[Any]:
+        """Run one statement; its rows, if it has any."""
+        with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
             cursor.execute(text, params)
-            return cursor
+            return cursor.fetchall() if cursor.description is not None else []
 
     def executemany(self, text: str, rows: list[list[Any]]) -> None:
-        with self._errors():
-            self.conn.cursor().executemany(text, rows)
+        with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
+            cursor.executemany(text, rows)
 
     def commit(self) -> None:
-        with self._errors():
+        with self._errors("COMMIT"):
             self.conn.commit()
 
     def rollback(self) -> None:
         self.conn.rollback()
 
     def close(self) -> None:
-        self.conn.close()
+        with contextlib.suppress(Exception):  # done with it: the outcome was settled by the commit
+            self.conn.close()
+
+
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|TABLE)\s+(\w+)", re.IGNORECASE)
 
 
 class _SqliteConnection(_Connection):
+    problems = (
+        (("SQLITE_CORRUPT", "SQLITE_NOTADB"), "is not a readable SQLite store", "restore it from a backup"),
+        (("SQLITE_READONLY",), "cannot be changed", "check the permissions of the file and its folder"),
+        (("SQLITE_FULL",), "cannot be written", "free some space; the store was left as it was"),
+        (
+            ("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"),
+            "cannot be read or written",
+            "check the file, the permissions of its folder and the disk",
+        ),
+    )
+
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, statement: str) -> Iterator[None]:
         import sqlite3
 
         try:
             yield
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorname", None) or ""
+            if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
                 raise self._busy("another process") from None
-            raise DataError(f"store {self.store.location}: {exc}", hint="run `certcli doctor`") from None
-        except sqlite3.DatabaseError as exc:
-            raise DataError(
-                f"store {self.store.location} is not a readable SQLite store: {exc}",
-                hint="restore it from a backup",
-            ) from None
+            raise self._converted(code, str(exc), statement) from None
+        except UnicodeDecodeError as exc:  # SQLite's own message quotes a damaged schema's bytes
+            raise self._converted("SQLITE_CORRUPT", f"text that is not UTF-8 ({exc.reason})", statement) from None
 
     def commit(self) -> None:
-        with self._errors():
+        with self._errors("COMMIT"):
             self.conn.execute("COMMIT")
 
     def rollback(self) -> None:
@@ -703,10 +1126,18 @@ class _SqliteConnection(_Connection):
 # ---------------------------------------------------------------- PostgreSQL
 
 
+def _lock_key(name: str) -> int:
+    """A 64-bit advisory lock key for `name`."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 class PostgresStore(SqlStore):
     """A PostgreSQL database (or the schema its URL's search_path names), shared by many machines."""
 
     blob = "BYTEA"
+    elsewhere_hint = "give the store a schema of its own: add ?options=-csearch_path%3DNAME to the URL"
 
     def __init__(self, url: str, lock_timeout: float) -> None:
         super().__init__()
@@ -714,7 +1145,13 @@ class PostgresStore(SqlStore):
         self.location = redact(url)
         self.lock_timeout = lock_timeout
 
-    def _connect(self) -> Any:
+    def own_files(self) -> list[Path]:
+        return []
+
+    def shown(self, text: str) -> str:
+        return scrub(text, self.url)
+
+    def _connect(self, write: bool) -> _Connection:
         try:
             import psycopg2
         except ImportError:
@@ -726,7 +1163,7 @@ class PostgresStore(SqlStore):
         except psycopg2.Error as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(
-                f"cannot connect to {self.location}: {first_line}",
+                f"cannot connect to {self.location}: {self.shown(first_line)}",
                 hint="start the server, or check the URL (postgresql://[USER@]HOST[:PORT]/DATABASE)",
             ) from None
         return _PostgresConnection(conn, self)
@@ -746,13 +1183,39 @@ class PostgresStore(SqlStore):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
 
     def _has_tables(self, conn: Any) -> bool:
-        return conn.execute("SELECT to_regclass('certcli_meta') IS NOT NULL", []).fetchall()[0][0]
+        return bool(conn.execute("SELECT to_regclass('certcli_meta') IS NOT NULL", [])[0][0])
+
+    def _contents(self, conn: Any) -> str:
+        found = {
+            name
+            for (name,) in self._rows(
+                conn,
+                "SELECT name FROM unnest(?::text[]) AS name WHERE to_regclass(name) IS NOT NULL",
+                [list(OWN_TABLES)],
+            )
+        }
+        if "certcli_meta" in found:
+            return STORE
+        if found:
+            ours = [name for name in OWN_TABLES if name in found]
+            return f"tables named like certcli's ({_listed(ours)}) but no certcli_meta"
+        return NOTHING
+
+    def _first_schema(self, conn: Any) -> str:
+        """The first name of the connection's search_path, as written."""
+        return str(conn.execute("SHOW search_path", [])[0][0]).split(",")[0].strip().strip('"')
+
+    def _lock_creation(self, conn: Any) -> None:
+        """Creations of one store queue on a lock named after its schema, taken before looking for its
+        tables: the second finds the first's tables and says so, instead of clashing in the catalog."""
+        key = _lock_key(f"certcli store in schema {self._first_schema(conn)}")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
     def _prepare_new(self, conn: Any) -> None:
         """Create the schema the URL's search_path names, when it is not there yet."""
-        if conn.execute("SELECT current_schema()", []).fetchall()[0][0] is not None:
+        if conn.execute("SELECT current_schema()", [])[0][0] is not None:
             return
-        first = conn.execute("SHOW search_path", []).fetchall()[0][0].split(",")[0].strip().strip('"')
+        first = self._first_schema(conn)
         if first and first != "$user":
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{first}"', [])
 
@@ -760,8 +1223,16 @@ class PostgresStore(SqlStore):
 class _PostgresConnection(_Connection):
     """A batch goes to the server in pages of statements, not one round trip per row."""
 
+    problems = (
+        (("42501",), "cannot be used by this database user", "grant the user access to the store's schema and tables"),
+        (("42", "23", "22"), "is damaged", "restore it from a backup"),
+        (("53",), "cannot be written", "free some space on the server; the store was left as it was"),
+        (("25006",), "cannot be changed", "connect to the primary server, not a read-only standby"),
+    )
+    fallback = ("cannot be used", "check the server and retry; run `certcli doctor` if it persists")
+
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, statement: str) -> Iterator[None]:
         import psycopg2
         import psycopg2.errors
 
@@ -770,10 +1241,10 @@ class _PostgresConnection(_Connection):
         except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
             raise self._busy("another change") from None
         except psycopg2.Error as exc:
-            raise DataError(f"store {self.store.location}: {str(exc).strip()}", hint="run `certcli doctor`") from None
+            raise self._converted(exc.pgcode or "", str(exc), statement) from None
 
     def executemany(self, text: str, rows: list[list[Any]]) -> None:
         from psycopg2.extras import execute_batch
 
-        with self._errors():
-            execute_batch(self.conn.cursor(), text, rows, page_size=1000)
+        with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
+            execute_batch(cursor, text, rows, page_size=1000)
