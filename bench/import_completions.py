@@ -8,7 +8,7 @@ shuffled order, dated over the two years before the evaluation time. Then it
 times `certcli import completions` as a whole process (the console script next
 to this interpreter), and a second import of the same file, which must change
 nothing. Where the `import` command is missing, it times the use case
-`certcli.csv_import.import_csv` in this process instead, and says so.
+`certcli.usecases.imports.import_csv` in this process instead, and says so.
 
     python bench/import_completions.py [--learners N] [--certifications N] [--courses N] [--json]
 
@@ -138,11 +138,11 @@ def run_cli(store: Path, csv_path: Path) -> tuple[float, dict[str, Any]]:
 
 def run_service(store: Path, csv_path: Path) -> tuple[float, dict[str, Any]]:
     """Seconds the use case took in this process, and its result."""
-    from certcli import service
-    from certcli.csv_import import import_csv
+    from certcli import usecases
+    from certcli.usecases.imports import import_csv
 
     now = datetime.fromisoformat(NOW).replace(tzinfo=UTC)
-    ctx = service.Context(store=open_store(store), actor_id=ADMIN, now=now)
+    ctx = usecases.Context(store=open_store(store), actor_id=ADMIN, now=now)
     started = time.perf_counter()
     outcome = import_csv(ctx, "completions", csv_path)
     return time.perf_counter() - started, outcome.data
@@ -171,7 +171,7 @@ def bench(learners: int, certifications: int, courses: int) -> dict[str, Any]:
                     "store_bytes_after": store.stat().st_size,
                 }
             )
-        timed = "certcli import completions (subprocess)" if through_cli else "csv_import.import_csv (in process)"
+        timed = "certcli import completions (subprocess)" if through_cli else "usecases.imports.import_csv (in process)"
         return {"timed": timed, "csv_bytes": csv_path.stat().st_size, "results": results}
 
 

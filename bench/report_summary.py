@@ -28,7 +28,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from certcli import compliance, rules
+from certcli import rules
 from certcli.model import (
     ASSIGNED,
     COURSE_COMPLETED,
@@ -46,9 +46,9 @@ from certcli.model import (
     Proof,
     User,
 )
-from certcli.service import Context
 from certcli.store import open_store
 from certcli.store.document import document_to_data
+from certcli.usecases import Context, compliance
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 ADMIN = "root"
@@ -207,10 +207,10 @@ def check_summary(summary: list[dict[str, Any]], expected: int) -> Counter[str]:
 def measure(store_path: Path, enrollments: int, runs: int) -> tuple[list[list[str]], Counter[str]]:
     store = open_store(store_path)
     ctx = Context(store, ADMIN, NOW)
-    mix = check_summary(compliance.report(ctx, summary=True).data, enrollments)  # also the warm-up
+    mix = check_summary(compliance.report_summary(ctx).data, enrollments)  # also the warm-up
     timings = [
         ("load the store (parse + validate)", median_ms(store.read, runs)),
-        ("report --summary in process (load included)", median_ms(lambda: compliance.report(ctx, summary=True), runs)),
+        ("report --summary in process (load included)", median_ms(lambda: compliance.report_summary(ctx), runs)),
     ]
     argv = certcli_report_argv(store_path)
     if argv is not None:

@@ -1,4 +1,4 @@
-"""The command line (contract §3): parse, call one service function, render.
+"""The command line (contract §3): parse, call one use case, emit.
 
 This is the only module that imports typer. Domain errors are turned into
 `error:`/`hint:` lines and exit codes in one place, `CertcliGroup.invoke`.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, TextIO, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -19,11 +19,15 @@ from typer.core import TyperGroup
 from certcli import __version__, render
 from certcli.dates import parse_date, parse_time
 from certcli.errors import CertcliError, DataError, UsageError
-from certcli.model import COMPLETION_DATE, KINDS, RENEW_FROM, ROLES, SORT_KEYS
 from certcli.text import printable, printable_data, printable_lines
 
 if TYPE_CHECKING:
-    from certcli import service
+    from typer._click import Context as ClickContext
+
+    from certcli.store import Store
+    from certcli.usecases.kernel import Context, Outcome
+
+T = TypeVar("T")
 
 
 TEXT_ENVIRONMENT = ("CERTCLI_STORE", "CERTCLI_USER", "CERTCLI_NOW")
@@ -45,7 +49,15 @@ def _not_text(args: list[str]) -> str | None:
 class CertcliGroup(TyperGroup):
     """Converts every expected failure into one `error:` line, a `hint:`, and the exit code."""
 
-    def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: object,
+    ) -> object:
         import sys
 
         problem = _not_text(list(sys.argv[1:] if args is None else args))
@@ -53,9 +65,9 @@ class CertcliGroup(TyperGroup):
             typer.echo(f"error: {problem}", err=True)
             typer.echo("hint: rename the file, or give the text in UTF-8 (check the terminal's locale)", err=True)
             sys.exit(2)
-        return super().main(args, *rest, **options)
+        return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> object:
         try:
             return super().invoke(ctx)
         except CertcliError as exc:
@@ -67,7 +79,7 @@ class CertcliGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
 
 
-def _stderr() -> Any:
+def _stderr() -> TextIO:
     import sys
 
     return sys.stderr
@@ -106,14 +118,17 @@ def _parse_when(value: str) -> datetime:
         raise typer.BadParameter(str(exc)) from None
 
 
-def _env_number(name: str, default: float, kind: Callable[[str], float]) -> Any:
+N = TypeVar("N", int, float)
+
+
+def _env_number(name: str, default: N, kind: Callable[[str], N]) -> N:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = kind(raw)
     except ValueError:
-        value = -1
+        value = kind("-1")
     if value < 0:
         raise UsageError(f"{name}={raw!r} is not a number ≥ 0")
     return value
@@ -125,12 +140,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-# The model's allowed values as choices typer lists and checks (cheaper to build than enums).
-Role = Literal[ROLES]
-Kind = Literal[KINDS]
-RenewFrom = Literal[RENEW_FROM]
-CompletionDate = Literal[COMPLETION_DATE]
-SortKey = Literal[SORT_KEYS]
+# The model's allowed values as choices typer lists and checks (cheaper to build than enums);
+# tests/test_cli.py checks they are the model's.
+Role = Literal["admin", "manager", "learner"]
+Kind = Literal["internal", "external"]
+RenewFrom = Literal["completion", "enrollment", "expiry"]
+CompletionDate = Literal["approval", "submitted"]
+SortKey = Literal["relevance", "published", "name", "due"]
 ExportFormat = Literal["toml", "json"]
 ImportKind = Literal["users", "assignments", "completions"]
 ReportFormat = Literal["table", "csv", "json"]
@@ -198,25 +214,13 @@ def _store_location(globals_: Globals) -> str:
     return str(platformdirs.user_data_path("certcli") / "store.toml")
 
 
-def _open_store(ctx: typer.Context, location: str, timeout: float = 10.0) -> Any:
+def _open_store(ctx: typer.Context, location: str, timeout: float = 10.0) -> Store:
     """The store at `location`; its notices (a file store grown too large) go to stderr as the command ends."""
     from certcli.store import open_store
 
     store = open_store(location, timeout)
-
-    def tell() -> None:
-        for notice in store.notices:
-            typer.echo(f"warning: {printable(notice)}", err=True)
-
-    ctx.call_on_close(tell)
+    ctx.call_on_close(lambda: _tell(f"warning: {notice}" for notice in store.take_notices()))
     return store
-
-
-def _service() -> Any:
-    """The use cases, imported when a command runs so that --version and --help stay fast."""
-    from certcli import service
-
-    return service
 
 
 def _globals(ctx: typer.Context) -> Globals:
@@ -228,13 +232,21 @@ def _now(globals_: Globals) -> datetime:
     return globals_.now or datetime.now(UTC).replace(microsecond=0)
 
 
-def _context(ctx: typer.Context) -> service.Context:
+def _lock_timeout() -> float:
+    return _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float)
+
+
+def _context(ctx: typer.Context) -> Context:
+    """What a use case needs, from the global options and the environment; the store is opened here."""
+    from certcli.usecases.kernel import DEFAULT_PROOF_MAX_BYTES, Context
+
     globals_ = _globals(ctx)
-    now = _now(globals_)
-    timeout = _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float)
-    max_bytes = int(_env_number("CERTCLI_PROOF_MAX_BYTES", 10 * 1024 * 1024, int))
-    store = _open_store(ctx, _store_location(globals_), timeout)
-    return _service().Context(store=store, actor_id=globals_.actor, now=now, proof_max_bytes=max_bytes)
+    max_bytes = _env_number("CERTCLI_PROOF_MAX_BYTES", DEFAULT_PROOF_MAX_BYTES, int)
+    store = _open_store(ctx, _store_location(globals_), _lock_timeout())
+    return Context(store=store, actor_id=globals_.actor, now=_now(globals_), proof_max_bytes=max_bytes)
+
+
+# ---------------------------------------------------------------- the way out: results on stdout, messages on stderr
 
 
 def _tell(messages: Iterable[str]) -> None:
@@ -243,7 +255,7 @@ def _tell(messages: Iterable[str]) -> None:
         typer.echo(printable(message), err=True)
 
 
-def _emit(outcome: service.Outcome, as_json: bool, text: Callable[[Any, bool], str]) -> None:
+def _emit(outcome: Outcome[T], as_json: bool, text: Callable[[T, bool], str]) -> None:
     """Messages to stderr; the result as JSON or as `text` to stdout. Strings from the store are made
     printable before they are drawn (JSON escapes them), so nothing shown can command the terminal."""
     _tell(outcome.messages)
@@ -255,7 +267,28 @@ def _emit(outcome: service.Outcome, as_json: bool, text: Callable[[Any, bool], s
             typer.echo(body)
 
 
-def _quiet(data: Any, colour: bool) -> str:
+def _output_allowed(context: Context, output: Path | None) -> None:
+    """Refuse an -o that names one of the store's own files, before any work (a usage error, exit 2)."""
+    if output is not None:
+        from certcli.outputs import check_output_path
+
+        check_output_path(output, context.store)
+
+
+def _deliver(context: Context, document: str, output: Path | None, what: str | None) -> None:
+    """A document (an export, a feed, a credential, CSV) to stdout, or with -o to a file replaced
+    atomically, never one of the store's own; on a terminal, unprintable characters are shown as escapes."""
+    if output is None:
+        typer.echo(printable_lines(document) if render.is_terminal() else document, nl=False)
+        return
+    from certcli.outputs import write_output
+
+    write_output(output, document.encode("utf-8"), context.store)
+    if what is not None:
+        _tell([f"Wrote {what} to {output}."])
+
+
+def _quiet(data: object, colour: bool) -> str:
     return ""
 
 
@@ -276,10 +309,11 @@ def init(
 
     Example: certcli --store acme.toml init --admin root --org "Acme"
     """
+    from certcli.usecases.directory import init_store
+
     globals_ = _globals(ctx)
     store = _open_store(ctx, _store_location(globals_))
-    outcome = _service().init_store(store, admin, admin_name, org, _now(globals_), org_url=org_url)
-    _emit(outcome, False, _quiet)
+    _emit(init_store(store, admin, admin_name, org, _now(globals_), org_url=org_url), False, _quiet)
 
 
 @user_app.command("add")
@@ -296,8 +330,9 @@ def user_add(
 
     Example: certcli user add ben --name "Ben Ode" --manager mia
     """
-    outcome = _service().add_user(_context(ctx), user_id, name, role, email, manager)
-    _emit(outcome, as_json, _quiet)
+    from certcli.usecases.directory import add_user
+
+    _emit(add_user(_context(ctx), user_id, name, role, email, manager), as_json, _quiet)
 
 
 @user_app.command("list")
@@ -306,7 +341,9 @@ def user_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: certcli user list --json
     """
-    _emit(_service().list_users(_context(ctx)), as_json, lambda data, colour: render.users_table(data))
+    from certcli.usecases.directory import list_users
+
+    _emit(list_users(_context(ctx)), as_json, lambda data, colour: render.users_table(data))
 
 
 @course_app.command("add")
@@ -321,7 +358,9 @@ def course_add(
 
     Example: certcli course add sec-101 --title "Security basics" --minutes 45
     """
-    _emit(_service().add_course(_context(ctx), course_id, title, minutes), as_json, _quiet)
+    from certcli.usecases.directory import add_course
+
+    _emit(add_course(_context(ctx), course_id, title, minutes), as_json, _quiet)
 
 
 @org_app.command("show")
@@ -330,9 +369,9 @@ def org_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: certcli org show --json
     """
-    from certcli import org
+    from certcli.usecases.directory import show_org
 
-    _emit(org.show_org(_context(ctx)), as_json, lambda data, colour: org.org_text(data))
+    _emit(show_org(_context(ctx)), as_json, render.org_text)
 
 
 @org_app.command("set")
@@ -349,9 +388,9 @@ def org_set(
 
     Example: certcli org set --url https://acme.example
     """
-    from certcli import org
+    from certcli.usecases.directory import set_org
 
-    _emit(org.set_org(_context(ctx), name, url), as_json, _quiet)
+    _emit(set_org(_context(ctx), name, url), as_json, _quiet)
 
 
 @app.command("define")
@@ -407,7 +446,9 @@ def define(
     Example: certcli define sec --title "Security" --kind internal --recurring 12
     --course sec-101 --course sec-201 --mandatory sec-101
     """
-    spec = _service().Definition(
+    from certcli.usecases.programme import Definition, define
+
+    spec = Definition(
         id=cert_id,
         title=title,
         kind=kind,
@@ -425,7 +466,7 @@ def define(
         self_enroll=self_enroll,
         completion_date=completion_date,
     )
-    _emit(_service().define(_context(ctx), spec, replace, apply_to_open), as_json, _quiet)
+    _emit(define(_context(ctx), spec, replace, apply_to_open), as_json, _quiet)
 
 
 @app.command("assign")
@@ -442,14 +483,18 @@ def assign(
 
     Example: certcli assign sec ben cleo --due 2026-12-31
     """
-    _emit(_service().assign(_context(ctx), cert_id, users, due), as_json, _quiet)
+    from certcli.usecases.programme import assign
+
+    _emit(assign(_context(ctx), cert_id, users, due), as_json, _quiet)
 
 
 # ---------------------------------------------------------------- reading commands
 
 
 def _list(ctx: typer.Context, sort: SortKey, pending: bool, user: str | None, as_json: bool) -> None:
-    outcome = _service().list_certifications(_context(ctx), user, pending, sort)
+    from certcli.usecases.learning import list_certifications
+
+    outcome = list_certifications(_context(ctx), user, pending, sort)
     _emit(outcome, as_json, lambda data, colour: render.certification_table(data, colour))
 
 
@@ -489,7 +534,9 @@ def show(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json: Js
 
     Example: certcli show sec --user ben
     """
-    _emit(_service().show(_context(ctx), cert_id, user), as_json, render.page_text)
+    from certcli.usecases.learning import show
+
+    _emit(show(_context(ctx), cert_id, user), as_json, render.page_text)
 
 
 # ---------------------------------------------------------------- learning commands
@@ -508,7 +555,9 @@ def start(
 
     Example: certcli start sec
     """
-    _emit(_service().start(_context(ctx), cert_id, course), as_json, render.progress_text)
+    from certcli.usecases.learning import start
+
+    _emit(start(_context(ctx), cert_id, course), as_json, render.progress_text)
 
 
 @app.command("complete")
@@ -525,7 +574,9 @@ def complete(
 
     Example: certcli complete sec sec-101
     """
-    _emit(_service().complete(_context(ctx), cert_id, course, user), as_json, render.progress_text)
+    from certcli.usecases.learning import complete
+
+    _emit(complete(_context(ctx), cert_id, course, user), as_json, render.progress_text)
 
 
 @app.command("upload-proof")
@@ -548,7 +599,9 @@ def upload_proof(
 
     Example: certcli upload-proof aws-sa ~/aws-certificate.pdf
     """
-    _emit(_service().upload_proof(_context(ctx), cert_id, file, completed_on), as_json, render.progress_text)
+    from certcli.usecases.reviews import upload_proof
+
+    _emit(upload_proof(_context(ctx), cert_id, file, completed_on), as_json, render.progress_text)
 
 
 # ---------------------------------------------------------------- reviewing commands
@@ -560,7 +613,9 @@ def review_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: certcli review --json
     """
-    _emit(_service().review_queue(_context(ctx)), as_json, lambda data, colour: render.review_table(data))
+    from certcli.usecases.reviews import review_queue
+
+    _emit(review_queue(_context(ctx)), as_json, lambda data, colour: render.review_table(data))
 
 
 @app.command("approve")
@@ -574,7 +629,9 @@ def approve(
 
     Example: certcli approve aws-sa ben
     """
-    _emit(_service().review(_context(ctx), cert_id, user, "approved"), as_json, render.progress_text)
+    from certcli.usecases.reviews import review
+
+    _emit(review(_context(ctx), cert_id, user, "approved"), as_json, render.progress_text)
 
 
 @app.command("reject")
@@ -589,7 +646,9 @@ def reject(
 
     Example: certcli reject aws-sa ben --reason "the scan is unreadable"
     """
-    _emit(_service().review(_context(ctx), cert_id, user, "rejected", reason), as_json, render.progress_text)
+    from certcli.usecases.reviews import review
+
+    _emit(review(_context(ctx), cert_id, user, "rejected", reason), as_json, render.progress_text)
 
 
 # ---------------------------------------------------------------- recertification commands
@@ -607,7 +666,9 @@ def revoke(
 
     Example: certcli revoke first-aid ben --reason "certificate withdrawn by the issuer"
     """
-    _emit(_service().revoke(_context(ctx), cert_id, user, reason), as_json, render.progress_text)
+    from certcli.usecases.recertification import revoke
+
+    _emit(revoke(_context(ctx), cert_id, user, reason), as_json, render.progress_text)
 
 
 @app.command("history")
@@ -616,7 +677,9 @@ def history(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json:
 
     Example: certcli history security-awareness --user ben
     """
-    _emit(_service().history(_context(ctx), cert_id, user), as_json, render.history_text)
+    from certcli.usecases.recertification import history
+
+    _emit(history(_context(ctx), cert_id, user), as_json, render.history_text)
 
 
 @app.command("explain")
@@ -625,7 +688,9 @@ def explain(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json:
 
     Example: certcli --now 2027-02-01 explain security-awareness
     """
-    _emit(_service().explain(_context(ctx), cert_id, user), as_json, render.explanation_text)
+    from certcli.usecases.recertification import explain
+
+    _emit(explain(_context(ctx), cert_id, user), as_json, render.explanation_text)
 
 
 audit_app = typer.Typer(
@@ -649,7 +714,9 @@ def audit_list(
     Example: certcli audit --cert security-awareness --since 2026-01-01
     """
     if ctx.invoked_subcommand is None:
-        _emit(_service().audit_events(_context(ctx), user, cert, since), as_json, render.audit_table)
+        from certcli.usecases.audit_trail import audit_events
+
+        _emit(audit_events(_context(ctx), user, cert, since), as_json, render.audit_table)
 
 
 @audit_app.command("verify")
@@ -658,7 +725,9 @@ def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: certcli audit verify
     """
-    _emit(_service().audit_verify(_context(ctx)), as_json, _quiet)
+    from certcli.usecases.audit_trail import audit_verify
+
+    _emit(audit_verify(_context(ctx)), as_json, _quiet)
 
 
 # ---------------------------------------------------------------- certifications as code, bulk import, compliance
@@ -676,13 +745,9 @@ def apply_command(
 
     Example: certcli apply -f certifications.toml --dry-run
     """
-    from certcli import definitions
+    from certcli.usecases.as_code import apply_file
 
-    outcome = definitions.apply_file(_context(ctx), file, dry_run, prune)
-    if as_json:
-        _emit(outcome, as_json, _quiet)
-    else:  # the plan is the result: on stdout, like `terraform plan`
-        typer.echo("\n".join(printable(message) for message in outcome.messages))
+    _emit(apply_file(_context(ctx), file, dry_run, prune), as_json, render.plan_text)
 
 
 @app.command("export")
@@ -699,12 +764,12 @@ def export_command(
 
     Example: certcli export -o certifications.toml
     """
-    from certcli import definitions
+    from certcli.usecases.as_code import export_definitions
 
     chosen = file_format if file_format else ("json" if output and output.suffix.lower() == ".json" else "toml")
     context = _context(ctx)
     _output_allowed(context, output)
-    outcome = definitions.export_definitions(context, chosen)
+    outcome = export_definitions(context, chosen)
     _deliver(context, outcome.data, output, None)
     _tell(outcome.messages)
 
@@ -724,10 +789,10 @@ def import_command(
 
     Example: certcli import completions lms-export.csv --dry-run
     """
-    from certcli import csv_import
+    from certcli.usecases.imports import import_csv
 
     with render.progress_bar(f"importing {kind}", enabled=not as_json) as progress:
-        outcome = csv_import.import_csv(_context(ctx), kind, file, dry_run, skip_invalid, progress)
+        outcome = import_csv(_context(ctx), kind, file, dry_run, skip_invalid, progress)
     _emit(outcome, as_json, _quiet)
 
 
@@ -747,16 +812,24 @@ def report_command(
 
     Example: certcli report --expiring-within 30 --format csv
     """
-    from certcli import compliance
+    from certcli.formats.csv_rows import SUMMARY_CSV_FIELDS, rows_to_csv
+    from certcli.usecases.compliance import report, report_summary
 
     context = _context(ctx)
-    outcome = compliance.report(context, cert, user, expiring_within, summary)
-    if output_format == "csv":
-        fields = compliance.SUMMARY_CSV_FIELDS if summary else None
-        _deliver(context, compliance.rows_to_csv(outcome.data, fields), None, None)
+    if summary:
+        counts = report_summary(context, cert, user, expiring_within)
+        if output_format == "csv":
+            _tell(counts.messages)
+            _deliver(context, rows_to_csv(counts.data, SUMMARY_CSV_FIELDS), None, None)
+        else:
+            _emit(counts, output_format == "json", render.summary_table)
         return
-    text = render.summary_table if summary else render.report_table
-    _emit(outcome, output_format == "json", lambda data, colour: text(data, colour))
+    rows = report(context, cert, user, expiring_within)
+    if output_format == "csv":
+        _tell(rows.messages)
+        _deliver(context, rows_to_csv(rows.data), None, None)
+    else:
+        _emit(rows, output_format == "json", render.report_table)
 
 
 @app.command("check")
@@ -779,9 +852,9 @@ def check_command(
 
     Example: certcli check --fail-on overdue,expiring:30 --cert security-awareness
     """
-    from certcli import compliance
+    from certcli.usecases.compliance import check
 
-    outcome = compliance.check(_context(ctx), [] if fail_on is None else [fail_on], cert, user)
+    outcome = check(_context(ctx), [] if fail_on is None else [fail_on], cert, user)
     _emit(outcome, as_json, lambda data, colour: render.findings_table(data["findings"], colour))
     if not outcome.data["compliant"]:
         raise typer.Exit(1)
@@ -809,12 +882,14 @@ def export_xapi_command(
 
     Example: certcli export-xapi --since 2026-01-01 -o statements.jsonl
     """
-    from certcli import xapi
+    from certcli.formats.xapi import to_json_lines
+    from certcli.usecases.exports import export_statements
 
     context = _context(ctx)
     _output_allowed(context, output)
-    outcome = xapi.export_statements(context, user, cert, since)
-    _deliver(context, xapi.to_json_lines(outcome.data), output, f"{len(outcome.data)} xAPI statement(s)")
+    outcome = export_statements(context, user, cert, since)
+    _tell(outcome.messages)
+    _deliver(context, to_json_lines(outcome.data), output, f"{len(outcome.data)} xAPI statement(s)")
 
 
 @app.command("doctor")
@@ -823,17 +898,14 @@ def doctor_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Exits 0 when healthy, 6 listing the problems. Example: certcli doctor --json
     """
-    from certcli.doctor import doctor
+    from certcli.usecases.doctor import doctor
 
     outcome = doctor(_context(ctx))
-    if outcome.data["healthy"]:
-        _emit(outcome, as_json, lambda data, colour: render.checks_table(data["checks"], colour))
-        return
-    checks = printable_data(outcome.data["checks"])
-    typer.echo(render.to_json(outcome.data) if as_json else render.checks_table(checks, False))
-    raise DataError(
-        "\n".join(outcome.messages), hint="see each check above; `certcli doctor --json` lists them for scripts"
-    )
+    healthy = outcome.data["healthy"]
+    _emit(outcome if healthy else outcome._replace(messages=()), as_json, render.health_text)
+    if not healthy:  # the problems are the error: one line each
+        hint = "see each check above; `certcli doctor --json` lists them for scripts"
+        raise DataError("\n".join(outcome.messages), hint=hint)
 
 
 @app.command("migrate")
@@ -851,37 +923,13 @@ def migrate_command(
 
     Example: certcli --store acme.toml --as root migrate --to postgresql://db.example.com/certcli
     """
-    from certcli.migration import migrate
+    from certcli.usecases.migration import migrate
 
     context = _context(ctx)
-    target = _open_store(ctx, to, _env_number("CERTCLI_LOCK_TIMEOUT", 10.0, float))
-    outcome = migrate(context, target)
-    context.store.notices.clear()  # the advice to migrate, once migrated
-    _emit(outcome, as_json, _quiet)
+    _emit(migrate(context, _open_store(ctx, to, _lock_timeout())), as_json, _quiet)
 
 
 # ---------------------------------------------------------------- badges and calendars
-
-
-def _output_allowed(context: service.Context, output: Path | None) -> None:
-    """Refuse an -o that names one of the store's own files, before any work (a usage error, exit 2)."""
-    if output is not None:
-        from certcli.outputs import check_output_path
-
-        check_output_path(output, context.store)
-
-
-def _deliver(context: service.Context, text: str, output: Path | None, what: str | None) -> None:
-    """A document (an export, a feed, a credential) to stdout, or with -o to a file replaced atomically,
-    never one of the store's own; on a terminal, unprintable characters are shown as escapes."""
-    if output is None:
-        typer.echo(printable_lines(text) if render.is_terminal() else text, nl=False)
-        return
-    from certcli.outputs import write_output
-
-    write_output(output, text.encode("utf-8"), context.store)
-    if what is not None:
-        _tell([f"Wrote {what} to {output}."])
 
 
 @app.command("badge")
@@ -890,11 +938,12 @@ def badge_command(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, ou
 
     Example: certcli badge security-awareness -o security-awareness.json
     """
-    from certcli import badges
+    from certcli.usecases.exports import badge
 
     context = _context(ctx)
     _output_allowed(context, output)
-    outcome = badges.badge(context, cert_id, user)
+    outcome = badge(context, cert_id, user)
+    _tell(outcome.messages)
     _deliver(context, render.to_json(outcome.data) + "\n", output, f"the unsigned badge of {cert_id}")
 
 
@@ -911,11 +960,12 @@ def calendar_command(
 
     Example: certcli calendar -o certifications.ics
     """
-    from certcli import ical
+    from certcli.usecases.exports import calendar
 
     context = _context(ctx)
     _output_allowed(context, output)
-    outcome = ical.calendar(context, user, everyone)
+    outcome = calendar(context, user, everyone)
+    _tell(outcome.messages)
     _deliver(context, outcome.data["ical"], output, f"{outcome.data['events']} event(s)")
 
 

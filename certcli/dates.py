@@ -36,6 +36,8 @@ def parse_time(text: str) -> datetime:
         raise ValueError(problem) from None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
+    if value.tzinfo is UTC:  # written with Z, as certcli writes every time
+        return value
     try:
         return value.astimezone(UTC)
     except OverflowError:

@@ -11,7 +11,8 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 
-ROLES = ("admin", "manager", "learner")
+ADMIN, MANAGER, LEARNER = "admin", "manager", "learner"
+ROLES = (ADMIN, MANAGER, LEARNER)  # who may do what is decided in `certcli.access`
 KINDS = ("internal", "external")
 RENEW_FROM = ("completion", "enrollment", "expiry")
 COMPLETION_DATE = ("approval", "submitted")
@@ -59,7 +60,7 @@ class Record:
         return tuple(getattr(self, name) for name in self._field_names())
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self._values()))
@@ -79,7 +80,7 @@ class User(Record):
     __slots__ = ("id", "name", "role", "email", "manager")
 
     def __init__(
-        self, id: str, name: str, role: str = "learner", email: str | None = None, manager: str | None = None
+        self, id: str, name: str, role: str = LEARNER, email: str | None = None, manager: str | None = None
     ) -> None:
         self.id, self.name, self.role, self.email, self.manager = id, name, role, email, manager
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from certcli.atomic import write_atomically
 from certcli.errors import DataError, StateError, UsageError
 from certcli.store import Store
 
@@ -35,8 +36,6 @@ def check_output_path(path: Path, store: Store) -> None:
 def write_output(path: Path, content: bytes, store: Store, replace: bool = True) -> None:
     """Write `content` to `path` atomically (a temp file renamed over it): an existing file keeps its
     mode, a new one follows the umask. With `replace` False an existing file is refused (exit 5)."""
-    from certcli.store.files import write_atomically
-
     check_output_path(path, store)
     try:
         if path.exists():

@@ -7,9 +7,9 @@ import errno
 import hashlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
+from certcli.atomic import TEMP_SUFFIX, write_atomically
 from certcli.errors import DataError
 from certcli.model import Proof
 
@@ -104,37 +104,15 @@ def _holds(target: Path, content: bytes) -> bool:
         os.close(fd)
 
 
-TEMP_PREFIX, TEMP_SUFFIX = ".", ".tmp"
-
-
-def _publish(folder: Path, target: Path, content: bytes) -> None:
-    """Make `target` a plain owner-only file holding `content`, appearing only once whole: written to a
-    temp file, fsynced, then linked under its name. Whatever else is found there (a file cut short by a
-    killed upload, or planted) is replaced, never followed; a file with these very bytes is kept."""
-    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)  # mode 0600
+def _publish(target: Path, content: bytes) -> None:
+    """Make `target` a plain owner-only file holding `content`, appearing only once whole (written to a
+    temp file, fsynced, then linked under its name). Whatever else is found there (a file cut short by
+    a killed upload, or planted) is replaced, never followed; a file with these very bytes is kept."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temp_name, target)
-        except FileExistsError:
-            if not _holds(target, content):
-                os.replace(temp_name, target)  # renames over the entry itself: a link there is not followed
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-    with contextlib.suppress(OSError):
-        _fsync_folder(folder)
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        write_atomically(target, content, 0o600, exclusive=True)
+    except FileExistsError:
+        if not _holds(target, content):
+            write_atomically(target, content, 0o600)  # renames over the entry itself: a link is not followed
 
 
 def sweep_temp_files(folder: Path) -> list[Path]:
@@ -143,15 +121,17 @@ def sweep_temp_files(folder: Path) -> list[Path]:
     swept: list[Path] = []
     with contextlib.suppress(OSError):
         for entry in folder.iterdir():
-            if is_temp_file(entry.name) and stat.S_ISREG(os.lstat(entry).st_mode):
+            if is_temp_file(entry) and stat.S_ISREG(os.lstat(entry).st_mode):
                 with contextlib.suppress(FileNotFoundError):
                     entry.unlink()
                     swept.append(entry)
     return swept
 
 
-def is_temp_file(name: str) -> bool:
-    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+def is_temp_file(entry: Path) -> bool:
+    """Whether a proofs folder's `entry` is the temp file of an upload (proofs themselves are named
+    by their SHA-256, temp files `.SHA256.RANDOM.tmp`)."""
+    return entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX)
 
 
 def checked_proof(source: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Proof, bytes]:
@@ -167,7 +147,7 @@ def keep_in_folder(folder: Path, sha256: str, content: bytes) -> None:
         raise ValueError("the content does not match the SHA-256 it is to be kept under")
     try:
         _prepare_folder(folder)
-        _publish(folder, folder / sha256, content)
+        _publish(folder / sha256, content)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DataError(f"no space left to store the proof in {folder}") from None

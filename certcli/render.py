@@ -8,10 +8,27 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from certcli.text import json_safe
+
+if TYPE_CHECKING:
+    from certcli.usecases.shapes import (
+        ApplyPlan,
+        Explanation,
+        Finding,
+        Health,
+        History,
+        ListItem,
+        OrgData,
+        Page,
+        Progress,
+        ReportRow,
+        ReviewItem,
+        Summary,
+        UserData,
+    )
 
 STATUS_COLOURS = {
     "completed": "32",  # green
@@ -39,20 +56,20 @@ def paint(text: str, code: str | None, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
 
 
-def to_json(data: Any) -> str:
+def to_json(data: object) -> str:
     """Indented JSON, with unprintable characters in its strings escaped (`json_safe`)."""
     import json
 
     return json_safe(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def table(rows: list[list[Any]], headers: list[str]) -> str:
+def table(rows: Sequence[Sequence[object]], headers: list[str]) -> str:
     from tabulate import tabulate
 
     return tabulate(rows, headers=headers, tablefmt="simple", missingval="-", disable_numparse=True)
 
 
-def _status(item: dict[str, Any], colour: bool) -> str:
+def _status(item: Mapping[str, Any], colour: bool) -> str:
     status = item["status"] or "not enrolled"
     text = paint(status, STATUS_COLOURS.get(status), colour)
     if item.get("overdue"):
@@ -62,11 +79,11 @@ def _status(item: dict[str, Any], colour: bool) -> str:
     return text
 
 
-def _dash(value: Any) -> Any:
+def _dash(value: object) -> object:
     return "-" if value is None or value == "" else value
 
 
-def certification_table(items: list[dict[str, Any]], colour: bool, with_user: bool = False) -> str:
+def certification_table(items: list[ListItem], colour: bool) -> str:
     if not items:
         return "No certifications."
     headers = ["ID", "TITLE", "STATUS", "DUE", "COURSES", "VALID UNTIL", "NEXT"]
@@ -84,14 +101,10 @@ def certification_table(items: list[dict[str, Any]], colour: bool, with_user: bo
                 _dash(item["next_course"]),
             ]
         )
-    if with_user:
-        headers.insert(0, "USER")
-        for row, item in zip(rows, items, strict=True):
-            row.insert(0, item["user"])
     return table(rows, headers)
 
 
-def progress_text(item: dict[str, Any], colour: bool) -> str:
+def progress_text(item: Progress, colour: bool) -> str:
     """What `start`, `complete`, `upload-proof` and reviews print for people."""
     lines = [f"{item['id']} ({item['user']}): {_status(item, colour)}, cycle {item['cycle']}"]
     if item.get("completed_on"):
@@ -107,7 +120,7 @@ def progress_text(item: dict[str, Any], colour: bool) -> str:
     return "\n".join(lines)
 
 
-def page_text(page: dict[str, Any], colour: bool) -> str:
+def page_text(page: Page, colour: bool) -> str:
     """The certification page of `show`."""
     validity = f"recurring, every {page['validity_months']} months" if page["validity_months"] else "perpetual"
     fields = [
@@ -145,19 +158,19 @@ def page_text(page: dict[str, Any], colour: bool) -> str:
     return "\n".join(lines)
 
 
-def users_table(users: list[dict[str, Any]]) -> str:
+def users_table(users: list[UserData]) -> str:
     rows = [[u["id"], u["name"], u["role"], _dash(u["email"]), _dash(u["manager"])] for u in users]
     return table(rows, ["ID", "NAME", "ROLE", "EMAIL", "MANAGER"])
 
 
-def review_table(items: list[dict[str, Any]]) -> str:
+def review_table(items: list[ReviewItem]) -> str:
     if not items:
         return "No proofs waiting for review."
     rows = [[i["user"], i["certification"], i["filename"], i["size"], i["submitted_on"]] for i in items]
     return table(rows, ["USER", "CERTIFICATION", "FILE", "BYTES", "SUBMITTED"])
 
 
-def history_text(data: dict[str, Any], colour: bool) -> str:
+def history_text(data: History, colour: bool) -> str:
     rows = []
     for cycle in data["cycles"]:
         done = sum(course["status"] == "completed" for course in cycle["courses"])
@@ -185,7 +198,7 @@ def history_text(data: dict[str, Any], colour: bool) -> str:
     return "\n".join(lines)
 
 
-def explanation_text(data: dict[str, Any], colour: bool) -> str:
+def explanation_text(data: Explanation, colour: bool) -> str:
     status = _status(data, colour)
     lines = [f"{data['id']} ({data['user']}) as of {data['now']}: {status}"]
     lines += [f"  - {reason}" for reason in data["reasons"]]
@@ -208,7 +221,7 @@ def audit_table(events: list[dict[str, Any]], colour: bool) -> str:
     return table(rows, ["SEQ", "AT", "ACTOR", "ACTION", "SUBJECT"])
 
 
-def report_table(rows: list[dict[str, Any]], colour: bool) -> str:
+def report_table(rows: list[ReportRow], colour: bool) -> str:
     if not rows:
         return "Nothing to report."
     headers = ["USER", "CERTIFICATION", "STATUS", "DUE", "COMPLETED ON", "VALID UNTIL", "DAYS LEFT"]
@@ -227,7 +240,7 @@ def report_table(rows: list[dict[str, Any]], colour: bool) -> str:
     return table(body, headers)
 
 
-def summary_table(items: list[dict[str, Any]], colour: bool) -> str:
+def summary_table(items: list[Summary], colour: bool) -> str:
     if not items:
         return "Nothing to report."
     statuses = list(items[0]["by_status"])
@@ -246,7 +259,7 @@ def summary_table(items: list[dict[str, Any]], colour: bool) -> str:
     return table(body, headers)
 
 
-def findings_table(findings: list[dict[str, Any]], colour: bool) -> str:
+def findings_table(findings: list[Finding], colour: bool) -> str:
     if not findings:
         return ""
     body = [
@@ -282,9 +295,20 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
         yield advance
 
 
-def checks_table(checks: list[dict[str, Any]], colour: bool) -> str:
+def health_text(health: Health, colour: bool) -> str:
+    """`doctor`: one row per check."""
     rows = [
         [c["check"], paint("ok", "32", colour) if c["ok"] else paint("PROBLEM", "31", colour), c["detail"]]
-        for c in checks
+        for c in health["checks"]
     ]
     return table(rows, ["CHECK", "RESULT", "DETAIL"])
+
+
+def plan_text(plan: ApplyPlan, colour: bool) -> str:
+    """`apply`: one line per change, in the order they are made (the summary is a message)."""
+    return "\n".join(plan["plan"])
+
+
+def org_text(org: OrgData, colour: bool) -> str:
+    """`org show` for people: one line per setting, `-` where unset."""
+    return f"Name: {org['name'] or '-'}\nURL:  {org['url'] or '-'}"

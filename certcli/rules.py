@@ -30,6 +30,11 @@ from certcli.model import (
     Requirements,
 )
 
+# The version of these rules. Raise it with any change that alters a standing (a status, a date, a flag)
+# of an existing enrollment: database stores keep standings the rules worked out, record this number
+# beside them, and work them out again when it differs from the certcli that opens them.
+RULES_VERSION = 1
+
 ENROLLED = "enrolled"
 STARTED_STATUS = "started"
 PENDING_APPROVAL = "pending_approval"
@@ -51,16 +56,22 @@ IN_PROGRESS = "in_progress"
 # ---------------------------------------------------------------- dates
 
 
+def days_in_month(year: int, month: int) -> int:
+    """The Gregorian calendar's month lengths (the standard library's `calendar` costs half a
+    millisecond to import, which every command would pay)."""
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 def add_months(start: date, months: int) -> date:
     """`start` plus `months` calendar months, clamped to the month's last day; past the calendar's end
     (year 9999), its last day."""
-    import calendar
-
     month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
     if year > date.max.year:
         return date.max
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    return date(year, month, min(start.day, days_in_month(year, month)))
 
 
 def add_days(start: date, days: int) -> date:
@@ -359,6 +370,17 @@ class EnrollmentView(Record):
     @property
     def next_course(self) -> str | None:
         return self.queue[0] if self.queue else None
+
+    @property
+    def held(self) -> CycleResult:
+        """The cycle whose completion the status reports: the current one, or the one before an open
+        renewal cycle."""
+        return self.cycles[-2] if self.renewing else self.cycles[-1]
+
+    @property
+    def awaiting_review(self) -> bool:
+        """A proof of the current cycle waits for an admin or the learner's manager."""
+        return self.proof is not None and self.proof.review == PENDING
 
 
 def enrolled_at(enrollment: Enrollment, now: datetime) -> datetime | None:

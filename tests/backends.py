@@ -99,12 +99,12 @@ def write_lock_held(location: str) -> Iterator[None]:
 
 def copied(source: Any, target_location: str, admin: str, now: Any) -> Any:
     """`source` (a Store) copied by `migrate` to a new store at `target_location`, opened."""
-    from certcli import service
-    from certcli.migration import migrate
+    from certcli import usecases
     from certcli.store import open_store
+    from certcli.usecases.migration import migrate
 
     target = open_store(target_location)
-    migrate(service.Context(store=source, actor_id=admin, now=now), target)
+    migrate(usecases.Context(store=source, actor_id=admin, now=now), target)
     return target
 
 

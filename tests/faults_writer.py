@@ -58,19 +58,19 @@ def warm_up(store: Any) -> None:
 
 
 def write(store_path: Path, start: int, count: int) -> None:
-    from certcli import service
+    from certcli import usecases
     from certcli.store import open_store
 
     store = open_store(store_path, lock_timeout=60.0)
     warm_up(store)
     print("ready", flush=True)
     for number in range(start, start + count):
-        ctx = service.Context(store=store, actor_id=ADMIN, now=datetime.now(UTC))
+        ctx = usecases.Context(store=store, actor_id=ADMIN, now=datetime.now(UTC))
         kind, item = change_kind(number)
         if kind == "user":
-            service.add_user(ctx, item, title_of(number), "learner", None, None)
+            usecases.add_user(ctx, item, title_of(number), "learner", None, None)
         else:
-            service.add_course(ctx, item, title_of(number), number)
+            usecases.add_course(ctx, item, title_of(number), number)
         print(f"ack {number}", flush=True)
 
 

@@ -17,9 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+from certcli.atomic import write_atomically
+from certcli.formats.documents import FORMATS
 from certcli.model import Course
 from certcli.store import open_store
-from certcli.store.files import FORMATS, parse_document, serialize_document, write_atomically
+from certcli.store.files import parse_document, serialize_document
 
 START_WAIT_SECONDS = 60.0
 LOCK_TIMEOUT_SECONDS = 120.0

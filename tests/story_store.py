@@ -23,7 +23,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from certcli import service
+from certcli import usecases
 from certcli.model import AuditEntry
 from certcli.store import Store, open_store
 
@@ -37,8 +37,8 @@ def at(when: str) -> datetime:
     return datetime.fromisoformat(when).replace(tzinfo=UTC)
 
 
-def context(store: Store, actor: str, when: str) -> service.Context:
-    return service.Context(store=store, actor_id=actor, now=at(when))
+def context(store: Store, actor: str, when: str) -> usecases.Context:
+    return usecases.Context(store=store, actor_id=actor, now=at(when))
 
 
 def set_org_url(path: Path, url: str, when: str = "2026-01-01") -> None:
@@ -50,14 +50,14 @@ def set_org_url(path: Path, url: str, when: str = "2026-01-01") -> None:
 
 def _define(store: Store) -> None:
     admin = context(store, "root", "2026-01-01")
-    service.add_user(admin, "mia", "Mia Lindqvist", "manager", "mia@acme.example", None)
-    service.add_user(admin, "ben", "Ben Carter", "learner", BEN_EMAIL, "mia")
-    service.add_user(admin, "eve", "Eve Adams", "learner", "eve@acme.example", "mia")
-    service.add_user(admin, "dan", "Dan Brown", "learner", None, None)
+    usecases.add_user(admin, "mia", "Mia Lindqvist", "manager", "mia@acme.example", None)
+    usecases.add_user(admin, "ben", "Ben Carter", "learner", BEN_EMAIL, "mia")
+    usecases.add_user(admin, "eve", "Eve Adams", "learner", "eve@acme.example", "mia")
+    usecases.add_user(admin, "dan", "Dan Brown", "learner", None, None)
     for course in ("c1", "c2", "c3"):
-        service.add_course(admin, course, f"Course {course.upper()}", 30)
+        usecases.add_course(admin, course, f"Course {course.upper()}", 30)
     definitions = [
-        service.Definition(
+        usecases.Definition(
             "basics",
             "Basics",
             "internal",
@@ -65,7 +65,7 @@ def _define(store: Store) -> None:
             courses=("c1", "c2", "c3"),
             mandatory=("c1", "c2"),
         ),
-        service.Definition(
+        usecases.Definition(
             "sec",
             "Security Awareness",
             "internal",
@@ -75,8 +75,8 @@ def _define(store: Store) -> None:
             renewal_window=30,
             courses=("c1",),
         ),
-        service.Definition("aws", "AWS Architect", "external", issuer="Amazon Web Services", recurring=24),
-        service.Definition(
+        usecases.Definition("aws", "AWS Architect", "external", issuer="Amazon Web Services", recurring=24),
+        usecases.Definition(
             "cpr",
             "CPR",
             "external",
@@ -86,31 +86,31 @@ def _define(store: Store) -> None:
         ),
     ]
     for spec in definitions:
-        service.define(admin, spec, replace=False)
-    service.assign(admin, "basics", ["ben", "eve"], at("2026-03-01").date())
-    service.assign(admin, "sec", ["ben", "dan", "eve"], None)
-    service.assign(admin, "aws", ["ben"], None)
-    service.assign(admin, "cpr", ["dan"], None)
+        usecases.define(admin, spec, replace=False)
+    usecases.assign(admin, "basics", ["ben", "eve"], at("2026-03-01").date())
+    usecases.assign(admin, "sec", ["ben", "dan", "eve"], None)
+    usecases.assign(admin, "aws", ["ben"], None)
+    usecases.assign(admin, "cpr", ["dan"], None)
 
 
 def _happen(store: Store, proof: Path) -> None:
-    service.complete(context(store, "dan", "2026-01-03"), "cpr", "c3")
-    service.upload_proof(context(store, "dan", "2026-01-04"), "cpr", proof)
-    service.upload_proof(context(store, "ben", "2026-01-05"), "aws", proof)
-    service.review(context(store, "mia", "2026-01-06"), "aws", "ben", "approved")
-    service.review(context(store, "root", "2026-01-08"), "cpr", "dan", "approved")
-    service.complete(context(store, "ben", "2026-01-10"), "basics", "c1")
-    service.complete(context(store, "eve", "2026-01-12"), "sec", "c1")
-    service.complete(context(store, "ben", "2026-01-15"), "sec", "c1")
-    service.complete(context(store, "ben", "2026-01-20"), "basics", "c2")
-    service.revoke(context(store, "root", "2026-01-25"), "sec", "eve", "withdrawn")
+    usecases.complete(context(store, "dan", "2026-01-03"), "cpr", "c3")
+    usecases.upload_proof(context(store, "dan", "2026-01-04"), "cpr", proof)
+    usecases.upload_proof(context(store, "ben", "2026-01-05"), "aws", proof)
+    usecases.review(context(store, "mia", "2026-01-06"), "aws", "ben", "approved")
+    usecases.review(context(store, "root", "2026-01-08"), "cpr", "dan", "approved")
+    usecases.complete(context(store, "ben", "2026-01-10"), "basics", "c1")
+    usecases.complete(context(store, "eve", "2026-01-12"), "sec", "c1")
+    usecases.complete(context(store, "ben", "2026-01-15"), "sec", "c1")
+    usecases.complete(context(store, "ben", "2026-01-20"), "basics", "c2")
+    usecases.revoke(context(store, "root", "2026-01-25"), "sec", "eve", "withdrawn")
 
 
 def build(folder: Path, org_url: str | None = ORG_URL) -> Path:
     """The story's store in `folder` (TOML), with `org_url` set unless None."""
     path = folder / "story.toml"
     store = open_store(path)
-    service.init_store(store, "root", "Rosa Okafor", "Acme Corp", at("2026-01-01"))
+    usecases.init_store(store, "root", "Rosa Okafor", "Acme Corp", at("2026-01-01"))
     if org_url is not None:
         set_org_url(path, org_url)
     _define(store)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from certcli import service
+from certcli import usecases
 from certcli.cli import app
 from certcli.errors import CertcliError
 from certcli.store import Store, open_store
@@ -25,8 +25,8 @@ def at(when: str) -> datetime:
     return datetime.fromisoformat(when).replace(tzinfo=UTC)
 
 
-def ctx(store: Store, actor: str, when: str) -> service.Context:
-    return service.Context(store=store, actor_id=actor, now=at(when))
+def ctx(store: Store, actor: str, when: str) -> usecases.Context:
+    return usecases.Context(store=store, actor_id=actor, now=at(when))
 
 
 def log_path(store_path: Path) -> Path:
@@ -46,14 +46,14 @@ def build(path: Path) -> Store:
     1 init, 2 user add mia, 3 user add ann (2026-01-02), 4 course add c1, 5 define cpr (2026-01-03),
     6 assign cpr to ann (2026-02-01), 7 ann completes c1 (2026-02-10)."""
     store = open_store(path)
-    service.init_store(store, ADMIN, "Root", "Org", at("2026-01-01T08:00"))
-    service.add_user(ctx(store, ADMIN, "2026-01-02T08:00"), MANAGER, "Mia", "manager", None, None)
-    service.add_user(ctx(store, ADMIN, "2026-01-02T09:00"), ANN, "Ann", "learner", None, MANAGER)
-    service.add_course(ctx(store, ADMIN, "2026-01-03T08:00"), "c1", "CPR basics", None)
-    spec = service.Definition(id="cpr", title="CPR", kind="internal", recurring=12, courses=["c1"])
-    service.define(ctx(store, ADMIN, "2026-01-03T09:00"), spec, False)
-    service.assign(ctx(store, ADMIN, "2026-02-01T08:00"), "cpr", [ANN], None)
-    service.complete(ctx(store, ANN, "2026-02-10T08:00"), "cpr", "c1")
+    usecases.init_store(store, ADMIN, "Root", "Org", at("2026-01-01T08:00"))
+    usecases.add_user(ctx(store, ADMIN, "2026-01-02T08:00"), MANAGER, "Mia", "manager", None, None)
+    usecases.add_user(ctx(store, ADMIN, "2026-01-02T09:00"), ANN, "Ann", "learner", None, MANAGER)
+    usecases.add_course(ctx(store, ADMIN, "2026-01-03T08:00"), "c1", "CPR basics", None)
+    spec = usecases.Definition(id="cpr", title="CPR", kind="internal", recurring=12, courses=["c1"])
+    usecases.define(ctx(store, ADMIN, "2026-01-03T09:00"), spec, False)
+    usecases.assign(ctx(store, ADMIN, "2026-02-01T08:00"), "cpr", [ANN], None)
+    usecases.complete(ctx(store, ANN, "2026-02-10T08:00"), "cpr", "c1")
     return store
 
 
@@ -111,7 +111,7 @@ def _upload(when: str) -> Change:
     def upload(store: Store, tmp: Path) -> Any:
         proof = tmp / "card.pdf"
         proof.write_bytes(b"%PDF-1.4\n%card\n")
-        return service.upload_proof(ctx(store, ANN, when), "ext", proof)
+        return usecases.upload_proof(ctx(store, ANN, when), "ext", proof)
 
     return upload
 
@@ -119,26 +119,26 @@ def _upload(when: str) -> Change:
 CHANGES: list[tuple[str, Change, dict[str, str]]] = [
     (
         "user add",
-        lambda s, _: service.add_user(ctx(s, ADMIN, "2026-03-01T08:00"), BEN, "Ben", "learner", None, MANAGER),
+        lambda s, _: usecases.add_user(ctx(s, ADMIN, "2026-03-01T08:00"), BEN, "Ben", "learner", None, MANAGER),
         {"user": BEN},
     ),
     (
         "course add",
-        lambda s, _: service.add_course(ctx(s, ADMIN, "2026-03-01T09:00"), "c2", "Two", None),
+        lambda s, _: usecases.add_course(ctx(s, ADMIN, "2026-03-01T09:00"), "c2", "Two", None),
         {"course": "c2"},
     ),
     (
         "define",
-        lambda s, _: service.define(
-            ctx(s, ADMIN, "2026-03-01T10:00"), service.Definition(id="ext", title="Ext", kind="external"), False
+        lambda s, _: usecases.define(
+            ctx(s, ADMIN, "2026-03-01T10:00"), usecases.Definition(id="ext", title="Ext", kind="external"), False
         ),
         {"certification": "ext"},
     ),
     (
         "define",
-        lambda s, _: service.define(
+        lambda s, _: usecases.define(
             ctx(s, ADMIN, "2026-03-01T11:00"),
-            service.Definition(id="cpr", title="CPR", kind="internal", recurring=12, courses=["c1", "c2"]),
+            usecases.Definition(id="cpr", title="CPR", kind="internal", recurring=12, courses=["c1", "c2"]),
             True,
             True,
         ),
@@ -146,39 +146,39 @@ CHANGES: list[tuple[str, Change, dict[str, str]]] = [
     ),
     (
         "assign",
-        lambda s, _: service.assign(ctx(s, ADMIN, "2026-03-02T07:00"), "ext", [ANN, BEN], None),
+        lambda s, _: usecases.assign(ctx(s, ADMIN, "2026-03-02T07:00"), "ext", [ANN, BEN], None),
         {"certification": "ext"},
     ),
     (
         "start",
-        lambda s, _: service.start(ctx(s, BEN, "2026-03-02T07:30"), "ext"),
+        lambda s, _: usecases.start(ctx(s, BEN, "2026-03-02T07:30"), "ext"),
         {"certification": "ext", "user": BEN},
     ),
     ("upload-proof", _upload("2026-03-02T08:00"), {"certification": "ext", "user": ANN}),
     (
         "reject",
-        lambda s, _: service.review(ctx(s, MANAGER, "2026-03-03T08:00"), "ext", ANN, "rejected", "blurred"),
+        lambda s, _: usecases.review(ctx(s, MANAGER, "2026-03-03T08:00"), "ext", ANN, "rejected", "blurred"),
         {"certification": "ext", "user": ANN},
     ),
     ("upload-proof", _upload("2026-03-03T09:00"), {"certification": "ext", "user": ANN}),
     (
         "approve",
-        lambda s, _: service.review(ctx(s, ADMIN, "2026-03-04T08:00"), "ext", ANN, "approved"),
+        lambda s, _: usecases.review(ctx(s, ADMIN, "2026-03-04T08:00"), "ext", ANN, "approved"),
         {"certification": "ext", "user": ANN},
     ),
     (
         "revoke",
-        lambda s, _: service.revoke(ctx(s, ADMIN, "2026-03-05T08:00"), "cpr", ANN, "withdrawn"),
+        lambda s, _: usecases.revoke(ctx(s, ADMIN, "2026-03-05T08:00"), "cpr", ANN, "withdrawn"),
         {"certification": "cpr", "user": ANN},
     ),
     (
         "start",
-        lambda s, _: service.start(ctx(s, ANN, "2026-03-06T08:00"), "cpr"),
+        lambda s, _: usecases.start(ctx(s, ANN, "2026-03-06T08:00"), "cpr"),
         {"certification": "cpr", "user": ANN},
     ),
     (
         "complete",
-        lambda s, _: service.complete(ctx(s, ADMIN, "2026-03-07T08:00"), "cpr", "c1", ANN),
+        lambda s, _: usecases.complete(ctx(s, ADMIN, "2026-03-07T08:00"), "cpr", "c1", ANN),
         {"certification": "cpr", "user": ANN},
     ),
 ]
@@ -187,14 +187,14 @@ CHANGES: list[tuple[str, Change, dict[str, str]]] = [
 def _read_everything(store: Store) -> None:
     """Every command that only reads, as the admin and as a learner."""
     admin, learner = ctx(store, ADMIN, "2026-03-08"), ctx(store, ANN, "2026-03-08")
-    service.list_users(admin)
-    service.list_certifications(learner, pending=True)
-    service.show(learner, "cpr")
-    service.history(learner, "cpr")
-    service.explain(learner, "cpr")
-    service.review_queue(admin)
-    service.audit_events(admin)
-    service.audit_verify(admin)
+    usecases.list_users(admin)
+    usecases.list_certifications(learner, pending=True)
+    usecases.show(learner, "cpr")
+    usecases.history(learner, "cpr")
+    usecases.explain(learner, "cpr")
+    usecases.review_queue(admin)
+    usecases.audit_events(admin)
+    usecases.audit_verify(admin)
 
 
 def test_every_successful_change_appends_exactly_one_event(store: Store, store_path: Path, tmp_path: Path) -> None:
@@ -208,11 +208,11 @@ def test_every_successful_change_appends_exactly_one_event(store: Store, store_p
     unchanged = snapshot(store_path)
     _read_everything(store)
     assert snapshot(store_path) == unchanged
-    service.audit_verify(ctx(store, ADMIN, "2026-03-09"))
+    usecases.audit_verify(ctx(store, ADMIN, "2026-03-09"))
 
 
 def test_the_event_names_who_and_when_of_each_change(store: Store, store_path: Path) -> None:
-    service.revoke(ctx(store, ADMIN, "2026-03-05T08:30:15"), "cpr", ANN, "withdrawn")
+    usecases.revoke(ctx(store, ADMIN, "2026-03-05T08:30:15"), "cpr", ANN, "withdrawn")
     event = events(store_path)[-1]
     assert (event["at"], event["actor"], event["action"]) == ("2026-03-05T08:30:15Z", ADMIN, "revoke")
     assert event["details"]["reason"] == "withdrawn"
@@ -221,9 +221,9 @@ def test_the_event_names_who_and_when_of_each_change(store: Store, store_path: P
 @pytest.mark.parametrize(
     "no_op",
     [
-        pytest.param(lambda s: service.assign(ctx(s, ADMIN, "2026-03-01"), "cpr", [ANN], None), id="assign-twice"),
-        pytest.param(lambda s: service.complete(ctx(s, ANN, "2026-03-01"), "cpr", "c1"), id="complete-again"),
-        pytest.param(lambda s: service.start(ctx(s, ANN, "2026-03-01"), "cpr"), id="start-when-completed"),
+        pytest.param(lambda s: usecases.assign(ctx(s, ADMIN, "2026-03-01"), "cpr", [ANN], None), id="assign-twice"),
+        pytest.param(lambda s: usecases.complete(ctx(s, ANN, "2026-03-01"), "cpr", "c1"), id="complete-again"),
+        pytest.param(lambda s: usecases.start(ctx(s, ANN, "2026-03-01"), "cpr"), id="start-when-completed"),
     ],
 )
 def test_a_no_op_appends_no_event(store: Store, store_path: Path, no_op: Callable[[Store], Any]) -> None:
@@ -241,11 +241,11 @@ def test_assigning_twice_on_the_command_line_appends_no_event(store_path: Path) 
 
 
 FAILURES: list[tuple[str, Callable[[Store, Path], Any], int]] = [
-    ("unknown user", lambda s, _: service.assign(ctx(s, ADMIN, "2026-03-01"), "cpr", ["nobody"], None), 3),
-    ("learner adds a course", lambda s, _: service.add_course(ctx(s, ANN, "2026-03-01"), "c9", "Nine", None), 4),
-    ("revoke uncompleted", lambda s, _: service.revoke(ctx(s, ADMIN, "2026-02-05"), "cpr", ANN, "no"), 5),
-    ("unknown course", lambda s, _: service.complete(ctx(s, ADMIN, "2027-03-01"), "cpr", "nope", ANN), 3),
-    ("existing course", lambda s, _: service.add_course(ctx(s, ADMIN, "2026-03-01"), "c1", "Again", None), 5),
+    ("unknown user", lambda s, _: usecases.assign(ctx(s, ADMIN, "2026-03-01"), "cpr", ["nobody"], None), 3),
+    ("learner adds a course", lambda s, _: usecases.add_course(ctx(s, ANN, "2026-03-01"), "c9", "Nine", None), 4),
+    ("revoke uncompleted", lambda s, _: usecases.revoke(ctx(s, ADMIN, "2026-02-05"), "cpr", ANN, "no"), 5),
+    ("unknown course", lambda s, _: usecases.complete(ctx(s, ADMIN, "2027-03-01"), "cpr", "nope", ANN), 3),
+    ("existing course", lambda s, _: usecases.add_course(ctx(s, ADMIN, "2026-03-01"), "c1", "Again", None), 5),
 ]
 
 
@@ -262,10 +262,10 @@ def test_a_failed_command_appends_no_event(
 
 def test_a_failure_after_reopening_an_expired_cycle_appends_no_event(store: Store, store_path: Path) -> None:
     # Expired 2027-02-10: `complete` would open cycle 2 first, then refuses the course not in it.
-    service.add_course(ctx(store, ADMIN, "2027-03-01T07:00"), "c2", "Two", None)
+    usecases.add_course(ctx(store, ADMIN, "2027-03-01T07:00"), "c2", "Two", None)
     before = snapshot(store_path)
     with pytest.raises(CertcliError) as failed:
-        service.complete(ctx(store, ANN, "2027-03-01T08:00"), "cpr", "c2")
+        usecases.complete(ctx(store, ANN, "2027-03-01T08:00"), "cpr", "c2")
     assert failed.value.exit_code == 5
     assert snapshot(store_path) == before
 
@@ -294,7 +294,7 @@ def test_audit_text_table(store_path: Path) -> None:
 
 
 def _seqs(store: Store, **filters: Any) -> list[int]:
-    return [event["seq"] for event in service.audit_events(ctx(store, ADMIN, "2026-03-01"), **filters).data]
+    return [event["seq"] for event in usecases.audit_events(ctx(store, ADMIN, "2026-03-01"), **filters).data]
 
 
 def test_audit_filters_by_certification(store: Store) -> None:
@@ -430,8 +430,8 @@ def test_a_store_replaced_by_an_older_copy_is_detected(store_path: Path, tmp_pat
     older = tmp_path / "older.json"
     older.write_bytes(store_path.read_bytes())  # as of event 7
     store = open_store(store_path)
-    service.add_course(ctx(store, ADMIN, "2026-03-01T08:00"), "c2", "Two", None)  # event 8
-    service.add_course(ctx(store, ADMIN, "2026-03-01T09:00"), "c3", "Three", None)  # event 9
+    usecases.add_course(ctx(store, ADMIN, "2026-03-01T08:00"), "c2", "Two", None)  # event 8
+    usecases.add_course(ctx(store, ADMIN, "2026-03-01T09:00"), "c3", "Three", None)  # event 9
     store_path.write_bytes(older.read_bytes())
     result = run(store_path, ADMIN, "2026-03-02", "audit", "verify")
     assert result.exit_code == 6
@@ -468,8 +468,8 @@ def test_a_change_after_restoring_an_older_copy_keeps_the_evidence(store_path: P
     # Two changes are rolled back by restoring the store; the next change must not erase events 8 and 9.
     older = store_path.read_bytes()
     store = open_store(store_path)
-    service.add_course(ctx(store, ADMIN, "2026-03-01T08:00"), "c2", "Two", None)
-    service.add_course(ctx(store, ADMIN, "2026-03-01T09:00"), "c3", "Three", None)
+    usecases.add_course(ctx(store, ADMIN, "2026-03-01T08:00"), "c2", "Two", None)
+    usecases.add_course(ctx(store, ADMIN, "2026-03-01T09:00"), "c3", "Three", None)
     logged = log_path(store_path).read_bytes()
     store_path.write_bytes(older)
     result = run(store_path, ADMIN, "2026-03-02", "course", "add", "c4", "--title", "Four")

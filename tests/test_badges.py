@@ -25,8 +25,9 @@ from referencing.exceptions import NoSuchResource
 from story_store import NOW, ORG_URL
 from typer.testing import CliRunner, Result
 
-from certcli import badges, rules, service
+from certcli import rules, usecases
 from certcli.cli import app
+from certcli.formats import badges
 from certcli.store import open_store
 
 OPEN_BADGES_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "openbadges-v3p0"
@@ -382,8 +383,8 @@ def test_an_unwritable_output_is_one_error(store: Path, tmp_path: Path) -> None:
 
 
 def test_the_use_case_returns_the_credential_without_printing(template: Path, capsys: pytest.CaptureFixture) -> None:
-    ctx = service.Context(store=open_store(template), actor_id="ben", now=story_store.at(NOW))
-    outcome = badges.badge(ctx, "aws")
+    ctx = usecases.Context(store=open_store(template), actor_id="ben", now=story_store.at(NOW))
+    outcome = usecases.badge(ctx, "aws")
     assert_valid(outcome.data)
     assert capsys.readouterr() == ("", "")
 

@@ -19,8 +19,9 @@ from icalendar import Calendar
 from story_store import NOW
 from typer.testing import CliRunner, Result
 
-from certcli import ical, rules
+from certcli import rules
 from certcli.cli import app
+from certcli.formats import ical
 from certcli.store import open_store
 
 runner = CliRunner()

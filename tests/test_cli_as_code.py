@@ -28,7 +28,7 @@ def test_export_then_apply_changes_nothing_and_says_so(run, tmp_path: Path) -> N
     assert run("root", "export", "-o", str(exported)).exit_code == 0
     result = run("root", "apply", "-f", str(exported))
     assert result.exit_code == 0
-    assert result.stdout.startswith("No changes: the store already matches")
+    assert result.stdout == "" and result.stderr.startswith("No changes: the store already matches")
 
 
 def test_export_prints_json_to_stdout_when_asked(run) -> None:
@@ -43,7 +43,7 @@ def test_apply_prints_the_plan_and_dry_run_writes_nothing(run, demo_store: Path,
     before = demo_store.read_bytes()
     planned = run("root", "apply", "-f", str(defs), "--dry-run")
     assert planned.exit_code == 0
-    assert "+ course ethics-101" in planned.stdout and "Dry run: nothing written" in planned.stdout
+    assert "+ course ethics-101" in planned.stdout and "Dry run: nothing written" in planned.stderr
     assert demo_store.read_bytes() == before
     applied = run("root", "apply", "-f", str(defs), "--json")
     assert applied.exit_code == 0

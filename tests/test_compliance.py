@@ -42,9 +42,11 @@ from typing import Any
 import pytest
 from backends import BACKENDS, POSTGRES_URL_VARIABLE, copied, location_for, postgres_url, store_state
 
-from certcli import compliance, service
+from certcli import usecases
 from certcli.errors import NotFound, PermissionDenied, UsageError
+from certcli.formats import csv_rows
 from certcli.store import Store, open_store
+from certcli.usecases import compliance
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-12-26"
@@ -55,15 +57,15 @@ def at(when: str) -> datetime:
     return datetime.fromisoformat(when).replace(tzinfo=UTC)
 
 
-def ctx(store: Store, actor: str, when: str = NOW) -> service.Context:
-    return service.Context(store=store, actor_id=actor, now=at(when))
+def ctx(store: Store, actor: str, when: str = NOW) -> usecases.Context:
+    return usecases.Context(store=store, actor_id=actor, now=at(when))
 
 
 def build(store: Store, proof_dir: Path) -> None:
-    service.init_store(store, "root", "Root", "Org", at("2025-01-01"))
+    usecases.init_store(store, "root", "Root", "Org", at("2025-01-01"))
     setup = ctx(store, "root", "2025-01-01")
     for manager, name in (("mia", "Mia"), ("omar", "Omar")):
-        service.add_user(setup, manager, name, "manager", None, None)
+        usecases.add_user(setup, manager, name, "manager", None, None)
     for learner, name, manager in (
         ("ann", "Ann Lee", "mia"),
         ("ben", "Ben Ng", "mia"),
@@ -72,40 +74,40 @@ def build(store: Store, proof_dir: Path) -> None:
         ("fay", "Fay Diaz", "omar"),
         ("dee", "Dee Fox", None),
     ):
-        service.add_user(setup, learner, name, "learner", None, manager)
+        usecases.add_user(setup, learner, name, "learner", None, manager)
     for course in ("c1", "c2"):
-        service.add_course(setup, course, f"Course {course}", None)
+        usecases.add_course(setup, course, f"Course {course}", None)
     definitions = (
-        service.Definition("sec", "Security", "internal", recurring=12, deadline_days=30, courses=["c1", "c2"]),
-        service.Definition("aws", "AWS Practitioner", "external"),
-        service.Definition("fire", "Fire Safety", "internal", courses=["c1"]),
+        usecases.Definition("sec", "Security", "internal", recurring=12, deadline_days=30, courses=["c1", "c2"]),
+        usecases.Definition("aws", "AWS Practitioner", "external"),
+        usecases.Definition("fire", "Fire Safety", "internal", courses=["c1"]),
     )
     for spec in definitions:
-        service.define(setup, spec, False)
+        usecases.define(setup, spec, False)
 
     def complete(learner: str, when: str, *courses: str) -> None:
         for course in courses:
-            service.complete(ctx(store, learner, when), "sec", course)
+            usecases.complete(ctx(store, learner, when), "sec", course)
 
-    service.assign(ctx(store, "root", "2025-01-06"), "sec", ["fay"], None)
+    usecases.assign(ctx(store, "root", "2025-01-06"), "sec", ["fay"], None)
     complete("fay", "2025-01-10", "c1", "c2")
-    service.assign(ctx(store, "root", "2026-01-05"), "sec", ["ann", "ben", "cy", "dee", "eve"], None)
+    usecases.assign(ctx(store, "root", "2026-01-05"), "sec", ["ann", "ben", "cy", "dee", "eve"], None)
     complete("ben", "2026-01-10", "c1")
     complete("eve", "2026-01-15", "c1", "c2")
     complete("cy", "2026-01-20", "c1")
     complete("ben", "2026-01-25", "c2")
     complete("ann", "2026-02-01", "c1", "c2")
-    service.revoke(ctx(store, "root", "2026-06-01"), "sec", "eve", "shared her password")
+    usecases.revoke(ctx(store, "root", "2026-06-01"), "sec", "eve", "shared her password")
 
-    service.assign(ctx(store, "root", "2026-03-01"), "aws", ["ann", "ben", "cy"], at("2026-12-31").date())
+    usecases.assign(ctx(store, "root", "2026-03-01"), "aws", ["ann", "ben", "cy"], at("2026-12-31").date())
     proof = proof_dir / "card.pdf"
     proof.write_bytes(b"%PDF-1.4\n%certificate\n")
     for learner in ("ann", "ben", "cy"):
-        service.upload_proof(ctx(store, learner, "2026-03-10"), "aws", proof)
-    service.review(ctx(store, "mia", "2026-03-12"), "aws", "ben", "rejected", "blurry scan")
-    service.review(ctx(store, "omar", "2026-03-15"), "aws", "cy", "approved")
+        usecases.upload_proof(ctx(store, learner, "2026-03-10"), "aws", proof)
+    usecases.review(ctx(store, "mia", "2026-03-12"), "aws", "ben", "rejected", "blurry scan")
+    usecases.review(ctx(store, "omar", "2026-03-15"), "aws", "cy", "approved")
 
-    service.assign(ctx(store, "root", "2027-03-01"), "fire", ["dee"], None)
+    usecases.assign(ctx(store, "root", "2027-03-01"), "fire", ["dee"], None)
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +243,7 @@ def test_negative_expiring_within_is_a_usage_error(store: Store) -> None:
 
 
 def test_summary_figures(store: Store) -> None:
-    assert compliance.report(ctx(store, "root"), summary=True).data == [
+    assert compliance.report_summary(ctx(store, "root")).data == [
         {
             "certification": "aws",
             "title": AWS,
@@ -273,12 +275,12 @@ def test_summary_figures(store: Store) -> None:
 
 
 def test_summary_expiring_uses_expiring_within(store: Store) -> None:
-    summary = compliance.report(ctx(store, "root"), cert_id="sec", expiring_within=37, summary=True).data
+    summary = compliance.report_summary(ctx(store, "root"), cert_id="sec", expiring_within=37).data
     assert [(s["certification"], s["learners"], s["expiring"]) for s in summary] == [("sec", 6, 2)]
 
 
 def test_summary_for_a_manager_counts_only_their_reports(store: Store) -> None:
-    summary = compliance.report(ctx(store, "mia"), summary=True).data
+    summary = compliance.report_summary(ctx(store, "mia")).data
     assert [
         (s["certification"], s["learners"], s["completion_rate"], s["overdue"], s["expiring"]) for s in summary
     ] == [
@@ -326,7 +328,7 @@ def test_unknown_certification_or_user_is_not_found(store: Store) -> None:
 
 
 def test_rows_to_csv(store: Store) -> None:
-    text = compliance.rows_to_csv(compliance.report(ctx(store, "root"), cert_id="sec").data)
+    text = csv_rows.rows_to_csv(compliance.report(ctx(store, "root"), cert_id="sec").data)
     lines = text.splitlines()
     assert lines[0] == (
         "user,name,certification,title,status,overdue,due,completed_on,valid_until,days_left,renewal_open,cycle"
@@ -338,9 +340,9 @@ def test_rows_to_csv(store: Store) -> None:
 
 def test_rows_to_csv_quotes_and_summaries() -> None:
     rows = [row("x", 'Doe, "Jo"', "c", "T", "enrolled")]
-    parsed = list(csv.reader(io.StringIO(compliance.rows_to_csv(rows))))
+    parsed = list(csv.reader(io.StringIO(csv_rows.rows_to_csv(rows))))
     assert parsed[1][:2] == ["x", 'Doe, "Jo"']
-    assert compliance.rows_to_csv([]) == ",".join(compliance.ROW_FIELDS) + "\n"
+    assert csv_rows.rows_to_csv([]) == ",".join(csv_rows.ROW_FIELDS) + "\n"
 
     summary = {
         "certification": "c",
@@ -351,7 +353,7 @@ def test_rows_to_csv_quotes_and_summaries() -> None:
         "overdue": 1,
         "expiring": 0,
     }
-    table = list(csv.DictReader(io.StringIO(compliance.rows_to_csv([summary], compliance.SUMMARY_CSV_FIELDS))))
+    table = list(csv.DictReader(io.StringIO(csv_rows.rows_to_csv([summary], csv_rows.SUMMARY_CSV_FIELDS))))
     assert table == [
         {
             "certification": "c",
@@ -370,7 +372,7 @@ def test_rows_to_csv_quotes_and_summaries() -> None:
 # ---------------------------------------------------------------- check
 
 
-def findings(outcome: service.Outcome) -> list[tuple[str, str, str]]:
+def findings(outcome: usecases.Outcome) -> list[tuple[str, str, str]]:
     return [(f["certification"], f["user"], f["kind"]) for f in outcome.data["findings"]]
 
 
@@ -521,6 +523,6 @@ def test_benchmark_runs_on_a_small_store(tmp_path: Path) -> None:
 def test_store_fixture_is_left_unchanged(store: Store) -> None:
     # Reading never writes: the report and check leave the store's bytes alone.
     before = store_state(store.location)
-    compliance.report(ctx(store, "root"), summary=True)
+    compliance.report_summary(ctx(store, "root"))
     compliance.check(ctx(store, "root"), [])
     assert store_state(store.location) == before

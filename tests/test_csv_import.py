@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from certcli import rules, service
-from certcli.csv_import import import_csv
+from certcli import rules, usecases
 from certcli.errors import DataError, PermissionDenied, UsageError
 from certcli.model import Document, Enrollment
 from certcli.store import Store, open_store
+from certcli.usecases.imports import import_csv
 
 NOW = "2025-06-01"
 USERS_HEADER = "id,name,role,email,manager\n"
@@ -31,8 +31,8 @@ def at(when: str) -> datetime:
     return datetime.fromisoformat(when).replace(tzinfo=UTC)
 
 
-def ctx(store: Store, actor: str = "root", when: str = NOW) -> service.Context:
-    return service.Context(store=store, actor_id=actor, now=at(when))
+def ctx(store: Store, actor: str = "root", when: str = NOW) -> usecases.Context:
+    return usecases.Context(store=store, actor_id=actor, now=at(when))
 
 
 STORE_DATA: dict[str, Any] = {
@@ -130,7 +130,7 @@ def test_users_are_imported_with_defaults_and_managers_from_later_in_the_file(tm
         "problems": [],
     }
     assert outcome.messages == ["Imported 3 users; 0 rows skipped, 0 unchanged."]
-    users = {user["id"]: user for user in service.list_users(ctx(store)).data}
+    users = {user["id"]: user for user in usecases.list_users(ctx(store)).data}
     assert users["dee"] == {"id": "dee", "name": "Dee Diaz", "role": "learner", "email": "dee@example.com"} | {
         "manager": "max"
     }
@@ -298,7 +298,7 @@ def test_malformed_quoting_is_a_row_problem_at_its_line_and_later_lines_keep_the
 
 
 def test_assignments_enrol_with_their_due_date_and_leave_existing_ones_alone(tmp_path: Path, store: Store) -> None:
-    service.assign(ctx(store, when="2025-01-05"), "cloud", ["ann"], None)
+    usecases.assign(ctx(store, when="2025-01-05"), "cloud", ["ann"], None)
     text = (
         "certification,user,due\n"
         "sec,ann,2025-07-01\n"  # 2
@@ -422,7 +422,7 @@ def test_a_course_completed_twice_in_one_cycle_keeps_its_first_date(tmp_path: Pa
 
 
 def test_completions_of_an_enrolled_learner_go_into_their_cycle(tmp_path: Path, store: Store) -> None:
-    service.assign(ctx(store, when="2025-01-05"), "sec", ["ann"], None)
+    usecases.assign(ctx(store, when="2025-01-05"), "sec", ["ann"], None)
     text = COMPLETIONS_HEADER + "sec,ann,c1,2024-12-01\nsec,ann,c2,2025-02-01\nsec,ann,c3,2025-02-01\n"
 
     outcome = import_csv(ctx(store), "completions", csv_file(tmp_path, text), skip_invalid=True)
@@ -437,10 +437,10 @@ def test_completions_of_an_enrolled_learner_go_into_their_cycle(tmp_path: Path, 
 
 
 def test_a_completion_cannot_go_between_an_expiry_and_the_next_cycle(tmp_path: Path, store: Store) -> None:
-    service.assign(ctx(store, when="2024-01-01"), "cloud", ["ben"], None)
+    usecases.assign(ctx(store, when="2024-01-01"), "cloud", ["ben"], None)
     for course in ("c1", "c2"):
-        service.complete(ctx(store, "ben", "2024-01-15"), "cloud", course)
-    service.complete(ctx(store, "ben", "2025-03-01"), "cloud", "c1")  # expired 2025-01-15: opens cycle 2
+        usecases.complete(ctx(store, "ben", "2024-01-15"), "cloud", course)
+    usecases.complete(ctx(store, "ben", "2025-03-01"), "cloud", "c1")  # expired 2025-01-15: opens cycle 2
     text = COMPLETIONS_HEADER + "cloud,ben,c2,2025-02-01\ncloud,ben,c2,2025-03-05\n"
 
     outcome = import_csv(ctx(store), "completions", csv_file(tmp_path, text), skip_invalid=True)
@@ -462,10 +462,10 @@ def test_a_completion_cannot_go_between_an_expiry_and_the_next_cycle(tmp_path: P
 
 
 def test_a_completion_after_a_revocation_opens_the_next_cycle(tmp_path: Path, store: Store) -> None:
-    service.assign(ctx(store, when="2024-01-01"), "sec", ["ben"], None)
+    usecases.assign(ctx(store, when="2024-01-01"), "sec", ["ben"], None)
     for course in ("c1", "c2"):
-        service.complete(ctx(store, "ben", "2024-01-15"), "sec", course)
-    service.revoke(ctx(store, when="2024-03-01"), "sec", "ben", "withdrawn")
+        usecases.complete(ctx(store, "ben", "2024-01-15"), "sec", course)
+    usecases.revoke(ctx(store, when="2024-03-01"), "sec", "ben", "withdrawn")
     text = COMPLETIONS_HEADER + "sec,ben,c1,2024-02-01\nsec,ben,c1,2024-04-01\nsec,ben,c2,2024-04-02\n"
 
     outcome = import_csv(ctx(store), "completions", csv_file(tmp_path, text))
@@ -507,9 +507,9 @@ def test_an_import_records_the_same_facts_as_assign_and_complete_day_by_day(
     With `already_enrolled`, ann's recurring certification holds facts from before the import."""
     if already_enrolled:
         before = open_store(store_path)
-        service.assign(ctx(before, when="2021-12-01"), "cloud", ["ann"], None)
-        service.complete(ctx(before, when="2022-06-01"), "cloud", "c1", "ann")
-        service.complete(ctx(before, when="2023-07-01"), "cloud", "c2", "ann")
+        usecases.assign(ctx(before, when="2021-12-01"), "cloud", ["ann"], None)
+        usecases.complete(ctx(before, when="2022-06-01"), "cloud", "c1", "ann")
+        usecases.complete(ctx(before, when="2023-07-01"), "cloud", "c2", "ann")
     rows = random_completions(random.Random(seed))
     for suffix in ("", ".audit.jsonl"):
         original = Path(f"{store_path}{suffix}")
@@ -522,8 +522,8 @@ def test_an_import_records_the_same_facts_as_assign_and_complete_day_by_day(
 
     for cert, user, course, day in sorted(rows, key=lambda row: (row[3], rows.index(row))):
         if by_hand.read().enrollment(cert, user) is None:
-            service.assign(ctx(by_hand, when=day), cert, [user], None)
-        service.complete(ctx(by_hand, when=day), cert, course, user)
+            usecases.assign(ctx(by_hand, when=day), cert, [user], None)
+        usecases.complete(ctx(by_hand, when=day), cert, course, user)
     for cert, user in {(cert, user) for cert, user, _, _ in rows}:
         assert enrollment(imported.read(), cert, user).facts == enrollment(by_hand.read(), cert, user).facts
 
@@ -532,7 +532,7 @@ def test_an_import_records_the_same_facts_as_assign_and_complete_day_by_day(
 
 
 def test_a_dry_run_reports_and_writes_nothing(tmp_path: Path, store: Store, store_path: Path) -> None:
-    service.assign(ctx(store, when="2025-01-05"), "sec", ["ann"], None)
+    usecases.assign(ctx(store, when="2025-01-05"), "sec", ["ann"], None)
     path = csv_file(
         tmp_path, COMPLETIONS_HEADER + "sec,ann,c1,2025-02-01\nsec,ben,c1,2025-02-01\nsec,x,c1,2025-02-01\n"
     )
@@ -570,7 +570,7 @@ def test_an_import_is_one_audit_event_with_its_counts(tmp_path: Path, store: Sto
     event = events[0]
     assert (event["action"], event["actor"], event["at"]) == ("import", "root", "2025-06-01T00:00:00Z")
     assert event["details"] == {"kind": "users", "file": "people.csv", "imported": 2, "skipped": 1, "unchanged": 0}
-    assert service.audit_verify(ctx(store)).data["ok"] is True
+    assert usecases.audit_verify(ctx(store)).data["ok"] is True
 
 
 def test_progress_is_reported_from_zero_to_the_total_row_by_row(tmp_path: Path, store: Store) -> None:
@@ -602,7 +602,7 @@ def test_progress_on_a_long_file_is_reported_in_bounded_steps(tmp_path: Path, st
 @pytest.mark.parametrize("actor", ["ann", "mia", "ghost", None])
 def test_only_an_admin_imports_even_when_the_file_is_missing(tmp_path: Path, store: Store, actor: str | None) -> None:
     with pytest.raises(PermissionDenied):
-        import_csv(service.Context(store, actor, at(NOW)), "users", tmp_path / "absent.csv")
+        import_csv(usecases.Context(store, actor, at(NOW)), "users", tmp_path / "absent.csv")
 
 
 def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from certcli import service
-from certcli.definitions import apply_file, definitions_data, export_definitions
+from certcli import usecases
 from certcli.errors import DataError, PermissionDenied, StateError, UsageError
 from certcli.store import Store, open_store
+from certcli.usecases.as_code import apply_file, definitions_data, export_definitions
 
 NOW = "2026-01-05"
 
@@ -110,15 +110,15 @@ def at(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
-def ctx(store: Store, actor: str = "root", when: str = NOW) -> service.Context:
-    return service.Context(store=store, actor_id=actor, now=at(when))
+def ctx(store: Store, actor: str = "root", when: str = NOW) -> usecases.Context:
+    return usecases.Context(store=store, actor_id=actor, now=at(when))
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     """A new store holding only the admin `root`."""
     created = open_store(tmp_path / "s.json")
-    service.init_store(created, "root", "Root", "Org", at(NOW))
+    usecases.init_store(created, "root", "Root", "Org", at(NOW))
     return created
 
 
@@ -149,7 +149,7 @@ def audit_events(store: Store) -> list[dict[str, Any]]:
 
 def item(store: Store, user: str, cert: str, when: str = NOW) -> dict[str, Any]:
     """`user`'s list item for `cert` on `when`, as the admin sees it."""
-    items = service.list_certifications(ctx(store, when=when), user_id=user).data
+    items = usecases.list_certifications(ctx(store, when=when), user_id=user).data
     return next(entry for entry in items if entry["id"] == cert)
 
 
@@ -165,7 +165,7 @@ def test_apply_creates_what_the_store_lacks_and_enrols_with_the_due_date(store: 
 
     outcome = apply_file(ctx(store), path)
 
-    assert outcome.data == {
+    assert {key: value for key, value in outcome.data.items() if key != "plan"} == {
         "dry_run": False,
         "changed": True,
         "users": {"created": ["mia", "ann"], "updated": {}, "unchanged": []},
@@ -173,7 +173,7 @@ def test_apply_creates_what_the_store_lacks_and_enrols_with_the_due_date(store: 
         "certifications": {"created": ["sec"], "updated": {}, "unchanged": [], "retired": []},
         "assignments": {"created": [{"certification": "sec", "user": "ann"}], "unchanged": []},
     }
-    assert outcome.messages == [
+    assert [*outcome.data["plan"], *outcome.messages] == [
         "+ user mia",
         "+ user ann",
         "+ course c1",
@@ -206,7 +206,7 @@ def test_apply_is_one_audit_event_with_the_counts(store: Store, tmp_path: Path) 
         "assignments": {"created": 1},
     }
     assert event["details"]["users"] == ["mia", "ann"]
-    assert service.audit_verify(ctx(store)).data["ok"] is True
+    assert usecases.audit_verify(ctx(store)).data["ok"] is True
 
 
 def test_apply_names_the_fields_that_change_and_keeps_open_cycles_on_their_snapshot(
@@ -216,7 +216,7 @@ def test_apply_names_the_fields_that_change_and_keeps_open_cycles_on_their_snaps
 
     outcome = apply_file(ctx(based, when="2026-01-10"), path)
 
-    assert outcome.data == {
+    assert {key: value for key, value in outcome.data.items() if key != "plan"} == {
         "dry_run": False,
         "changed": True,
         "users": {"created": ["bob"], "updated": {"ann": ["email"]}, "unchanged": ["mia"]},
@@ -227,7 +227,7 @@ def test_apply_names_the_fields_that_change_and_keeps_open_cycles_on_their_snaps
             "unchanged": [{"certification": "sec", "user": "ann"}],
         },
     }
-    assert outcome.messages == [
+    assert [*outcome.data["plan"], *outcome.messages] == [
         "+ user bob",
         "~ user ann: email",
         "~ course c2: minutes",
@@ -251,7 +251,7 @@ def test_prune_retires_what_the_file_leaves_out_and_a_retired_certification_cann
 
     assert outcome.data["courses"] == {"created": [], "updated": {}, "unchanged": ["c1", "c2"], "retired": ["old-c"]}
     assert outcome.data["certifications"] == {"created": [], "updated": {}, "unchanged": ["sec"], "retired": ["old"]}
-    assert outcome.messages == [
+    assert [*outcome.data["plan"], *outcome.messages] == [
         "- retire course old-c",
         "- retire certification old",
         f"Applied {path}: 0 created, 0 updated, 2 retired, 0 assigned, 6 unchanged.",
@@ -259,7 +259,7 @@ def test_prune_retires_what_the_file_leaves_out_and_a_retired_certification_cann
     doc = store.read()
     assert doc.certifications["old"].retired and doc.courses["old-c"].retired
     with pytest.raises(StateError):
-        service.assign(ctx(store), "old", ["ann"], None)
+        usecases.assign(ctx(store), "old", ["ann"], None)
 
     again = apply_file(ctx(store), path, prune=True)
 
@@ -287,7 +287,7 @@ def test_a_retired_certification_in_the_file_again_is_unretired(store: Store, tm
 
     assert outcome.data["courses"]["updated"] == {"old-c": ["retired"]}
     assert outcome.data["certifications"]["updated"] == {"old": ["retired"]}
-    assert "~ certification old: retired" in outcome.messages
+    assert "~ certification old: retired" in outcome.data["plan"]
     assert outcome.data["assignments"]["created"] == [{"certification": "old", "user": "ann"}]
     assert item(store, "ann", "old")["status"] == "enrolled"
 
@@ -304,7 +304,7 @@ def test_applying_the_same_file_twice_changes_nothing_the_second_time(based: Sto
     assert outcome.data["changed"] is False
     assert outcome.data["users"] == {"created": [], "updated": {}, "unchanged": ["mia", "ann"]}
     assert outcome.data["assignments"] == {"created": [], "unchanged": [{"certification": "sec", "user": "ann"}]}
-    assert outcome.messages == [
+    assert [*outcome.data["plan"], *outcome.messages] == [
         f"No changes: the store already matches {path} (0 created, 0 updated, 0 retired, 0 assigned, 6 unchanged)."
     ]
     assert store_bytes(based) == stored
@@ -328,7 +328,7 @@ def test_dry_run_plans_the_same_changes_and_writes_nothing(store: Store, tmp_pat
     )
     applied = apply_file(ctx(store), path, prune=prune)
     assert planned.data == {**applied.data, "dry_run": True}
-    assert planned.messages[:-1] == applied.messages[:-1]
+    assert planned.data["plan"] == applied.data["plan"]
 
 
 # ---------------------------------------------------------------- invalid files
@@ -536,10 +536,10 @@ def test_the_role_is_checked_before_the_file_is_read(based: Store, tmp_path: Pat
 
 def test_export_holds_the_definitions_and_the_enrollments_grouped_by_due_date(based: Store) -> None:
     admin = ctx(based)
-    service.add_user(admin, "ben", "Ben", "learner", None, "mia")
-    service.add_user(admin, "cy", "Cy", "learner", "cy@example.test", None)
-    service.assign(admin, "sec", ["ben"], None)
-    service.assign(admin, "sec", ["cy"], datetime(2026, 2, 1).date())
+    usecases.add_user(admin, "ben", "Ben", "learner", None, "mia")
+    usecases.add_user(admin, "cy", "Cy", "learner", "cy@example.test", None)
+    usecases.assign(admin, "sec", ["ben"], None)
+    usecases.assign(admin, "sec", ["cy"], datetime(2026, 2, 1).date())
 
     outcome = export_definitions(admin, "json")
 
@@ -578,14 +578,14 @@ def build_rich_store(store: Store, tmp_path: Path) -> None:
     """Users with managers and emails; internal and external, recurring and perpetual certifications;
     assignments with and without a due date, a self-enrolment, and a retired certification and course."""
     admin = ctx(store)
-    service.add_user(admin, "mia", "Mia Lindqvist", "manager", "mia@example.test", None)
-    service.add_user(admin, "ann", "Ann É. Souza", "learner", None, "mia")
-    service.add_user(admin, "ben", "Ben", "learner", "ben@example.test", "mia")
-    service.add_course(admin, "c1", "Course one", 30)
-    service.add_course(admin, "c2", "Course two", None)
-    service.add_course(admin, "old-c", "Old course", 0)
-    Definition = service.Definition
-    service.define(
+    usecases.add_user(admin, "mia", "Mia Lindqvist", "manager", "mia@example.test", None)
+    usecases.add_user(admin, "ann", "Ann É. Souza", "learner", None, "mia")
+    usecases.add_user(admin, "ben", "Ben", "learner", "ben@example.test", "mia")
+    usecases.add_course(admin, "c1", "Course one", 30)
+    usecases.add_course(admin, "c2", "Course two", None)
+    usecases.add_course(admin, "old-c", "Old course", 0)
+    Definition = usecases.Definition
+    usecases.define(
         admin,
         Definition(
             "sec",
@@ -601,7 +601,7 @@ def build_rich_store(store: Store, tmp_path: Path) -> None:
         ),
         False,
     )
-    service.define(
+    usecases.define(
         admin,
         Definition(
             "ext",
@@ -616,12 +616,12 @@ def build_rich_store(store: Store, tmp_path: Path) -> None:
         ),
         False,
     )
-    service.define(admin, Definition("old", "Old", "internal", courses=["old-c"]), False)
-    service.assign(admin, "sec", ["ann"], datetime(2026, 2, 1).date())
-    service.assign(admin, "sec", ["ben"], None)
-    service.assign(admin, "ext", ["ann"], datetime(2026, 3, 1).date())
-    service.assign(admin, "old", ["ben"], None)
-    service.start(ctx(store, "ben"), "ext")
+    usecases.define(admin, Definition("old", "Old", "internal", courses=["old-c"]), False)
+    usecases.assign(admin, "sec", ["ann"], datetime(2026, 2, 1).date())
+    usecases.assign(admin, "sec", ["ben"], None)
+    usecases.assign(admin, "ext", ["ann"], datetime(2026, 3, 1).date())
+    usecases.assign(admin, "old", ["ben"], None)
+    usecases.start(ctx(store, "ben"), "ext")
     # Retire `old` and `old-c`: apply everything else with --prune.
     data = definitions_data(store.read())
     data["courses"] = [course for course in data["courses"] if course["id"] != "old-c"]
@@ -634,7 +634,7 @@ def build_rich_store(store: Store, tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["toml", "json"])
 def test_export_then_apply_into_a_fresh_store_then_export_gives_the_same_file(tmp_path: Path, fmt: str) -> None:
     original = open_store(tmp_path / "original.toml")
-    service.init_store(original, "root", "Root", "Org", at(NOW))
+    usecases.init_store(original, "root", "Root", "Org", at(NOW))
     build_rich_store(original, tmp_path)
     exported = export_definitions(ctx(original), fmt).data
     parse = tomllib.loads if fmt == "toml" else json.loads
@@ -653,7 +653,7 @@ def test_export_then_apply_into_a_fresh_store_then_export_gives_the_same_file(tm
     assert apply_file(ctx(original), path).data["changed"] is False
 
     fresh = open_store(tmp_path / "fresh.json")
-    service.init_store(fresh, "root", None, None, at("2026-06-01"))
+    usecases.init_store(fresh, "root", None, None, at("2026-06-01"))
     applied = apply_file(ctx(fresh, when="2026-06-01"), path)
 
     assert applied.data["users"]["updated"] == {"root": ["name"]}

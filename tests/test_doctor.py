@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from certcli import service
-from certcli.doctor import doctor
+from certcli import usecases
 from certcli.errors import DataError, PermissionDenied
-from certcli.service import Context, Definition
 from certcli.store import open_store
+from certcli.usecases import Context, Definition
+from certcli.usecases.doctor import doctor
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WORKER_SCRIPT = Path(__file__).with_name("store_worker.py")
@@ -36,21 +36,21 @@ def build_store(folder: Path, ext: str) -> Path:
     """root (admin), mia (manager of ana), ana; an external certification with two proofs uploaded
     (the first approved, the second waiting), all through the use cases so the audit chain is whole."""
     path = folder / f"store{ext}"
-    service.init_store(open_store(path), "root", "Root", "Acme", NOW)
+    usecases.init_store(open_store(path), "root", "Root", "Acme", NOW)
     admin = ctx(path)
-    service.add_user(admin, "mia", "Mia", "manager", None, None)
-    service.add_user(admin, "ana", "Ana", "learner", None, "mia")
-    service.define(admin, Definition("aws", "AWS", "external"), replace=False)
-    service.define(admin, Definition("cpr", "CPR", "external"), replace=False)
-    service.assign(admin, "aws", ["ana"], None)
-    service.assign(admin, "cpr", ["ana"], None)
+    usecases.add_user(admin, "mia", "Mia", "manager", None, None)
+    usecases.add_user(admin, "ana", "Ana", "learner", None, "mia")
+    usecases.define(admin, Definition("aws", "AWS", "external"), replace=False)
+    usecases.define(admin, Definition("cpr", "CPR", "external"), replace=False)
+    usecases.assign(admin, "aws", ["ana"], None)
+    usecases.assign(admin, "cpr", ["ana"], None)
     inputs = folder / "inputs"
     inputs.mkdir()
     (inputs / "first.pdf").write_bytes(PDF)
     (inputs / SECOND_NAME).write_bytes(PDF.replace(b"a certificate", b"another one"))
-    service.upload_proof(ctx(path, "ana"), "aws", inputs / "first.pdf")
-    service.review(ctx(path, "mia"), "aws", "ana", "approved")
-    service.upload_proof(ctx(path, "ana"), "cpr", inputs / SECOND_NAME)
+    usecases.upload_proof(ctx(path, "ana"), "aws", inputs / "first.pdf")
+    usecases.review(ctx(path, "mia"), "aws", "ana", "approved")
+    usecases.upload_proof(ctx(path, "ana"), "cpr", inputs / SECOND_NAME)
     shutil.rmtree(inputs)
     return path
 
@@ -86,11 +86,11 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes | str]]:
     return result
 
 
-def problems(outcome: service.Outcome) -> list[dict[str, Any]]:
+def problems(outcome: usecases.Outcome) -> list[dict[str, Any]]:
     return [check for check in outcome.data["checks"] if not check["ok"]]
 
 
-def only_problem(outcome: service.Outcome, check: str) -> str:
+def only_problem(outcome: usecases.Outcome, check: str) -> str:
     """The detail of the one problem found, which must belong to `check`."""
     found = problems(outcome)
     assert [item["check"] for item in found] == [check], found

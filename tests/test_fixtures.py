@@ -10,8 +10,8 @@ import pytest
 
 from certcli import rules
 from certcli.model import ASSIGNED, CYCLE_OPENED, Document
-from certcli.service import Context, list_certifications
 from certcli.store import open_store
+from certcli.usecases import Context, list_certifications
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TOML_FIXTURE = FIXTURES / "acme.toml"

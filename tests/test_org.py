@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from certcli.cli import app
 from certcli.errors import UsageError
-from certcli.org import checked_org_url
+from certcli.usecases.directory import checked_org_url
 
 NOW = "2026-02-01"
 runner = CliRunner()

@@ -18,7 +18,7 @@ import pytest
 from backends import copied, store_state
 from typer.testing import CliRunner
 
-from certcli import service
+from certcli import usecases
 from certcli.cli import app
 from certcli.errors import PermissionDenied, StateError, UsageError
 from certcli.store import Store, open_store
@@ -35,8 +35,8 @@ def at(when: str) -> datetime:
     return datetime.fromisoformat(when).replace(tzinfo=UTC)
 
 
-def ctx(store: Store, actor: str, when: str) -> service.Context:
-    return service.Context(store=store, actor_id=actor, now=at(when))
+def ctx(store: Store, actor: str, when: str) -> usecases.Context:
+    return usecases.Context(store=store, actor_id=actor, now=at(when))
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +44,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A JSON store with an admin, a manager, three learners reporting to her, and five courses."""
     path = tmp_path_factory.mktemp("template") / "s.json"
     store = open_store(path)
-    service.init_store(store, ADMIN, "Root", "Org", at("2025-01-01"))
+    usecases.init_store(store, ADMIN, "Root", "Org", at("2025-01-01"))
     setup = ctx(store, ADMIN, "2025-01-01")
-    service.add_user(setup, MANAGER, "Mia", "manager", None, None)
+    usecases.add_user(setup, MANAGER, "Mia", "manager", None, None)
     for learner in (ANN, BEN, CY):
-        service.add_user(setup, learner, learner.title(), "learner", None, MANAGER)
+        usecases.add_user(setup, learner, learner.title(), "learner", None, MANAGER)
     for course in COURSES:
-        service.add_course(setup, course, f"Course {course}", None)
+        usecases.add_course(setup, course, f"Course {course}", None)
     return path
 
 
@@ -74,43 +74,43 @@ def store(store_path: Path, backend: str, new_store: str) -> Store:
 def define(store: Store, cert_id: str, when: str = "2025-01-01", **options: Any) -> None:
     options.setdefault("kind", "internal")
     options.setdefault("courses", ["c1"])
-    service.define(ctx(store, ADMIN, when), service.Definition(id=cert_id, title=cert_id.upper(), **options), False)
+    usecases.define(ctx(store, ADMIN, when), usecases.Definition(id=cert_id, title=cert_id.upper(), **options), False)
 
 
-def redefine(store: Store, cert_id: str, when: str, apply_to_open: bool, **options: Any) -> service.Outcome:
+def redefine(store: Store, cert_id: str, when: str, apply_to_open: bool, **options: Any) -> usecases.Outcome:
     options.setdefault("kind", "internal")
-    spec = service.Definition(id=cert_id, title=cert_id.upper(), **options)
-    return service.define(ctx(store, ADMIN, when), spec, True, apply_to_open)
+    spec = usecases.Definition(id=cert_id, title=cert_id.upper(), **options)
+    return usecases.define(ctx(store, ADMIN, when), spec, True, apply_to_open)
 
 
 def assign(store: Store, cert_id: str, when: str, *learners: str) -> None:
-    service.assign(ctx(store, ADMIN, when), cert_id, list(learners or (ANN,)), None)
+    usecases.assign(ctx(store, ADMIN, when), cert_id, list(learners or (ANN,)), None)
 
 
 def complete(store: Store, cert_id: str, course: str, when: str, learner: str = ANN) -> dict[str, Any]:
-    return service.complete(ctx(store, learner, when), cert_id, course).data
+    return usecases.complete(ctx(store, learner, when), cert_id, course).data
 
 
-def start(store: Store, cert_id: str, when: str, learner: str = ANN) -> service.Outcome:
-    return service.start(ctx(store, learner, when), cert_id)
+def start(store: Store, cert_id: str, when: str, learner: str = ANN) -> usecases.Outcome:
+    return usecases.start(ctx(store, learner, when), cert_id)
 
 
 def item(store: Store, cert_id: str, when: str, learner: str = ANN) -> dict[str, Any]:
     """The learner's `list` row for `cert_id` at `when`."""
-    rows = service.list_certifications(ctx(store, learner, when)).data
+    rows = usecases.list_certifications(ctx(store, learner, when)).data
     return next(row for row in rows if row["id"] == cert_id)
 
 
 def pending_ids(store: Store, when: str, learner: str = ANN) -> list[str]:
-    return [row["id"] for row in service.list_certifications(ctx(store, learner, when), pending=True).data]
+    return [row["id"] for row in usecases.list_certifications(ctx(store, learner, when), pending=True).data]
 
 
 def cycles(store: Store, cert_id: str, when: str, learner: str = ANN) -> list[dict[str, Any]]:
-    return service.history(ctx(store, learner, when), cert_id).data["cycles"]
+    return usecases.history(ctx(store, learner, when), cert_id).data["cycles"]
 
 
 def reasons(store: Store, cert_id: str, when: str, learner: str = ANN) -> list[str]:
-    return service.explain(ctx(store, learner, when), cert_id).data["reasons"]
+    return usecases.explain(ctx(store, learner, when), cert_id).data["reasons"]
 
 
 def run(store_path: Path | str, actor: str, when: str, *args: str) -> Any:
@@ -352,7 +352,7 @@ def redefined(store: Store) -> Store:
 
 
 def _page(store: Store, learner: str, when: str) -> dict[str, Any]:
-    return service.show(ctx(store, learner, when), "fire").data
+    return usecases.show(ctx(store, learner, when), "fire").data
 
 
 def _courses(page: dict[str, Any]) -> list[tuple[str, str, str | None]]:
@@ -407,9 +407,9 @@ def test_apply_to_open_leaves_a_completed_cycle_alone_until_its_next_cycle(redef
 
 
 def test_apply_to_open_needs_replace(store: Store) -> None:
-    spec = service.Definition(id="fire", title="Fire", kind="internal", courses=["a"])
+    spec = usecases.Definition(id="fire", title="Fire", kind="internal", courses=["a"])
     with pytest.raises(UsageError, match="--apply-to-open"):
-        service.define(ctx(store, ADMIN, "2026-01-01"), spec, False, True)
+        usecases.define(ctx(store, ADMIN, "2026-01-01"), spec, False, True)
 
 
 # ---------------------------------------------------------------- revocation
@@ -421,7 +421,7 @@ def revoked(store: Store) -> Store:
     define(store, "cpr", recurring=12, published=at("2026-01-02").date())
     assign(store, "cpr", "2026-01-05T09:00")
     complete(store, "cpr", "c1", "2026-01-20T10:00")
-    outcome = service.revoke(ctx(store, ADMIN, "2026-02-01T09:00"), "cpr", ANN, "exam answers were shared")
+    outcome = usecases.revoke(ctx(store, ADMIN, "2026-02-01T09:00"), "cpr", ANN, "exam answers were shared")
     assert outcome.data["status"] == "revoked"
     return store
 
@@ -448,12 +448,12 @@ def test_revoked_sorts_with_expired_and_rejected(revoked: Store, tmp_path: Path)
         assign(revoked, cert_id, "2026-01-10T09:00")
     proof = tmp_path / "card.pdf"
     proof.write_bytes(b"%PDF-1.4\n%certificate\n")
-    service.upload_proof(ctx(revoked, ANN, "2026-01-11T10:00"), "ext", proof)
-    service.review(ctx(revoked, ADMIN, "2026-01-12T10:00"), "ext", ANN, "rejected", "blurred scan")
+    usecases.upload_proof(ctx(revoked, ANN, "2026-01-11T10:00"), "ext", proof)
+    usecases.review(ctx(revoked, ADMIN, "2026-01-12T10:00"), "ext", ANN, "rejected", "blurred scan")
     start(revoked, "run", "2026-01-13T10:00")
     complete(revoked, "done", "c1", "2026-01-14T10:00")
 
-    rows = service.list_certifications(ctx(revoked, ANN, "2026-02-15")).data
+    rows = usecases.list_certifications(ctx(revoked, ANN, "2026-02-15")).data
     assert [(row["id"], row["status"]) for row in rows] == [
         ("old", "expired"),
         ("ext", "rejected"),
@@ -469,7 +469,7 @@ def test_only_an_admin_revokes(revoked: Store, actor: str) -> None:
     assign(revoked, "cpr", "2026-01-05T09:00", BEN)
     complete(revoked, "cpr", "c1", "2026-01-06T10:00", BEN)
     with pytest.raises(PermissionDenied) as denied:
-        service.revoke(ctx(revoked, actor, "2026-02-02"), "cpr", BEN, "no")
+        usecases.revoke(ctx(revoked, actor, "2026-02-02"), "cpr", BEN, "no")
     assert denied.value.exit_code == 4
 
 
@@ -487,7 +487,7 @@ def test_revoking_what_is_not_completed_is_refused(revoked: Store, learner_state
         when = "2027-01-06T09:00"
     assert item(revoked, "cpr", when, learner)["status"] == learner_state
     with pytest.raises(StateError) as refused:
-        service.revoke(ctx(revoked, ADMIN, when), "cpr", learner, "no")
+        usecases.revoke(ctx(revoked, ADMIN, when), "cpr", learner, "no")
     assert refused.value.exit_code == 5
 
 
@@ -517,7 +517,7 @@ def test_revoking_during_an_open_renewal_cycle_revokes_the_completion_held(store
     assign(store, "cpr", "2025-01-10T09:00")
     complete(store, "cpr", "c1", "2025-01-31T10:00")  # valid until 2026-01-31, window opens 2026-01-01
     start(store, "cpr", "2026-01-05T10:00")  # renewal cycle 2 open; cycle 1's completion still holds
-    service.revoke(ctx(store, ADMIN, "2026-01-06T10:00"), "cpr", ANN, "certificate withdrawn")
+    usecases.revoke(ctx(store, ADMIN, "2026-01-06T10:00"), "cpr", ANN, "certificate withdrawn")
     assert item(store, "cpr", "2026-01-07")["status"] == "revoked"
     first = cycles(store, "cpr", "2026-01-07")[0]
     assert (first["completed_on"], first["outcome"]) == ("2025-01-31", "revoked")
@@ -537,7 +537,7 @@ def explained(store: Store) -> Store:
 
 
 def test_explain_names_the_dates_of_an_expiry(explained: Store) -> None:
-    explanation = service.explain(ctx(explained, ANN, "2027-02-01"), "cpr").data
+    explanation = usecases.explain(ctx(explained, ANN, "2027-02-01"), "cpr").data
     assert (explanation["status"], explanation["overdue"], explanation["now"]) == (
         "expired",
         True,

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import pytest
 
-from certcli import service
+from certcli import usecases
 from certcli.model import COURSE_COMPLETED, PROOF_REVIEWED, PROOF_SUBMITTED
 from certcli.store import open_store
 
@@ -132,19 +132,19 @@ def build_store(folder: Path, work: Workload, suffix: str) -> tuple[Path, int]:
     """The shared starting store, built once through the service layer; returns it and its event count."""
     store_path = folder / f"race{suffix}"
     store = open_store(store_path)
-    service.init_store(store, "root", "Root", "Race Inc", SETUP_AT)
-    ctx = service.Context(store, "root", SETUP_AT)
-    service.add_user(ctx, "mia", "Mia Manager", "manager", None, None)
+    usecases.init_store(store, "root", "Root", "Race Inc", SETUP_AT)
+    ctx = usecases.Context(store, "root", SETUP_AT)
+    usecases.add_user(ctx, "mia", "Mia Manager", "manager", None, None)
     for process in range(work.processes):
-        service.add_user(ctx, learner(process), f"Learner {process}", "learner", None, "mia")
+        usecases.add_user(ctx, learner(process), f"Learner {process}", "learner", None, "mia")
     for course in work.courses:
-        service.add_course(ctx, course, f"Course {course}", 10)
+        usecases.add_course(ctx, course, f"Course {course}", 10)
     learners = [learner(process) for process in range(work.processes)]
-    service.define(ctx, service.Definition("pack", "Course pack", "internal", courses=work.courses), replace=False)
-    service.assign(ctx, "pack", learners, None)
+    usecases.define(ctx, usecases.Definition("pack", "Course pack", "internal", courses=work.courses), replace=False)
+    usecases.assign(ctx, "pack", learners, None)
     for cert in work.externals:
-        service.define(ctx, service.Definition(cert, f"External {cert}", "external"), replace=False)
-        service.assign(ctx, cert, learners, None)
+        usecases.define(ctx, usecases.Definition(cert, f"External {cert}", "external"), replace=False)
+        usecases.assign(ctx, cert, learners, None)
     events, problem = store.read_audit()
     assert problem is None
     return store_path, len(events)
@@ -309,12 +309,12 @@ def check_locked_run(tmp_path: Path, certcli_exe: str, work: Workload, suffix: s
     assert json.loads(verify.stdout)["events"] == init_events + work.total
 
     # What people see afterwards: every learner has done the whole pack and holds every external certification.
-    ctx = service.Context(open_store(store_path), "root", WORK_STARTS + timedelta(days=1))
+    ctx = usecases.Context(open_store(store_path), "root", WORK_STARTS + timedelta(days=1))
     for process in range(work.processes):
-        page = service.show(ctx, "pack", learner(process)).data
+        page = usecases.show(ctx, "pack", learner(process)).data
         assert (page["status"], page["courses_done"]) == ("completed", len(work.courses))
         for cert in work.externals:
-            assert service.show(ctx, cert, learner(process)).data["status"] == "completed"
+            assert usecases.show(ctx, cert, learner(process)).data["status"] == "completed"
 
 
 SMALL = Workload(processes=4, mutations=10)

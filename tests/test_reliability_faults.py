@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 from filelock import FileLock, Timeout
 
-from certcli import service
+from certcli import usecases
 from certcli.errors import DataError
 from certcli.model import Course, Document, User
 from certcli.store import Store, open_store
@@ -80,8 +80,8 @@ def lock_of(store_path: Path) -> Path:
     return Path(f"{store_path}.lock")
 
 
-def context(store: Store, actor: str = ADMIN) -> service.Context:
-    return service.Context(store=store, actor_id=actor, now=NOW)
+def context(store: Store, actor: str = ADMIN) -> usecases.Context:
+    return usecases.Context(store=store, actor_id=actor, now=NOW)
 
 
 def content(doc: Document) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def log_events(store_path: Path) -> list[dict[str, Any]]:
 def audit_problem(store: Store) -> str | None:
     """What `audit verify` finds wrong with the store's trail, or None when it is intact."""
     try:
-        service.audit_verify(context(store))
+        usecases.audit_verify(context(store))
     except DataError as exc:
         return exc.message
     return None
@@ -375,22 +375,22 @@ def injected(store_path: Path, fail_at: int | None, code: int) -> Iterator[Fault
 def build_small_store(path: Path) -> None:
     """An admin, a learner, a course and a certification: four changes, four audit events."""
     store = open_store(path)
-    service.init_store(store, ADMIN, "Root", "Fault Co", NOW)
-    service.add_user(context(store), LEARNER, "Lea", "learner", None, None)
-    service.add_course(context(store), "first-aid", "First aid", 30)
-    service.define(
-        context(store), service.Definition(id=CERT, title="Safety", kind="internal", courses=["first-aid"]), False
+    usecases.init_store(store, ADMIN, "Root", "Fault Co", NOW)
+    usecases.add_user(context(store), LEARNER, "Lea", "learner", None, None)
+    usecases.add_course(context(store), "first-aid", "First aid", 30)
+    usecases.define(
+        context(store), usecases.Definition(id=CERT, title="Safety", kind="internal", courses=["first-aid"]), False
     )
 
 
-Command = tuple[Callable[[service.Context], Any], Callable[[Document], bool]]
+Command = tuple[Callable[[usecases.Context], Any], Callable[[Document], bool]]
 COMMANDS: dict[str, Command] = {
     "course add": (
-        lambda ctx: service.add_course(ctx, "faulty", "Added under faults", 20),
+        lambda ctx: usecases.add_course(ctx, "faulty", "Added under faults", 20),
         lambda doc: "faulty" in doc.courses,
     ),
     "assign": (
-        lambda ctx: service.assign(ctx, CERT, [LEARNER], None),
+        lambda ctx: usecases.assign(ctx, CERT, [LEARNER], None),
         lambda doc: doc.enrollment(CERT, LEARNER) is not None,
     ),
 }
@@ -446,7 +446,7 @@ def fault_sweep(template: Path, work: Path, command: str, code: int, log_lags: b
                 assert problem is None
             else:  # the audit event is in the store: either the log got it, or the next change appends it
                 assert problem is None or all(words in problem for words in CUT_SHORT), problem
-            service.add_course(context(store), "next", "The next change", None)
+            usecases.add_course(context(store), "next", "The next change", None)
             assert done(store.read()) and "next" in store.read().courses
         else:
             assert call in BEFORE_RENAME_OPS
@@ -525,13 +525,13 @@ def test_a_full_disk_mid_audit_line_does_not_tear_the_log(tmp_path: Path, ext: s
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "write", filling_write)
-        service.add_course(context(store), "faulty", "Added as the disk fills", None)
+        usecases.add_course(context(store), "faulty", "Added as the disk fills", None)
 
     assert "faulty" in store.read().courses
     assert log_of(path).read_bytes() == log_before  # no torn line
     problem = audit_problem(store)
     assert problem is None or all(words in problem for words in CUT_SHORT), problem
-    service.add_course(context(store), "next", "The next change", None)  # space again: the next change works
+    usecases.add_course(context(store), "next", "The next change", None)  # space again: the next change works
     assert audit_problem(store) is None
 
 

@@ -27,11 +27,12 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from certcli import audit, service
+from certcli import audit, usecases
 from certcli.errors import DataError
+from certcli.formats.documents import FORMATS
 from certcli.store import open_store
 from certcli.store.document import document_to_data
-from certcli.store.files import FORMATS, parse_document
+from certcli.store.files import parse_document
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NOW = "2026-11-28"
@@ -358,7 +359,7 @@ class Saved(NamedTuple):
 def saved_demo(folder: Path, ext: str) -> Saved:
     path = folder / f"acme{ext}"
     shutil.copyfile(FIXTURES / f"acme{ext}", path)
-    service.add_user(service.Context(open_store(path), "root", DEMO_NOW), "zoe", "Zoe", "learner", None, None)
+    usecases.add_user(usecases.Context(open_store(path), "root", DEMO_NOW), "zoe", "Zoe", "learner", None, None)
     events, problem = open_store(path).read_audit()
     assert problem is None and len(events) == 1
     raw = path.read_bytes()

@@ -1,6 +1,6 @@
 """A stateful property test: random sequences of operations through the service layer, against a model.
 
-Hypothesis drives `certcli.service` on a JSON store in a temporary folder:
+Hypothesis drives the use cases (`certcli.usecases`) on a JSON store in a temporary folder:
 assign, start, complete a course, upload a proof, approve or reject it, revoke,
 and let time pass (a random number of days per step). Beside it runs a small
 model of the rules written here from the README, independent of
@@ -10,7 +10,7 @@ months, clamped to the month's end), expired once now >= valid until,
 revoked by an admin, and recertification opening the next cycle.
 
 After every step: the store loads and validates; for every learner and
-certification `service.show` reports what the model says (status, cycle,
+certification `usecases.show` reports what the model says (status, cycle,
 dates, overdue, courses done); courses done never exceed those required;
 `audit verify` passes with one event per change the model expects. An
 operation the rules refuse raises the documented error and leaves the store and
@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from certcli import service
+from certcli import usecases
 from certcli.errors import CertcliError, NotFound, PermissionDenied, StateError
 from certcli.store import open_store
 
@@ -76,18 +76,18 @@ def build_template(folder: Path) -> tuple[Path, int]:
     """The starting store, built once through the service layer; returns it and its audit event count."""
     path = folder / "store.json"
     store = open_store(path)
-    service.init_store(store, "root", "Root", "Model Corp", SETUP_AT)
-    ctx = service.Context(store, "root", SETUP_AT)
-    service.add_user(ctx, "mia", "Mia", "manager", None, None)
+    usecases.init_store(store, "root", "Root", "Model Corp", SETUP_AT)
+    ctx = usecases.Context(store, "root", SETUP_AT)
+    usecases.add_user(ctx, "mia", "Mia", "manager", None, None)
     for who in LEARNERS:
-        service.add_user(ctx, who, who.title(), "learner", None, "mia")
+        usecases.add_user(ctx, who, who.title(), "learner", None, "mia")
     for course in COURSES:
-        service.add_course(ctx, course, f"Course {course}", 30)
+        usecases.add_course(ctx, course, f"Course {course}", 30)
     for spec in CERTS.values():
-        definition = service.Definition(
+        definition = usecases.Definition(
             spec.id, spec.id.title(), spec.kind, courses=spec.courses, mandatory=spec.mandatory, recurring=spec.months
         )
-        service.define(ctx, definition, replace=False)
+        usecases.define(ctx, definition, replace=False)
     events, problem = store.read_audit()
     assert problem is None
     return path, len(events)
@@ -297,8 +297,8 @@ class CertcliMachine(RuleBasedStateMachine):
         STATS["clamped"] += self.model.clamped
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def ctx(self, actor: str) -> service.Context:
-        return service.Context(self.store, actor, datetime.combine(self.model.today, datetime.min.time(), UTC))
+    def ctx(self, actor: str) -> usecases.Context:
+        return usecases.Context(self.store, actor, datetime.combine(self.model.today, datetime.min.time(), UTC))
 
     def snapshot(self) -> tuple[bytes, bytes]:
         return self.path.read_bytes(), self.audit_path.read_bytes()
@@ -325,20 +325,20 @@ class CertcliMachine(RuleBasedStateMachine):
 
     def do_assign(self, who: list[str], cert: str, due: date | None) -> None:
         expect = self.model.assign(who, cert, due)
-        self.perform("assign", expect, lambda: service.assign(self.ctx("root"), cert, who, due))
+        self.perform("assign", expect, lambda: usecases.assign(self.ctx("root"), cert, who, due))
 
     def do_complete(self, who: str, cert: str, course: str) -> None:
         expect = self.model.complete(who, cert, course)
-        self.perform("complete", expect, lambda: service.complete(self.ctx(who), cert, course))
+        self.perform("complete", expect, lambda: usecases.complete(self.ctx(who), cert, course))
 
     def do_upload(self, who: str, cert: str) -> None:
         expect = self.model.upload(who, cert)
-        self.perform("upload-proof", expect, lambda: service.upload_proof(self.ctx(who), cert, self.proof))
+        self.perform("upload-proof", expect, lambda: usecases.upload_proof(self.ctx(who), cert, self.proof))
 
     def do_review(self, who: str, cert: str, approve: bool) -> None:
         decision, reason = ("approved", None) if approve else ("rejected", "unreadable scan")
         expect = self.model.review(who, cert, approve)
-        action = lambda: service.review(self.ctx("mia"), cert, who, decision, reason)  # noqa: E731
+        action = lambda: usecases.review(self.ctx("mia"), cert, who, decision, reason)  # noqa: E731
         self.perform("approve" if approve else "reject", expect, action)
 
     # ---- rules (each one step)
@@ -371,7 +371,7 @@ class CertcliMachine(RuleBasedStateMachine):
     @rule(who=learners, cert=certs)
     def start(self, who: str, cert: str) -> None:
         STATS["steps"] += 1
-        self.perform("start", self.model.start(who, cert), lambda: service.start(self.ctx(who), cert))
+        self.perform("start", self.model.start(who, cert), lambda: usecases.start(self.ctx(who), cert))
 
     # Courses of the certifications more often than the one in none (x) and the unknown one.
     @rule(who=learners, cert=internal_mostly, course=st.sampled_from(("a", "b", "c", "a", "b", "x", UNKNOWN_COURSE)))
@@ -408,7 +408,7 @@ class CertcliMachine(RuleBasedStateMachine):
         STATS["steps"] += 1
         expect = self.model.revoke(who, cert) if actor == "root" else Expect(PermissionDenied)
         reason = "withdrawn by the issuer"
-        self.perform("revoke", expect, lambda: service.revoke(self.ctx(actor), cert, who, reason))
+        self.perform("revoke", expect, lambda: usecases.revoke(self.ctx(actor), cert, who, reason))
 
     # ---- invariants
 
@@ -422,7 +422,7 @@ class CertcliMachine(RuleBasedStateMachine):
         ctx = self.ctx("root")
         for who in LEARNERS:
             for cert in CERTS:
-                page = service.show(ctx, cert, who).data
+                page = usecases.show(ctx, cert, who).data
                 predicted = self.model.page(who, cert)
                 actual = {key: page[key] for key in predicted}
                 for key in ("due", "completed_on", "valid_until"):
@@ -433,7 +433,7 @@ class CertcliMachine(RuleBasedStateMachine):
 
     @invariant()
     def audit_trail_verifies(self) -> None:
-        outcome = service.audit_verify(self.ctx("root"))
+        outcome = usecases.audit_verify(self.ctx("root"))
         assert outcome.data["ok"] is True
         assert outcome.data["events"] == self.events
 
@@ -503,12 +503,12 @@ def test_start_on_the_day_of_a_revocation_opens_a_started_cycle(tmp_path: Path) 
     template_dir.mkdir()
     path, _ = build_template(template_dir)
     store, day = open_store(path), datetime(2026, 3, 2, tzinfo=UTC)
-    admin, ana = service.Context(store, "root", day), service.Context(store, "ana", day)
-    service.assign(admin, "basics", ["ana"], None)
-    service.complete(ana, "basics", "a")
-    service.complete(ana, "basics", "b")
-    service.revoke(admin, "basics", "ana", "withdrawn")
-    started = service.start(ana, "basics").data
+    admin, ana = usecases.Context(store, "root", day), usecases.Context(store, "ana", day)
+    usecases.assign(admin, "basics", ["ana"], None)
+    usecases.complete(ana, "basics", "a")
+    usecases.complete(ana, "basics", "b")
+    usecases.revoke(admin, "basics", "ana", "withdrawn")
+    started = usecases.start(ana, "basics").data
     assert (started["status"], started["cycle"]) == ("started", 2)
-    next_day = service.Context(store, "root", day + timedelta(days=1))
-    assert service.show(next_day, "basics", "ana").data["status"] == "started"
+    next_day = usecases.Context(store, "root", day + timedelta(days=1))
+    assert usecases.show(next_day, "basics", "ana").data["status"] == "started"

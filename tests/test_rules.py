@@ -895,3 +895,11 @@ def test_sort_orders(key: str, items: list[rules.SortableItem], expected_ids: li
 def test_unknown_sort_key_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown sort key"):
         rules.sort_key("size", item("a"))
+
+
+def test_month_lengths_agree_with_the_standard_calendar_for_every_month_of_four_centuries() -> None:
+    import calendar
+
+    for year in range(1600, 2401):
+        for month in range(1, 13):
+            assert rules.days_in_month(year, month) == calendar.monthrange(year, month)[1], (year, month)

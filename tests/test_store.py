@@ -22,6 +22,7 @@ import tomli_w
 from filelock import FileLock
 
 from certcli.errors import DataError, StoreBusy, UsageError
+from certcli.formats.documents import FORMATS
 from certcli.model import (
     Certification,
     Course,
@@ -35,7 +36,7 @@ from certcli.model import (
 )
 from certcli.store import Store, open_store
 from certcli.store.document import document_to_data
-from certcli.store.files import FORMATS, parse_document, serialize_document
+from certcli.store.files import parse_document, serialize_document
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WORKER_SCRIPT = Path(__file__).with_name("store_worker.py")

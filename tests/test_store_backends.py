@@ -17,7 +17,7 @@ import pytest
 from backends import copied, in_schema, is_database, postgres_schema, postgres_url, store_state
 from typer.testing import CliRunner
 
-from certcli import rules, service
+from certcli import rules, usecases
 from certcli.cli import app
 from certcli.model import Course
 from certcli.store import Need, Store, open_store, tally
@@ -73,7 +73,7 @@ def test_every_backend_holds_the_demo_store_and_its_history(demo: Store, store: 
     assert problem is None
     assert events[: len(source_events)] == source_events
     assert [event["action"] for event in events[len(source_events) :]] == ["migrate"]
-    assert service.audit_verify(service.Context(store, "root", NOW)).data["ok"] is True
+    assert usecases.audit_verify(usecases.Context(store, "root", NOW)).data["ok"] is True
 
 
 def test_json_to_sqlite_to_postgresql_to_json_gives_the_same_document(demo: Store, tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_json_to_sqlite_to_postgresql_to_json_gives_the_same_document(demo: Stor
     last, _ = back.read_audit()
     assert last[: len(first)] == first
     assert [event["action"] for event in last[len(first) :]] == ["migrate"] * 3
-    assert service.audit_verify(service.Context(back, "root", NOW)).data["events"] == len(first) + 3
+    assert usecases.audit_verify(usecases.Context(back, "root", NOW)).data["events"] == len(first) + 3
 
 
 def test_migrate_refuses_an_existing_store_and_changes_neither(demo: Store, store: Store) -> None:
@@ -114,14 +114,14 @@ def test_migrate_needs_an_admin_and_another_store(
 
 def test_migrate_copies_proof_files_into_a_database(tmp_path: Path, new_store: str) -> None:
     source = open_store(tmp_path / "s.toml")
-    service.init_store(source, "root", None, None, at("2026-01-01"))
-    admin = service.Context(source, "root", at("2026-01-01"))
-    service.add_user(admin, "ann", "Ann", "learner", None, None)
-    service.define(admin, service.Definition(id="aws", title="AWS", kind="external"), False)
-    service.assign(admin, "aws", ["ann"], None)
+    usecases.init_store(source, "root", None, None, at("2026-01-01"))
+    admin = usecases.Context(source, "root", at("2026-01-01"))
+    usecases.add_user(admin, "ann", "Ann", "learner", None, None)
+    usecases.define(admin, usecases.Definition(id="aws", title="AWS", kind="external"), False)
+    usecases.assign(admin, "aws", ["ann"], None)
     proof = tmp_path / "cert.pdf"
     proof.write_bytes(b"%PDF-1.4\n%passed\n%%EOF\n")
-    uploaded = service.upload_proof(service.Context(source, "ann", at("2026-01-02")), "aws", proof)
+    uploaded = usecases.upload_proof(usecases.Context(source, "ann", at("2026-01-02")), "aws", proof)
     sha256 = uploaded.data["proof"]["sha256"]
 
     target = copied(source, new_store, "root", at("2026-01-03"))
@@ -168,7 +168,7 @@ def test_a_change_is_one_audit_event_and_a_no_op_none(store: Store) -> None:
     events, _ = store.read_audit()
     assert len(events) == len(events_before) + 1
     assert store.read().courses["new"] == Course("new", "New course")
-    assert service.audit_verify(service.Context(store, "root", NOW)).data["events"] == len(events)
+    assert usecases.audit_verify(usecases.Context(store, "root", NOW)).data["events"] == len(events)
 
 
 @pytest.mark.parametrize("when", ["2025-06-01", "2026-09-15T12:00:00", "2026-11-28", "2027-06-30", "2031-01-01"])
@@ -190,17 +190,17 @@ def test_standings_agree_with_replaying_the_facts(demo: Store, store: Store, whe
 
 
 def test_a_redefined_certification_refreshes_its_standings(store: Store) -> None:
-    admin = service.Context(store, "root", NOW)
-    before = service.show(service.Context(store, "ana", NOW), "compliance-annual").data
-    spec = service.Definition(
+    admin = usecases.Context(store, "root", NOW)
+    before = usecases.show(usecases.Context(store, "ana", NOW), "compliance-annual").data
+    spec = usecases.Definition(
         id="compliance-annual",
         title="Annual Compliance Attestation",
         kind="internal",
         recurring=36,
         courses=[ref.id for ref in store.read().certifications["compliance-annual"].courses],
     )
-    service.define(admin, spec, replace=True)
-    after = service.show(service.Context(store, "ana", NOW), "compliance-annual").data
+    usecases.define(admin, spec, replace=True)
+    after = usecases.show(usecases.Context(store, "ana", NOW), "compliance-annual").data
     row = next(
         r for r in service_report(store) if r["user"] == "ana" and r["certification"] == "compliance-annual"
     )
@@ -209,9 +209,38 @@ def test_a_redefined_certification_refreshes_its_standings(store: Store) -> None
 
 
 def service_report(store: Store) -> list[dict[str, Any]]:
-    from certcli import compliance
+    from certcli.usecases import compliance
 
-    return compliance.report(service.Context(store, "root", NOW)).data
+    return compliance.report(usecases.Context(store, "root", NOW)).data
+
+
+@pytest.mark.parametrize("recorded", ["0", None])
+def test_standings_from_other_rules_are_worked_out_again_before_a_report(
+    demo: Store, store: Store, recorded: str | None
+) -> None:
+    """As if another certcli's rules had worked out every standing as completed: the first command
+    that opens the store works them out again, so `report` and `check` equal a replay of the facts."""
+    from backends import raw_database
+
+    if not is_database(store.location):
+        pytest.skip("file stores keep no standings: every report replays the facts")
+    replayed = cli(str(demo.location), "report", "--format", "json")
+    location = store.url if hasattr(store, "url") else str(store.location)
+    with raw_database(location) as db:
+        db.run("UPDATE standings SET status = 'completed', overdue = 0")
+        db.run("DELETE FROM certcli_meta WHERE key = 'rules'")
+        if recorded is not None:
+            db.run("INSERT INTO certcli_meta (key, value) VALUES ('rules', ?)", (recorded,))
+
+    first = cli(location, "report", "--format", "json")
+    again = cli(location, "check", "--json")
+
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout == replayed.stdout
+    assert "worked out the standings" in first.stderr and "worked out" not in again.stderr
+    assert again.exit_code == cli(str(demo.location), "check", "--json").exit_code == 1
+    with raw_database(location) as db:
+        assert db.run("SELECT value FROM certcli_meta WHERE key = 'rules'") == [(str(rules.RULES_VERSION),)]
 
 
 # ---------------------------------------------------------------- layouts and connections

@@ -122,7 +122,7 @@ class Tally:
 def no_settling_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     """A broken audit trail is believed after pauses that let a writer in another process finish; none runs
     here, and hundreds of damaged trails would wait a second each."""
-    monkeypatch.setattr("certcli.service.SETTLING_PAUSES", (), raising=False)
+    monkeypatch.setattr("certcli.usecases.audit_trail.SETTLING_PAUSES", (), raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,10 @@ import pytest
 from ralph.models.xapi.base.statements import BaseXapiStatement
 from typer.testing import CliRunner, Result
 
-from certcli import rules, xapi
+from certcli import rules
 from certcli.cli import app
 from certcli.errors import StateError
+from certcli.formats import xapi
 from certcli.model import (
     ASSIGNED,
     COURSE_COMPLETED,

@@ -1,6 +1,6 @@
 """Where documents live. Every backend implements `Store`; `open_store` picks one by the location.
 
-The use cases in `certcli.service` see only this interface. A JSON or TOML file
+The use cases in `certcli.usecases` see only this interface. A JSON or TOML file
 holds one document read whole; SQLite and PostgreSQL hold it in indexed tables
 and load only the part a command names in its `Need`.
 """
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections import Counter
 
     from certcli.rules import Standing
+    from certcli.store.health import Finding
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 FILE_STORE_ADVISED_ENROLLMENTS = 20_000
@@ -48,8 +49,11 @@ class Store(Protocol):
     """A place that holds one `Document`."""
 
     location: str
-    notices: list[str]  # warnings for the person at the terminal, e.g. a file store grown too large
     partial_reads: bool  # whether `read` loads only what a `Need` names (else: the whole document)
+
+    def take_notices(self) -> list[str]:
+        """Warnings for the person at the terminal gathered so far (a file store grown too large,
+        standings worked out again), each given once."""
 
     def exists(self) -> bool:
         """Whether the store has been created."""
@@ -70,6 +74,10 @@ class Store(Protocol):
     def read_with_audit(self, need: Need | None = None) -> tuple[Document, list[dict[str, Any]], str | None]:
         """`read(need)` and `read_audit()` as they stood at one moment: a change made meanwhile is
         seen whole or not at all, so the trail can be checked against the document without false alarms."""
+
+    def check_health(self, doc: Document) -> list[Finding]:
+        """What `doctor` finds of this backend beyond loading `doc`: its files on disk (modes, the
+        lock, leftovers), the proofs it keeps. Reported, never raised; nothing is changed."""
 
     def own_files(self) -> list[Path]:
         """The files and folders on this machine that make up the store (none for a database on a
@@ -179,11 +187,11 @@ def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
     sqlite:///PATH URL, or a postgresql:// URL."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
-        from certcli.store.sql import PostgresStore
+        from certcli.store.postgres import PostgresStore
 
         return PostgresStore(text, lock_timeout)
     if text.startswith("sqlite:///"):
-        from certcli.store.sql import SqliteStore
+        from certcli.store.sqlite import SqliteStore
 
         return SqliteStore(_real(Path(text.removeprefix("sqlite:///"))), lock_timeout, text)
     if "://" in text:
@@ -194,10 +202,11 @@ def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
     path = Path(location)
     suffix = path.suffix.lower()
     if suffix in (".db", ".sqlite"):
-        from certcli.store.sql import SqliteStore
+        from certcli.store.sqlite import SqliteStore
 
         return SqliteStore(_real(path), lock_timeout, text)
-    from certcli.store.files import FORMATS, FileStore
+    from certcli.formats.documents import FORMATS
+    from certcli.store.files import FileStore
 
     if suffix not in FORMATS:
         raise UsageError(

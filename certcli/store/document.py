@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from certcli.dates import format_date, format_time, parse_date, parse_time
@@ -100,7 +100,7 @@ MAX_MONTHS = 1200  # validity: a hundred years
 MAX_DAYS = 36_500  # deadlines and renewal windows: a hundred years
 
 
-class _Reader:
+class Reader:
     """Reads typed fields out of one table, reporting problems at their place."""
 
     def __init__(self, problems: Problems, table: Any, where: str, allowed: Iterable[str]) -> None:
@@ -255,27 +255,27 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
     certifications that were not loaded, and the database's foreign keys vouch for them.
     """
     problems = Problems(source)
-    top = _Reader(problems, data, "", {"schema", "org", "users", "courses", "certifications", "enrollments", "audit"})
+    top = Reader(problems, data, "", {"schema", "org", "users", "courses", "certifications", "enrollments", "audit"})
     schema = top.integer("schema", 1)
     if schema is not None and schema != SCHEMA_VERSION:
         problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
     org_name = org_url = ""
     if "org" in top.table:
-        org = _Reader(problems, top.table["org"], "org", {"name", "url"})
+        org = Reader(problems, top.table["org"], "org", {"name", "url"})
         org_name = org.text("name", default="") or ""
         org_url = org.text("url", default="") or ""
         if org_url and not ORG_URL_PATTERN.match(org_url):
             problems.add("org.url", f"{org_url!r} is not an https:// address", "write it as https://HOST[/PATH]")
 
     audit_head = _read_audit_head(problems, top.table["audit"]) if "audit" in top.table else None
-    users = _read_all(problems, top.array("users"), "users", _read_user)
-    courses = _read_all(problems, top.array("courses"), "courses", _read_course)
-    certs = _read_all(problems, top.array("certifications"), "certifications", _read_certification)
+    users = read_all(problems, top.array("users"), "users", read_user)
+    courses = read_all(problems, top.array("courses"), "courses", read_course)
+    certs = read_all(problems, top.array("certifications"), "certifications", read_certification)
     # Known ids come from every table that names one, so a problem elsewhere in a
     # table is reported once and not again at each reference to it.
-    user_ids = _named_ids(top.table.get("users"))
-    course_ids = _named_ids(top.table.get("courses"))
-    cert_ids = _named_ids(top.table.get("certifications"))
+    user_ids = named_ids(top.table.get("users"))
+    course_ids = named_ids(top.table.get("courses"))
+    cert_ids = named_ids(top.table.get("certifications"))
     if not whole:
         user_ids, course_ids, cert_ids = _AnyId(), _AnyId(), _AnyId()
     for index, user in users:
@@ -290,7 +290,7 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
                     "add the course to courses, or name an existing one",
                 )
     refs = _Refs(user_ids, course_ids, cert_ids)
-    enrollments = _read_all(problems, top.array("enrollments"), "enrollments", lambda r: _read_enrollment(r, refs))
+    enrollments = read_all(problems, top.array("enrollments"), "enrollments", lambda r: _read_enrollment(r, refs))
     seen_pairs: dict[tuple[str, str], int] = {}
     for index, enrollment in enrollments:
         pair = (enrollment.certification, enrollment.user)
@@ -320,7 +320,7 @@ class _AnyId(set[str]):
         return True
 
 
-def _named_ids(tables: Any) -> set[str]:
+def named_ids(tables: Any) -> set[str]:
     if not isinstance(tables, list):
         return set()
     return {table["id"] for table in tables if isinstance(table, dict) and isinstance(table.get("id"), str)}
@@ -332,7 +332,7 @@ AUDIT_EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev"
 def _read_audit_head(problems: Problems, table: Any) -> AuditHead | None:
     """The store's copy of the latest audit event; its chain is checked by `audit verify`."""
     before = len(problems.items)
-    reader = _Reader(problems, table, "audit", set(AUDIT_EVENT_KEYS))
+    reader = Reader(problems, table, "audit", set(AUDIT_EVENT_KEYS))
     if not reader.ok:
         return None
     reader.integer("seq", 1, required=True)
@@ -353,19 +353,19 @@ class _Refs:
     def __init__(self, users: set[str], courses: set[str], certs: set[str]) -> None:
         self.users, self.courses, self.certs = users, courses, certs
 
-    def check(self, reader: _Reader, key: str, value: str | None, known: set[str], what: str) -> None:
+    def check(self, reader: Reader, key: str, value: str | None, known: set[str], what: str) -> None:
         if value is not None and value not in known:
             reader.problems.add(reader.place(key), f"unknown {what} {value!r}", f"name an existing {what} id")
 
 
-def _read_all(
-    problems: Problems, items: list[Any], where: str, read: Callable[[_Reader], Any]
+def read_all(
+    problems: Problems, items: list[Any], where: str, read: Callable[[Reader], Any]
 ) -> list[tuple[int, Any]]:
     result: list[tuple[int, Any]] = []
     allowed = _ALLOWED[where]
     for index, table in enumerate(items):
         before = len(problems.items)
-        reader = _Reader(problems, table, f"{where}[{index}]", allowed)
+        reader = Reader(problems, table, f"{where}[{index}]", allowed)
         if not reader.ok:
             continue
         item = read(reader)
@@ -385,7 +385,7 @@ _ALLOWED = {
 }
 
 
-def _read_user(r: _Reader) -> User | None:
+def read_user(r: Reader) -> User | None:
     user = User(
         id=r.ident("id") or "",
         name=r.text("name", required=True) or "",
@@ -398,7 +398,7 @@ def _read_user(r: _Reader) -> User | None:
     return user
 
 
-def _read_course(r: _Reader) -> Course:
+def read_course(r: Reader) -> Course:
     return Course(
         id=r.ident("id") or "",
         title=r.text("title", required=True) or "",
@@ -407,10 +407,10 @@ def _read_course(r: _Reader) -> Course:
     )
 
 
-def _read_course_refs(r: _Reader, key: str) -> tuple[CourseRef, ...]:
+def _read_course_refs(r: Reader, key: str) -> tuple[CourseRef, ...]:
     refs: list[CourseRef] = []
     for position, table in enumerate(r.array(key)):
-        sub = _Reader(r.problems, table, f"{r.where}.{key}[{position}]", {"id", "mandatory"})
+        sub = Reader(r.problems, table, f"{r.where}.{key}[{position}]", {"id", "mandatory"})
         if sub.ok:
             refs.append(CourseRef(sub.ident("id") or "", sub.boolean("mandatory")))
     seen: set[str] = set()
@@ -423,7 +423,7 @@ def _read_course_refs(r: _Reader, key: str) -> tuple[CourseRef, ...]:
     return tuple(refs)
 
 
-def _read_certification(r: _Reader) -> Certification:
+def read_certification(r: Reader) -> Certification:
     kind = r.choice("kind", KINDS, required=True) or "internal"
     courses = _read_course_refs(r, "courses")
     if kind == "internal" and not r.table.get("courses"):
@@ -450,14 +450,14 @@ def _read_certification(r: _Reader) -> Certification:
     )
 
 
-def _read_enrollment(r: _Reader, refs: _Refs) -> Enrollment:
+def _read_enrollment(r: Reader, refs: _Refs) -> Enrollment:
     user = r.ident("user")
     cert = r.ident("certification")
     refs.check(r, "user", user, refs.users, "user")
     refs.check(r, "certification", cert, refs.certs, "certification")
     facts: list[Fact] = []
     for position, table in enumerate(r.array("facts", required=True)):
-        fact = _read_fact(_Reader(r.problems, table, f"{r.where}.facts[{position}]", ALL_FACT_KEYS), refs)
+        fact = _read_fact(Reader(r.problems, table, f"{r.where}.facts[{position}]", ALL_FACT_KEYS), refs)
         if fact is not None:
             facts.append(fact)
     types = [fact.type for fact in facts]
@@ -469,7 +469,7 @@ def _read_enrollment(r: _Reader, refs: _Refs) -> Enrollment:
     return Enrollment(user=user or "", certification=cert or "", facts=facts)
 
 
-def _read_fact(r: _Reader, refs: _Refs) -> Fact | None:
+def _read_fact(r: Reader, refs: _Refs) -> Fact | None:
     if not r.ok:
         return None
     kind = r.choice("type", FACT_TYPES, required=True)
@@ -501,8 +501,8 @@ def _read_fact(r: _Reader, refs: _Refs) -> Fact | None:
     )
 
 
-def _read_requirements(r: _Reader, refs: _Refs) -> Requirements | None:
-    sub = _Reader(r.problems, r.table["requirements"], f"{r.where}.requirements", {"courses", "ordered"})
+def _read_requirements(r: Reader, refs: _Refs) -> Requirements | None:
+    sub = Reader(r.problems, r.table["requirements"], f"{r.where}.requirements", {"courses", "ordered"})
     if not sub.ok:
         return None
     courses = _read_course_refs(sub, "courses")
@@ -511,8 +511,8 @@ def _read_requirements(r: _Reader, refs: _Refs) -> Requirements | None:
     return Requirements(courses=courses, ordered=sub.boolean("ordered"))
 
 
-def _read_proof(r: _Reader) -> Proof | None:
-    sub = _Reader(r.problems, r.table["proof"], f"{r.where}.proof", {"sha256", "size", "filename", "completed_on"})
+def _read_proof(r: Reader) -> Proof | None:
+    sub = Reader(r.problems, r.table["proof"], f"{r.where}.proof", {"sha256", "size", "filename", "completed_on"})
     if not sub.ok:
         return None
     sha = sub.text("sha256", required=True) or ""
@@ -524,22 +524,6 @@ def _read_proof(r: _Reader) -> Proof | None:
         filename=sub.text("filename", required=True) or "",
         completed_on=sub.day("completed_on"),
     )
-
-
-def stringify_dates(value: Any) -> Any:
-    """TOML's native dates and date-times become the strings JSON would hold."""
-    if isinstance(value, dict):
-        return {key: stringify_dates(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [stringify_dates(item) for item in value]
-    if isinstance(value, datetime):
-        try:
-            return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
-        except OverflowError:  # past the calendar's edge in UTC: validation reports it at its place
-            return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 # ---------------------------------------------------------------- model → document

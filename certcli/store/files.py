@@ -5,73 +5,26 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from certcli.atomic import fsync_folder, sweep_temp_files, write_atomically
 from certcli.errors import DataError, StateError, StoreBusy
+from certcli.formats.documents import FileFormat
 from certcli.model import AuditHead, Document
 from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need, pending_entry, tally
-from certcli.store.document import document_from_data, document_to_data, stringify_dates
+from certcli.store.document import document_from_data, document_to_data
 
 if TYPE_CHECKING:
     from collections import Counter
 
     from certcli.rules import Standing
+    from certcli.store.health import Finding
 
 SNAPSHOT_ATTEMPTS = 20  # writers of one store take turns; each retry follows a write that completed
 NEW_STORE_MODE = 0o600  # a store holds personal data: owner-only unless the admin widens it
-
-
-class FileFormat(NamedTuple):
-    name: str
-    parse: Callable[[str], Any]
-    dump: Callable[[dict[str, Any]], str]
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    table: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in table:
-            raise ValueError(f"duplicate key {key!r} in one object")
-        table[key] = value
-    return table
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _parse_json(text: str) -> Any:
-    import json
-
-    return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
-
-
-def _dump_json(data: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _parse_toml(text: str) -> Any:
-    """TOML, with its native dates and date-times as the strings JSON would hold."""
-    import tomllib
-
-    return stringify_dates(tomllib.loads(text))
-
-
-def _dump_toml(data: dict[str, Any]) -> str:
-    import tomli_w
-
-    return tomli_w.dumps(data)
-
-
-FORMATS = {
-    ".json": FileFormat("JSON", _parse_json, _dump_json),
-    ".toml": FileFormat("TOML", _parse_toml, _dump_toml),
-}
 
 
 def parse_document(raw: bytes, fmt: FileFormat, source: str, cache_for: Path | None = None) -> Document:
@@ -102,65 +55,6 @@ def serialize_document(doc: Document, fmt: FileFormat) -> bytes:
     return fmt.dump(document_to_data(doc)).encode("utf-8")
 
 
-def write_atomically(path: Path, content: bytes, mode: int, exclusive: bool = False) -> None:
-    """Replace `path` with `content`: temp file in the same folder, fsync, rename, fsync the folder.
-    With `exclusive`, the temp file is linked in place instead, so anything already at `path`
-    (even a file that appeared a moment ago) is left alone and FileExistsError raised.
-
-    On any failure the old file is untouched and the temp file is removed.
-    """
-    import tempfile
-
-    folder = path.parent
-    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(path), suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, mode)
-        if exclusive:
-            os.link(temp_name, path)
-            os.unlink(temp_name)
-        else:
-            os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-    # The new content is in place: a folder that cannot be synced (some file
-    # systems refuse) must not turn a done write into a reported failure.
-    with contextlib.suppress(OSError):
-        _fsync_folder(folder)
-
-
-TEMP_SUFFIX = ".tmp"
-
-
-def _temp_prefix(path: Path) -> str:
-    return f".{path.name}."
-
-
-def sweep_temp_files(path: Path) -> list[Path]:
-    """Remove the temp files a killed writer of `path` left behind; call only with the lock held,
-    when no writer can be mid-write. Returns what was removed."""
-    prefix, swept = _temp_prefix(path), []
-    for leftover in path.parent.iterdir():
-        if leftover.name.startswith(prefix) and leftover.name.endswith(TEMP_SUFFIX):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-                swept.append(leftover)
-    return swept
-
-
-def _fsync_folder(folder: Path) -> None:
-    folder_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(folder_fd)
-    finally:
-        os.close(folder_fd)
-
-
 class FileStore:
     """One JSON or TOML file; a sibling `<name>.lock` serialises writers."""
 
@@ -171,7 +65,8 @@ class FileStore:
         self.location = location or str(path)
         self.proofs_dir = path.with_name(path.stem + ".proofs")
         self.audit_path = Path(f"{path}.audit.jsonl")
-        self.notices: list[str] = []
+        self._notices: list[str] = []
+        self._advised = False
         self.partial_reads = False  # a file is read whole whatever the command needs
 
     def exists(self) -> bool:
@@ -195,12 +90,22 @@ class FileStore:
         return self._advise(parse_document(self._read_bytes(), self.fmt, self.location, cache_for=self.path))
 
     def _advise(self, doc: Document) -> Document:
-        if len(doc.enrollments) > FILE_STORE_ADVISED_ENROLLMENTS and not self.notices:
-            self.notices.append(
+        if len(doc.enrollments) > FILE_STORE_ADVISED_ENROLLMENTS and not self._advised:
+            self._advised = True
+            self._notices.append(
                 f"{self.location} holds {len(doc.enrollments):,} enrollments; a file store reads all of them "
                 f"for every command. Move to SQLite for speed: certcli migrate --to {self.path.with_suffix('.db')}"
             )
         return doc
+
+    def take_notices(self) -> list[str]:
+        notices, self._notices = self._notices, []
+        return notices
+
+    def check_health(self, doc: Document) -> list[Finding]:
+        from certcli.store.health import file_store_findings
+
+        return file_store_findings(doc, self.path, self.audit_path, self.proofs_dir)
 
     def content_hash(self, doc: Document) -> str | None:
         from certcli import audit
@@ -438,7 +343,7 @@ class FileStore:
             finally:
                 os.close(fd)
             if created:
-                _fsync_folder(self.path.parent)
+                fsync_folder(self.path.parent)
         except OSError as exc:
             raise DataError(
                 f"cannot write audit log {self.audit_path}: {exc.strerror}",

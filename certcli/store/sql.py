@@ -1,4 +1,4 @@
-"""The SQLite and PostgreSQL backends: the document in indexed tables.
+"""What the SQLite and PostgreSQL backends share: the document in indexed tables.
 
 Each user, course, certification and enrollment is one row holding its part of
 the document (the JSON a file store holds), so every backend validates the same
@@ -16,26 +16,25 @@ Nothing read from a database is trusted more than a file: every row and meta val
 is parsed and validated, a reference a partial load relies on must lead to a row,
 and a driver's error becomes a `DataError` naming the store (or `StoreBusy`). A new
 SQLite store is built whole in a file of its own beside its path and then linked
-into place, so a path holds a whole store or nothing.
+into place, so a path holds a whole store or nothing. The dialects live in
+`certcli.store.sqlite` and `certcli.store.postgres`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certcli import rules
 from certcli.dates import format_date, format_time
 from certcli.errors import CertcliError, DataError, StateError, StoreBusy
 from certcli.model import SCHEMA_VERSION, AuditHead, Certification, Document, Enrollment
-from certcli.store import Need, pending_entry, redact, scrub, tally
+from certcli.store import Need, pending_entry, tally
 from certcli.store.document import (
     certification_data,
     course_data,
@@ -46,6 +45,7 @@ from certcli.store.document import (
 
 if TYPE_CHECKING:
     from certcli.rules import Standing
+    from certcli.store.health import Finding
 
 # The tables, as a list of forward migrations: a database at layout N runs steps N+1 onwards.
 # `{blob}` is the binary column type of the dialect.
@@ -115,7 +115,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _described(value: Any) -> str:
+def described(value: Any) -> str:
     """What kind of value a column or a parsed JSON value holds, in words."""
     kinds = {bytes: "binary data", memoryview: "binary data", str: "text", bool: "a boolean", int: "a number",
              float: "a number", list: "a list", dict: "an object", type(None): "null"}  # fmt: skip
@@ -125,7 +125,7 @@ def _described(value: Any) -> str:
 def _parse_json(text: Any) -> Any:
     """A row's or a meta value's JSON; ValueError saying what is wrong with it."""
     if not isinstance(text, str):
-        raise ValueError(f"holds {_described(text)} where JSON text belongs")
+        raise ValueError(f"holds {described(text)} where JSON text belongs")
     try:
         return json.loads(text)
     except RecursionError:
@@ -134,7 +134,7 @@ def _parse_json(text: Any) -> Any:
         raise ValueError(f"holds malformed JSON ({exc})") from None
 
 
-def _listed(names: Iterable[str]) -> str:
+def listed(names: Iterable[str]) -> str:
     names = list(names)
     return ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
 
@@ -237,13 +237,22 @@ class SqlStore:
     elsewhere_hint = ""  # where to go instead of a database that holds something else
 
     def __init__(self) -> None:
-        self.notices: list[str] = []
+        self._notices: list[str] = []
         self.partial_reads = True
         self._conn: Any = None  # the connection of the change in progress, for put_proof
 
+    def take_notices(self) -> list[str]:
+        notices, self._notices = self._notices, []
+        return notices
+
+    def check_health(self, doc: Document) -> list[Finding]:
+        from certcli.store.health import kept_proofs_findings
+
+        return kept_proofs_findings(doc, self.proof_content)
+
     # ------------------------------------------------------------ dialect hooks
 
-    def _connect(self, write: bool) -> _Connection:
+    def _connect(self, write: bool) -> Connection:
         raise NotImplementedError
 
     def _begin(self, conn: Any, write: bool) -> None:
@@ -343,11 +352,29 @@ class SqlStore:
                 f"store {self.location} has table layout {layout}; this certcli knows up to {LAYOUT}",
                 hint="upgrade certcli",
             )
-        if layout < LAYOUT and write:
+        worked_out_by = meta.get("rules")
+        if layout == LAYOUT and worked_out_by == rules.RULES_VERSION:
+            return meta
+        if not write:
+            raise Outdated()
+        if layout < LAYOUT:
             self._create_layout(conn, layout)
-        elif layout < LAYOUT:
-            raise _Outdated()
+        if worked_out_by != rules.RULES_VERSION:
+            self._work_out_standings_again(conn, meta, worked_out_by)
         return meta
+
+    def _work_out_standings_again(self, conn: Any, meta: dict[str, Any], worked_out_by: Any) -> None:
+        """The standings were worked out by other rules than this certcli's: work every one out again
+        (inside the write lock), so that reports always equal a replay of the facts."""
+        doc = self._load(conn, meta, Need(all_certifications=True))
+        for cert in doc.certifications.values():
+            self._refresh_standings(conn, cert)
+        self._set_meta(conn, "rules", str(rules.RULES_VERSION))
+        before = "an earlier certcli" if worked_out_by is None else f"rules version {worked_out_by!r}"
+        self._notices.append(
+            f"worked out the standings of {self.location} again: they came from {before}, "
+            f"this certcli's rules are version {rules.RULES_VERSION}"
+        )
 
     def _create_layout(self, conn: Any, start: int) -> None:
         for step in LAYOUT_STEPS[start:]:
@@ -379,7 +406,7 @@ class SqlStore:
         """The document, and with `with_audit` the audit events, read in one transaction."""
         try:
             return self._read_once(need, with_audit)
-        except _Outdated:
+        except Outdated:
             with self.update(Need()):  # brings the layout forward under the write lock
                 pass
             return self._read_once(need, with_audit)
@@ -426,7 +453,7 @@ class SqlStore:
         where = f"{table} row {key!r}"
         data = self._parsed(text, where)
         if not isinstance(data, dict):
-            raise self._damaged(where, f"holds {_described(data)}, not a JSON object")
+            raise self._damaged(where, f"holds {described(data)}, not a JSON object")
         if data.get("id") != key:
             raise self._damaged(where, f"holds the data of id {data.get('id')!r}")
         return data
@@ -538,7 +565,7 @@ class SqlStore:
             return None
         content = rows[0][0]
         if not isinstance(content, (bytes, memoryview)):
-            raise self._damaged(f"proofs row {sha256!r}", f"holds {_described(content)}, not a file's bytes")
+            raise self._damaged(f"proofs row {sha256!r}", f"holds {described(content)}, not a file's bytes")
         return bytes(content)
 
     def content_hash(self, doc: Document) -> str | None:
@@ -649,6 +676,7 @@ class SqlStore:
             self._prepare_new(conn)
             self._create_layout(conn, 0)
             self._set_meta(conn, "schema", str(doc.schema))
+            self._set_meta(conn, "rules", str(rules.RULES_VERSION))
             empty: dict[str, dict[Any, dict[str, Any]]] = {table: {} for table in _TABLES}
             for event in events:
                 self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
@@ -818,222 +846,19 @@ def _event(text: Any) -> dict[str, Any]:
     from certcli import audit
 
     if not isinstance(text, str):
-        raise ValueError(f"it holds {_described(text)}, not JSON text")
+        raise ValueError(f"it holds {described(text)}, not JSON text")
     try:
         return audit.decode_event(text)
     except RecursionError:
         raise ValueError("its JSON is nested too deeply") from None
 
 
-class _Outdated(Exception):
-    """A store of an older table layout was opened for reading."""
+class Outdated(Exception):
+    """A store of an older table layout, or with standings from other rules, was opened for reading."""
 
 
-# ---------------------------------------------------------------- SQLite
 
-CREATING_SUFFIX = ".creating"  # a new store's file while it is built: `.NAME.RANDOM.creating` beside it
-JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
-
-
-def _journals(path: Path) -> list[Path]:
-    """The files SQLite keeps beside a database while it is in use."""
-    return [Path(f"{path}{suffix}") for suffix in JOURNAL_SUFFIXES]
-
-
-def _remove_with_journals(path: Path) -> None:
-    for leftover in [*_journals(path), path]:  # the database last: a sweep finds what a crash here leaves
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-
-
-def _creation_prefix(path: Path) -> str:
-    return f".{path.name}."
-
-
-def _new_building_file(path: Path) -> tuple[int, Path]:
-    """A new empty file beside `path` to build a store in, and a descriptor holding an exclusive
-    lock on it, which tells a sweep that a live process is building it. mkstemp makes it
-    owner-only, as a store holding personal data must be."""
-    import fcntl
-    import tempfile
-
-    while True:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=_creation_prefix(path), suffix=CREATING_SUFFIX)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.fstat(fd).st_nlink:
-            return fd, Path(name)
-        os.close(fd)  # a sweep took it for a leftover between its creation and the lock: make another
-
-
-def sweep_creations(path: Path) -> list[Path]:
-    """Remove the files that creations of `path` killed midway left, with their journals; a file
-    a live process is building is locked and left alone. Returns what was removed."""
-    import fcntl
-
-    prefix, swept = _creation_prefix(path), []
-    for entry in path.parent.iterdir():
-        if not (entry.name.startswith(prefix) and entry.name.endswith(CREATING_SUFFIX)):
-            continue
-        try:
-            fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _remove_with_journals(entry)
-            swept.append(entry)
-        except OSError:  # locked: its builder is alive
-            continue
-        finally:
-            os.close(fd)
-    return swept
-
-
-def _on_read_only_file_system(path: Path) -> bool:
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
-
-class SqliteStore(SqlStore):
-    """One SQLite database file; WAL lets readers go on while a change is written."""
-
-    blob = "BLOB"
-    elsewhere_hint = "point --store at a certcli store, or name a new file to create one"
-
-    def __init__(self, path: Path, lock_timeout: float, location: str | None = None) -> None:
-        super().__init__()
-        self.path = path  # symbolic links resolved: the journal files live beside the real database
-        self.location = location or str(path)
-        self.lock_timeout = lock_timeout
-        self._building: Path | None = None  # the file a new store is being built in, until it is linked in place
-
-    def own_files(self) -> list[Path]:
-        return [self.path, *_journals(self.path)]
-
-    def _connect(self, write: bool) -> _Connection:
-        import sqlite3
-        from urllib.parse import quote
-
-        path = self._building or self.path
-        if not path.exists():
-            raise self._missing()
-        read_only = _on_read_only_file_system(path)
-        if read_only and write:
-            raise DataError(
-                f"cannot change store {self.location}: it is on a read-only file system",
-                hint="remount the file system read-write, or copy the store to one that is",
-            )
-        mode = self._read_only_mode(path) if read_only else "rw"  # never "rwc": stores are made by linking
-        try:
-            raw = sqlite3.connect(
-                f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=self.lock_timeout, isolation_level=None
-            )
-        except sqlite3.Error as exc:
-            raise DataError(
-                f"cannot open store {self.location}: {exc}", hint="check the file and the permissions of its folder"
-            ) from None
-        conn = _SqliteConnection(raw, self)
-        try:
-            if self._building is not None:  # readers go on while a change is written; set once, kept in the file
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = FULL")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _read_only_mode(self, path: Path) -> str:
-        """How to open a database on a read-only file system, where WAL cannot make its shared-memory
-        file: as immutable (nothing can change it there), unless its WAL file holds changes not yet in
-        it, which only a read-only open with the shared-memory file already there can see."""
-        wal, shm = _journals(path)[:2]
-        if not wal.exists() or wal.stat().st_size == 0:
-            return "ro&immutable=1"
-        if shm.exists():
-            return "ro"
-        raise DataError(
-            f"cannot read store {self.location} on a read-only file system: {wal.name} holds changes not yet in it",
-            hint="remount the file system read-write once, or copy the store with its -wal file to one that is",
-        )
-
-    def exists(self) -> bool:
-        return self.path.exists() and super().exists()
-
-    def _contents(self, conn: Any) -> str:
-        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        if "certcli_meta" in tables:
-            return STORE
-        if self._building is not None:
-            return NOTHING
-        return f"tables ({_listed(tables)}) but no certcli_meta" if tables else "no tables (an empty database)"
-
-    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
-        with contextlib.suppress(OSError):  # the folder may not be there yet, or be read-only
-            sweep_creations(self.path)
-        self._refuse_existing()
-        with self._building_file() as building:
-            self._building = building
-            try:
-                super().restore(doc, events, proofs)
-            finally:
-                self._building = None
-            self._publish(building)
-
-    def _refuse_existing(self) -> None:
-        """Say what is at the path already, if anything: a store or something else (exit 5), or a file
-        SQLite cannot read (exit 6)."""
-        if not os.path.lexists(self.path):
-            return
-        with self._transaction(write=False) as conn:
-            contents = self._contents(conn)
-        raise self._already_exists() if contents == STORE else self._not_a_store(contents, StateError)
-
-    @contextlib.contextmanager
-    def _building_file(self) -> Iterator[Path]:
-        """A file of its own to build the new store in, locked while it is built and removed afterwards
-        (when it was linked in place, that removes only its temporary name)."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, building = _new_building_file(self.path)
-        except OSError as exc:
-            raise DataError(
-                f"cannot create store {self.location}: {exc.strerror}",
-                hint="check the permissions of its folder and the free space",
-            ) from None
-        try:
-            yield building
-        finally:
-            _remove_with_journals(building)
-            os.close(fd)  # the lock last: no sweep may take the file while it is removed
-
-    def _publish(self, building: Path) -> None:
-        """Put the finished store at its path in one step; whatever appeared there meanwhile is left alone."""
-        from certcli.store.files import _fsync_folder
-
-        left = [journal.name for journal in _journals(building) if journal.exists()]
-        if left:  # closing the last connection checkpoints WAL into the database and removes these
-            raise DataError(f"cannot create store {self.location}: {left[0]} stayed open", hint="try again")
-        try:
-            os.link(building, self.path)
-        except FileExistsError:
-            self._refuse_existing()
-            raise self._already_exists() from None
-        except OSError as exc:
-            raise DataError(
-                f"cannot create store {self.location}: {exc.strerror}",
-                hint="create it on a file system that has hard links",
-            ) from None
-        with contextlib.suppress(OSError):
-            _fsync_folder(self.path.parent)
-
-    def _begin(self, conn: Any, write: bool) -> None:
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-class _Connection:
+class Connection:
     """A driver's connection whose errors are the store's: a lock waited for too long is
     `StoreBusy` (exit 7), anything else a `DataError` (exit 6). Rows are fetched inside, so
     an error met while reading them is converted as well."""
@@ -1086,165 +911,3 @@ class _Connection:
 
 
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|TABLE)\s+(\w+)", re.IGNORECASE)
-
-
-class _SqliteConnection(_Connection):
-    problems = (
-        (("SQLITE_CORRUPT", "SQLITE_NOTADB"), "is not a readable SQLite store", "restore it from a backup"),
-        (("SQLITE_READONLY",), "cannot be changed", "check the permissions of the file and its folder"),
-        (("SQLITE_FULL",), "cannot be written", "free some space; the store was left as it was"),
-        (
-            ("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"),
-            "cannot be read or written",
-            "check the file, the permissions of its folder and the disk",
-        ),
-    )
-
-    @contextlib.contextmanager
-    def _errors(self, statement: str) -> Iterator[None]:
-        import sqlite3
-
-        try:
-            yield
-        except sqlite3.Error as exc:
-            code = getattr(exc, "sqlite_errorname", None) or ""
-            if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-                raise self._busy("another process") from None
-            raise self._converted(code, str(exc), statement) from None
-        except UnicodeDecodeError as exc:  # SQLite's own message quotes a damaged schema's bytes
-            raise self._converted("SQLITE_CORRUPT", f"text that is not UTF-8 ({exc.reason})", statement) from None
-
-    def commit(self) -> None:
-        with self._errors("COMMIT"):
-            self.conn.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
-
-
-# ---------------------------------------------------------------- PostgreSQL
-
-
-def _lock_key(name: str) -> int:
-    """A 64-bit advisory lock key for `name`."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
-class PostgresStore(SqlStore):
-    """A PostgreSQL database (or the schema its URL's search_path names), shared by many machines."""
-
-    blob = "BYTEA"
-    elsewhere_hint = "give the store a schema of its own: add ?options=-csearch_path%3DNAME to the URL"
-
-    def __init__(self, url: str, lock_timeout: float) -> None:
-        super().__init__()
-        self.url = url
-        self.location = redact(url)
-        self.lock_timeout = lock_timeout
-
-    def own_files(self) -> list[Path]:
-        return []
-
-    def shown(self, text: str) -> str:
-        return scrub(text, self.url)
-
-    def _connect(self, write: bool) -> _Connection:
-        try:
-            import psycopg2
-        except ImportError:
-            raise DataError(
-                "PostgreSQL stores need the psycopg2 package", hint="pip install 'certcli[postgresql]'"
-            ) from None
-        try:
-            conn = psycopg2.connect(self.url, connect_timeout=max(1, int(self.lock_timeout)))
-        except psycopg2.Error as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DataError(
-                f"cannot connect to {self.location}: {self.shown(first_line)}",
-                hint="start the server, or check the URL (postgresql://[USER@]HOST[:PORT]/DATABASE)",
-            ) from None
-        return _PostgresConnection(conn, self)
-
-    def _sql(self, text: str) -> str:
-        return text.replace("%", "%%").replace("?", "%s")
-
-    def _in(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
-        return f"{column} = ANY(?)", [list(values)]
-
-    def _begin(self, conn: Any, write: bool) -> None:
-        if write:
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(self.lock_timeout * 1000)}ms"])
-            if self._has_tables(conn):  # every change moves the audit head: lock it for the whole change
-                conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE", [])
-        else:
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
-
-    def _has_tables(self, conn: Any) -> bool:
-        return bool(conn.execute("SELECT to_regclass('certcli_meta') IS NOT NULL", [])[0][0])
-
-    def _contents(self, conn: Any) -> str:
-        found = {
-            name
-            for (name,) in self._rows(
-                conn,
-                "SELECT name FROM unnest(?::text[]) AS name WHERE to_regclass(name) IS NOT NULL",
-                [list(OWN_TABLES)],
-            )
-        }
-        if "certcli_meta" in found:
-            return STORE
-        if found:
-            ours = [name for name in OWN_TABLES if name in found]
-            return f"tables named like certcli's ({_listed(ours)}) but no certcli_meta"
-        return NOTHING
-
-    def _first_schema(self, conn: Any) -> str:
-        """The first name of the connection's search_path, as written."""
-        return str(conn.execute("SHOW search_path", [])[0][0]).split(",")[0].strip().strip('"')
-
-    def _lock_creation(self, conn: Any) -> None:
-        """Creations of one store queue on a lock named after its schema, taken before looking for its
-        tables: the second finds the first's tables and says so, instead of clashing in the catalog."""
-        key = _lock_key(f"certcli store in schema {self._first_schema(conn)}")
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-
-    def _prepare_new(self, conn: Any) -> None:
-        """Create the schema the URL's search_path names, when it is not there yet."""
-        if conn.execute("SELECT current_schema()", [])[0][0] is not None:
-            return
-        first = self._first_schema(conn)
-        if first and first != "$user":
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{first}"', [])
-
-
-class _PostgresConnection(_Connection):
-    """A batch goes to the server in pages of statements, not one round trip per row."""
-
-    problems = (
-        (("42501",), "cannot be used by this database user", "grant the user access to the store's schema and tables"),
-        (("42", "23", "22"), "is damaged", "restore it from a backup"),
-        (("53",), "cannot be written", "free some space on the server; the store was left as it was"),
-        (("25006",), "cannot be changed", "connect to the primary server, not a read-only standby"),
-    )
-    fallback = ("cannot be used", "check the server and retry; run `certcli doctor` if it persists")
-
-    @contextlib.contextmanager
-    def _errors(self, statement: str) -> Iterator[None]:
-        import psycopg2
-        import psycopg2.errors
-
-        try:
-            yield
-        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-            raise self._busy("another change") from None
-        except psycopg2.Error as exc:
-            raise self._converted(exc.pgcode or "", str(exc), statement) from None
-
-    def executemany(self, text: str, rows: list[list[Any]]) -> None:
-        from psycopg2.extras import execute_batch
-
-        with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
-            execute_batch(cursor, text, rows, page_size=1000)

@@ -12,24 +12,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from certcli.access import ADMIN
 from certcli.dates import format_date
 from certcli.errors import DataError, UsageError
+from certcli.formats.documents import FORMATS
 from certcli.model import ASSIGNED, Certification, Course, Document, Enrollment, User
-from certcli.service import Context, Outcome, _actor, _audit, _enroll
 from certcli.store.document import (
     Problems,
-    _named_ids,
-    _read_all,
-    _read_certification,
-    _read_course,
-    _read_user,
-    _Reader,
+    Reader,
     document_to_data,
     is_identifier,
+    named_ids,
+    read_all,
+    read_certification,
+    read_course,
+    read_user,
 )
-from certcli.store.files import FORMATS
+from certcli.usecases.kernel import Context, Outcome, actor, enroll, note_change
+
+if TYPE_CHECKING:
+    from certcli.usecases.shapes import ApplyPlan, SectionChanges
+
 
 SECTIONS = ("users", "courses", "certifications")
 PRUNABLE = ("courses", "certifications")
@@ -56,6 +61,14 @@ class Definitions(NamedTuple):
     assignments: list[Assignment]
 
 
+
+
+
+
+
+
+
+
 class Changes:
     """What applying one section of the file does to the store's records of that kind."""
 
@@ -69,8 +82,8 @@ class Changes:
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.retired)
 
-    def data(self, prunable: bool) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def data(self, prunable: bool) -> SectionChanges:
+        data: SectionChanges = {
             "created": [record.id for record in self.created],
             "updated": {record.id: fields for record, fields in self.updated},
             "unchanged": list(self.unchanged),
@@ -105,15 +118,20 @@ class Plan:
         ids = [u.id for u in users.created] + [u.id for u, _ in users.updated]
         return list(dict.fromkeys(ids + [a.user for a in self.assigned]))
 
-    def data(self, dry_run: bool) -> dict[str, Any]:
-        data: dict[str, Any] = {"dry_run": dry_run, "changed": self.changed}
-        for section, changes in self.sections.items():
-            data[section] = changes.data(section in PRUNABLE)
-        data["assignments"] = {
-            "created": [{"certification": a.certification, "user": a.user} for a in self.assigned],
-            "unchanged": [{"certification": a.certification, "user": a.user} for a in self.enrolled],
+    def data(self, dry_run: bool) -> ApplyPlan:
+        sections = {section: changes.data(section in PRUNABLE) for section, changes in self.sections.items()}
+        return {
+            "dry_run": dry_run,
+            "changed": self.changed,
+            "users": sections["users"],
+            "courses": sections["courses"],
+            "certifications": sections["certifications"],
+            "assignments": {
+                "created": [{"certification": a.certification, "user": a.user} for a in self.assigned],
+                "unchanged": [{"certification": a.certification, "user": a.user} for a in self.enrolled],
+            },
+            "plan": self.lines(),
         }
-        return data
 
     def lines(self) -> list[str]:
         """One line per change, in the order they are made."""
@@ -139,18 +157,18 @@ class Plan:
         )
         return ", ".join(f"{count} {what}" for count, what in figures)
 
-    def messages(self, source: str, dry_run: bool) -> list[str]:
+    def message(self, source: str, dry_run: bool) -> str:
         if not self.changed:
-            return [f"No changes: the store already matches {source} ({self.summary(past=True)})."]
+            return f"No changes: the store already matches {source} ({self.summary(past=True)})."
         if dry_run:
-            return [*self.lines(), f"Plan: {self.summary(past=False)}. Dry run: nothing written."]
-        return [*self.lines(), f"Applied {source}: {self.summary(past=True)}."]
+            return f"Plan: {self.summary(past=False)}. Dry run: nothing written."
+        return f"Applied {source}: {self.summary(past=True)}."
 
 
 # ---------------------------------------------------------------- apply
 
 
-def apply_file(ctx: Context, path: Path, dry_run: bool = False, prune: bool = False) -> Outcome:
+def apply_file(ctx: Context, path: Path, dry_run: bool = False, prune: bool = False) -> Outcome[ApplyPlan]:
     """Make the store hold what the definitions file at `path` says, in one atomic write.
 
     With `prune`, courses and certifications the file leaves out are retired;
@@ -164,7 +182,7 @@ def apply_file(ctx: Context, path: Path, dry_run: bool = False, prune: bool = Fa
             plan = _prepare(ctx, doc, path, prune)
             if plan.changed:
                 _carry_out(ctx, doc, plan, str(path))
-    return Outcome(plan.data(dry_run), plan.messages(str(path), dry_run))
+    return Outcome(plan.data(dry_run), [plan.message(str(path), dry_run)])
 
 
 def _check_extension(path: Path) -> None:
@@ -176,7 +194,7 @@ def _check_extension(path: Path) -> None:
 
 
 def _prepare(ctx: Context, doc: Document, path: Path, prune: bool) -> Plan:
-    _actor(ctx, doc, "admin")
+    actor(ctx, doc, ADMIN)
     definitions = _read_definitions(_load(path), str(path), doc, prune)
     return _plan(doc, definitions, prune)
 
@@ -203,13 +221,13 @@ def _load(path: Path) -> Any:
 def _read_definitions(data: Any, source: str, doc: Document, prune: bool) -> Definitions:
     """Validate the whole file against itself and the store; one `DataError` lists every problem."""
     problems = Problems(source)
-    top = _Reader(problems, data, "", FILE_KEYS)
-    users = _read_all(problems, top.array("users"), "users", _read_user)
-    courses = _read_all(problems, top.array("courses"), "courses", _read_course)
-    certs = _read_all(problems, top.array("certifications"), "certifications", _read_certification)
+    top = Reader(problems, data, "", FILE_KEYS)
+    users = read_all(problems, top.array("users"), "users", read_user)
+    courses = read_all(problems, top.array("courses"), "courses", read_course)
+    certs = read_all(problems, top.array("certifications"), "certifications", read_certification)
     # Ids named in the file count as known even when their table has a problem,
     # so that problem is reported once and not again at each reference to it.
-    named = {section: _named_ids(top.table.get(section)) for section in SECTIONS}
+    named = {section: named_ids(top.table.get(section)) for section in SECTIONS}
     known_users = named["users"] | doc.users.keys()
     _check_references(problems, top.table, known_users, named["courses"], doc, prune)
     file_certs = {cert.id: cert for _, cert in certs}
@@ -299,7 +317,7 @@ def _read_assignments(problems: Problems, items: list[Any], checks: _AssignmentC
     result: list[Assignment] = []
     seen: dict[tuple[str, str], str] = {}
     for index, table in enumerate(items):
-        r = _Reader(problems, table, f"assignments[{index}]", ASSIGNMENT_KEYS)
+        r = Reader(problems, table, f"assignments[{index}]", ASSIGNMENT_KEYS)
         if not r.ok:
             continue
         cert_id = r.ident("certification")
@@ -388,20 +406,20 @@ def _carry_out(ctx: Context, doc: Document, plan: Plan, source: str) -> None:
             table[record.id] = record
     for a in plan.assigned:
         # Enrolled after the definitions change, so each cycle opens on the new requirements.
-        _enroll(ctx, doc, doc.certifications[a.certification], doc.users[a.user], by=ctx.actor_id or "", due=a.due)
-    details = {"file": source, "counts": plan.counts(), "users": plan.concerned_users()}
-    _audit(ctx, doc, "apply", details)
+        enroll(ctx, doc, doc.certifications[a.certification], doc.users[a.user], by=ctx.actor_id or "", due=a.due)
+    details: dict[str, object] = {"file": source, "counts": plan.counts(), "users": plan.concerned_users()}
+    note_change(ctx, doc, "apply", details)
 
 
 # ---------------------------------------------------------------- export
 
 
-def export_definitions(ctx: Context, fmt: str) -> Outcome:
+def export_definitions(ctx: Context, fmt: str) -> Outcome[str]:
     """The store's users, courses, certifications and assignments as the text of a file `apply` accepts."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", hint=f"use one of: {', '.join(EXPORT_FORMATS)}")
     doc = ctx.store.read()
-    _actor(ctx, doc, "admin")
+    actor(ctx, doc, ADMIN)
     data = definitions_data(doc)
     text = FORMATS[f".{fmt}"].dump(data)
     assigned = sum(len(item["users"]) for item in data.get("assignments", []))

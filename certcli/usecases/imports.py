@@ -59,9 +59,10 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certcli import rules
+from certcli.access import ADMIN
 from certcli.dates import parse_date
 from certcli.errors import DataError, UsageError
 from certcli.model import (
@@ -79,8 +80,12 @@ from certcli.model import (
     Requirements,
     User,
 )
-from certcli.service import Context, Outcome, _actor, _audit, _enroll, _open_next_cycle
 from certcli.store.document import is_identifier
+from certcli.usecases.kernel import Context, Outcome, actor, enroll, note_change, open_next_cycle
+
+if TYPE_CHECKING:
+    from certcli.usecases.shapes import ImportReport
+
 
 Progress = Callable[[int, int], None]
 PROGRESS_STEPS = 200  # at most this many progress calls (plus the first), however long the file
@@ -343,7 +348,7 @@ def _import_assignments(ctx: Context, doc: Document, admin: User, rows: list[Row
         elif (cert.id, user.id) in enrolled:
             tally.unchanged_one()
         else:
-            _enroll(ctx, doc, cert, user, by=admin.id, due=due)
+            enroll(ctx, doc, cert, user, by=admin.id, due=due)
             enrolled.add((cert.id, user.id))
             tally.imported_one()
 
@@ -374,7 +379,7 @@ def _import_completions(ctx: Context, doc: Document, admin: User, rows: list[Row
         enrollment = enrollments.get((cert_id, user_id))
         if enrollment is None:
             first = ctx._replace(now=completions[0].at)
-            enrollment = _enroll(first, doc, cert, doc.users[user_id], by=admin.id, due=None)
+            enrollment = enroll(first, doc, cert, doc.users[user_id], by=admin.id, due=None)
             tally.enrolled += 1
             standing = _Standing(first.now, 1, rules.effective_requirements(cert))
             _EnrollmentImport(ctx, enrollment, cert, tally, []).apply(completions, standing)
@@ -393,7 +398,7 @@ class _CompletionChecks:
         self.courses_of = {cert.id: {ref.id for ref in cert.courses} for cert in doc.certifications.values()}
 
     def check(self, row: Row) -> tuple[datetime | None, list[str]]:
-        values, reasons = row.values, []
+        values, reasons = row.values, list[str]()
         cert = _known(self.doc.certifications, values["certification"], "certification", reasons)
         user = _known(self.doc.users, values["user"], "user", reasons)
         course = _known(self.doc.courses, values["course"], "course", reasons)
@@ -519,7 +524,7 @@ class _EnrollmentImport:
                     f"opened on {min(later).date()}: a completion cannot go between two cycles",
                 )
                 return None
-            _open_next_cycle(self.ctx._replace(now=at), self.enrollment, self.cert, view)
+            open_next_cycle(self.ctx._replace(now=at), self.enrollment, self.cert, view)
             view = rules.evaluate(self.enrollment, self.cert, at)
             assert view is not None
         return _Standing.of(view, at)
@@ -547,7 +552,7 @@ def import_csv(
     dry_run: bool = False,
     skip_invalid: bool = False,
     progress: Progress | None = None,
-) -> Outcome:
+) -> Outcome[ImportReport]:
     """Import a CSV file of `kind` (users, assignments or completions) in one write; admin only.
 
     `progress(done, total)` is called as rows are decided: first with 0, last with the total.
@@ -569,12 +574,12 @@ def import_csv(
                 "unchanged": tally.unchanged,
                 "enrolled": tally.enrolled if kind == "completions" else None,
             }
-            _audit(ctx, doc, "import", details)
+            note_change(ctx, doc, "import", details)
     return Outcome(_report(kind, path, dry_run, tally), _messages(kind, path, dry_run, tally))
 
 
 def _run(ctx: Context, doc: Document, kind: str, path: Path, progress: Progress | None) -> Tally:
-    admin = _actor(ctx, doc, "admin")
+    admin = actor(ctx, doc, ADMIN)
     sheet = read_sheet(path, COLUMNS[kind])
     tally = Tally(len(sheet.rows) + len(sheet.problems), progress)
     for problem in sheet.problems:
@@ -593,8 +598,12 @@ def _refuse_if_any(tally: Tally, path: Path, skip_invalid: bool, dry_run: bool) 
         )
 
 
-def _report(kind: str, path: Path, dry_run: bool, tally: Tally) -> dict[str, Any]:
-    report: dict[str, Any] = {
+
+
+
+
+def _report(kind: str, path: Path, dry_run: bool, tally: Tally) -> ImportReport:
+    report: ImportReport = {
         "kind": kind,
         "file": str(path),
         "dry_run": dry_run,

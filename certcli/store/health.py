@@ -1,11 +1,8 @@
-"""`certcli doctor`: check a store and say what was found.
+"""A store's health on disk and in its tables: what `certcli doctor` reports of a backend.
 
-Each check gives one finding `{check, ok, detail}` when it passes, and one
-finding per problem when it does not. The store must load (else `DataError`,
-as for every command); the rest is reported, never raised, so one run lists
-every problem. Checks that are about files on disk (modes, the lock, temp
-files) run only for backends that are a file, that is, that have a `path`.
-Nothing here changes the store, its log or its proofs.
+Each check gives one finding `{check, ok, detail}` when it passes, and one finding per problem
+when it does not; nothing here raises for what it finds or changes anything. A file store checks
+its files (modes, the lock, temp files) and its proofs folder; a database store the proofs it keeps.
 """
 
 from __future__ import annotations
@@ -14,12 +11,12 @@ import contextlib
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from certcli.atomic import is_temp_file_of
 from certcli.model import PROOF_SUBMITTED, Document
-from certcli.service import Context, Outcome, Trail, _actor, _checked_audit_trail
 
 LOCK_WAIT_SECONDS = 1.0  # a writer holds the lock for milliseconds; longer means a stuck holder
 WIDEST_STORE_MODE = 0o660  # owner and group may read and write; nobody else
@@ -31,53 +28,22 @@ class Finding(NamedTuple):
     ok: bool
     detail: str
 
-    def data(self) -> dict[str, Any]:
-        return {"check": self.check, "ok": self.ok, "detail": self.detail}
 
-
-def doctor(ctx: Context) -> Outcome:
-    """Check the store, its files, its lock, its proofs and its audit trail (admin only).
-
-    Returns `{"healthy": bool, "checks": [{check, ok, detail}, ...]}`; the messages
-    list every problem (or say the store is healthy).
-    """
-    trail = _checked_audit_trail(ctx.store)  # a store that does not load is a DataError, before the role check
-    doc = trail.doc
-    _actor(ctx, doc, "admin")
-    findings = [_passed("store", f"{ctx.store.location} loads and validates ({_counts(doc)})")]
-    proofs_dir = getattr(ctx.store, "proofs_dir", None)
-    if isinstance(proofs_dir, Path):  # a file store: its files, lock and proofs folder
-        path, audit_log = ctx.store.path, ctx.store.audit_path  # type: ignore[attr-defined]
-        findings += _check_permissions(path, audit_log, proofs_dir)
-        findings += _check_lock_and_temp_files(path)
-        findings += _check_proofs(doc, proofs_dir)
-    else:
-        findings += _check_kept_proofs(ctx, doc)
-    findings.append(_audit_finding(trail))
-    problems = [finding for finding in findings if not finding.ok]
-    data = {"healthy": not problems, "checks": [finding.data() for finding in findings]}
-    if problems:
-        messages = [f"{finding.check}: {finding.detail}" for finding in problems]
-    else:
-        messages = [f"{ctx.store.location} is healthy: {len(findings)} checks passed."]
-    return Outcome(data, messages)
-
-
-def _passed(check: str, detail: str) -> Finding:
+def passed(check: str, detail: str) -> Finding:
     return Finding(check, True, detail)
 
 
-def _number(count: int, word: str) -> str:
+def number(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _counts(doc: Document) -> str:
-    collections = ((doc.users, "user"), (doc.courses, "course"), (doc.certifications, "certification"))
-    counts = [_number(len(items), word) for items, word in collections]
-    return ", ".join([*counts, _number(len(doc.enrollments), "enrollment")])
-
-
-# ---------------------------------------------------------------- permissions
+def file_store_findings(doc: Document, path: Path, audit_log: Path, proofs_dir: Path) -> list[Finding]:
+    """A file store's files: their modes, the lock and temp files, and the proofs folder."""
+    return (
+        _check_permissions(path, audit_log, proofs_dir)
+        + _check_lock_and_temp_files(path)
+        + _check_proofs(doc, proofs_dir)
+    )
 
 
 def _mode(info: os.stat_result) -> str:
@@ -131,7 +97,7 @@ def _check_permissions(path: Path, audit_log: Path, proofs_dir: Path) -> list[Fi
                 problems += _too_wide("proof file", entry, 0o600, f"run chmod 600 {entry}")
     if problems:
         return problems
-    return [_passed("permissions", "the store, its audit log and its proofs are closed to other users")]
+    return [passed("permissions", "the store, its audit log and its proofs are closed to other users")]
 
 
 def _plain_folder(folder: Path) -> bool:
@@ -159,7 +125,7 @@ def _check_lock_and_temp_files(path: Path) -> list[Finding]:
     lock_path = Path(f"{path}.lock")
     findings: list[Finding] = []
     if not lock_path.exists():  # nobody can hold a lock on a file that is not there; do not create it
-        findings.append(_passed("lock", f"no lock file {lock_path}: no writer holds the lock"))
+        findings.append(passed("lock", f"no lock file {lock_path}: no writer holds the lock"))
         return findings + _temp_files(path)
     lock = FileLock(str(lock_path), timeout=LOCK_WAIT_SECONDS)
     try:
@@ -178,20 +144,16 @@ def _check_lock_and_temp_files(path: Path) -> list[Finding]:
         findings.append(Finding("lock", False, f"cannot take the lock {lock_path}: {exc.strerror}"))
         return findings + _temp_files(path, writer_may_be_running=True)
     try:
-        findings.append(_passed("lock", f"the lock {lock_path} is free"))
+        findings.append(passed("lock", f"the lock {lock_path} is free"))
         return findings + _temp_files(path)
     finally:
         lock.release()
 
 
 def _temp_files(path: Path, writer_may_be_running: bool = False) -> list[Finding]:
-    from certcli.store.files import TEMP_SUFFIX, _temp_prefix
-
-    prefix = _temp_prefix(path)
-    leftovers = [entry for entry in _entries(path.parent) if entry.name.startswith(prefix)]
-    leftovers = [entry for entry in leftovers if entry.name.endswith(TEMP_SUFFIX)]
+    leftovers = [entry for entry in _entries(path.parent) if is_temp_file_of(path, entry)]
     if not leftovers:
-        return [_passed("temp_files", f"no temp files of {path.name} in {path.parent}")]
+        return [passed("temp_files", f"no temp files of {path.name} in {path.parent}")]
     whose = "the writer holding the lock, or a killed writer" if writer_may_be_running else "a killed writer"
     return [
         Finding(
@@ -248,8 +210,8 @@ def _check_proofs(doc: Document, proofs_dir: Path) -> list[Finding]:
                 problems.append(Finding("proofs", False, problem))
     if problems:
         return problems
-    present = _number(len(references), "referenced proof file")
-    return [_passed("proofs", f"{present} present, each matching its SHA-256")]
+    present = number(len(references), "referenced proof file")
+    return [passed("proofs", f"{present} present, each matching its SHA-256")]
 
 
 def _unreferenced_entry_problem(entry: Path) -> str | None:
@@ -259,7 +221,7 @@ def _unreferenced_entry_problem(entry: Path) -> str | None:
 
     if not stat.S_ISREG(_lmode(entry)):
         return f"{entry} in the proofs folder is not a plain file; remove it"
-    if is_temp_file(entry.name):
+    if is_temp_file(entry):
         return f"orphan temp file {entry} ({_size(entry)}) left by a killed upload; the next change removes it"
     if _sha256_of(entry) != entry.name:
         return (
@@ -283,12 +245,12 @@ def _sha256_of(target: Path) -> str | None:
         os.close(fd)
 
 
-def _check_kept_proofs(ctx: Context, doc: Document) -> list[Finding]:
+def kept_proofs_findings(doc: Document, proof_content: Callable[[str], bytes | None]) -> list[Finding]:
     """A database store keeps proofs as rows: each referenced one must be there with its SHA-256."""
     references = {reference.sha256: reference for reference in _references(doc)}
     problems = []
     for sha256, reference in references.items():
-        content = ctx.store.proof_content(sha256)
+        content = proof_content(sha256)
         where = f"proof {reference.filename!r} of {reference.user} in {reference.certification} ({sha256[:12]}…)"
         if content is None:
             problems.append(Finding("proofs", False, f"{where} is missing from the store"))
@@ -296,7 +258,7 @@ def _check_kept_proofs(ctx: Context, doc: Document) -> list[Finding]:
             problems.append(Finding("proofs", False, f"{where} no longer matches its SHA-256"))
     if problems:
         return problems
-    return [_passed("proofs", f"{_number(len(references), 'referenced proof')} present, each matching its SHA-256")]
+    return [passed("proofs", f"{number(len(references), 'referenced proof')} present, each matching its SHA-256")]
 
 
 def _folder_problems(proofs_dir: Path, referenced: int) -> list[Finding] | None:
@@ -304,7 +266,7 @@ def _folder_problems(proofs_dir: Path, referenced: int) -> list[Finding] | None:
     try:
         info = os.lstat(proofs_dir)
     except FileNotFoundError:  # each referenced proof is then reported missing
-        return None if referenced else [_passed("proofs", "no proofs referenced, no proofs folder")]
+        return None if referenced else [passed("proofs", "no proofs referenced, no proofs folder")]
     except OSError as exc:
         return [Finding("proofs", False, f"cannot inspect the proofs folder {proofs_dir}: {exc.strerror}")]
     if stat.S_ISLNK(info.st_mode):
@@ -313,7 +275,7 @@ def _folder_problems(proofs_dir: Path, referenced: int) -> list[Finding] | None:
                 "proofs",
                 False,
                 f"the proofs folder {proofs_dir} is a symbolic link (to {os.readlink(proofs_dir)}); certcli does "
-                f"not follow it, so {_number(referenced, 'proof')} not checked; replace it with a plain folder",
+                f"not follow it, so {number(referenced, 'proof')} not checked; replace it with a plain folder",
             )
         ]
     if not stat.S_ISDIR(info.st_mode):
@@ -361,10 +323,3 @@ def _lmode(target: Path) -> int:
 # ---------------------------------------------------------------- audit trail
 
 
-def _audit_finding(trail: Trail) -> Finding:
-    if trail.problem is not None:
-        return Finding("audit", False, f"audit trail broken: {trail.problem}; run `certcli audit verify`")
-    if not trail.events:
-        return _passed("audit", "no audit events recorded yet")
-    intact = f"audit trail intact: {_number(len(trail.events), 'event')}, the store matches the last one"
-    return _passed("audit", intact)

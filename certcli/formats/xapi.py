@@ -20,11 +20,9 @@ from typing import Any, NamedTuple
 
 from certcli import rules
 from certcli.dates import format_time
-from certcli.errors import PermissionDenied, StateError
+from certcli.errors import StateError
+from certcli.formats.identifiers import base_url, certification_url, course_url
 from certcli.model import CYCLE_OPENED, PROOF_REVIEWED, PROOF_SUBMITTED, Certification, Document, Enrollment, User
-from certcli.org import base_url, certification_url
-from certcli.service import Context, Outcome, _ids, _read_about
-from certcli.store import Need
 
 # Fixed for ever: changing it changes every statement id and registration ever exported.
 NAMESPACE = uuid.UUID("a9bc863d-78b4-4b0f-b86d-e93b312d334e")
@@ -144,9 +142,6 @@ def statement_id(org_url: str, user_id: str, cert_id: str, event: Event) -> str:
     return _uuid(*parts)
 
 
-def course_iri(org_url: str, course_id: str) -> str:
-    return f"{base_url(org_url)}/certcli/courses/{course_id}"
-
 
 # ---------------------------------------------------------------- statements
 
@@ -175,7 +170,7 @@ def _certification_activity(org_url: str, cert: Certification) -> dict[str, Any]
 
 def _course_activity(org_url: str, doc: Document, course_id: str) -> dict[str, Any]:
     course = doc.courses.get(course_id)
-    return _activity(course_iri(org_url, course_id), COURSE_TYPE, course.title if course else "")
+    return _activity(course_url(org_url, course_id), COURSE_TYPE, course.title if course else "")
 
 
 def _parts(doc: Document, enrollment: Enrollment, event: Event) -> tuple[Any, Any, Any, dict[str, Any]]:
@@ -264,39 +259,3 @@ def to_json_lines(found: Iterable[dict[str, Any]]) -> str:
     from certcli.text import json_safe
 
     return "".join(json_safe(json.dumps(item, ensure_ascii=False, separators=(",", ":"))) + "\n" for item in found)
-
-
-# ---------------------------------------------------------------- the use case
-
-
-def export_statements(
-    ctx: Context, user_id: str | None = None, cert_id: str | None = None, since: date | None = None
-) -> Outcome:
-    """Statements for whom `report` would show (admin: everyone; manager: their direct reports;
-    anyone else: themselves), optionally one learner, one certification, and from `since` on."""
-    from certcli.compliance import _scope
-
-    # Every user: a statement may name a reviewer or a revoking admin as well as the learner.
-    need = Need(
-        all_users=True,
-        all_certifications=True,
-        enrollments_of_users=_ids(user_id or ctx.actor_id),
-        reports_of=ctx.actor_id,
-    )
-    everyone = Need(all_users=True, all_certifications=True, enrollments_of_certifications=_ids(cert_id))
-    doc, actor = _read_about(ctx, need, user_id is None, everyone if cert_id else None)
-    if actor.role not in ("admin", "manager") and user_id not in (None, actor.id):
-        raise PermissionDenied(f"{actor.id} may export only their own records", hint="drop --user")
-    scope = _scope(doc, actor, cert_id, user_id)
-    if not doc.org_url:
-        raise StateError(
-            "the organisation has no web address, the base of the statements' identifiers",
-            hint="an admin sets it with `certcli org set --url https://HOST`",
-        )
-    chosen = [
-        enrollment
-        for enrollment in doc.enrollments
-        if (scope.cert is None or enrollment.certification == scope.cert.id)
-        and scope.include(doc.users[enrollment.user])
-    ]
-    return Outcome(statements(doc, chosen, ctx.now, since))

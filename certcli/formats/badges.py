@@ -20,10 +20,8 @@ from datetime import date
 from typing import Any
 
 from certcli import rules
-from certcli.errors import StateError
+from certcli.formats.identifiers import base_url, certification_url
 from certcli.model import Certification, Document, User
-from certcli.org import base_url, certification_url
-from certcli.service import Context, Outcome, _about, _actor, _certification, _enrollment, _subject, _view
 
 CONTEXTS = (
     "https://www.w3.org/ns/credentials/v2",
@@ -191,44 +189,3 @@ def build_credential(doc: Document, cert: Certification, learner: User, held: ru
     if items:
         credential["evidence"] = items
     return credential
-
-
-# ---------------------------------------------------------------- the use case
-
-
-def _not_completed_hint(cert: Certification, status: str) -> str:
-    if status in (rules.EXPIRED, rules.REVOKED_STATUS):
-        return f"`certcli start {cert.id}` opens the next cycle; complete it to earn a new badge"
-    if status == rules.PENDING_APPROVAL:
-        return "the proof is waiting for review: an admin or the learner's manager approves it (`certcli review`)"
-    if cert.kind == "external":
-        return f"upload proof with `certcli upload-proof {cert.id} FILE` and have it approved"
-    return f"complete its mandatory courses: `certcli show {cert.id}` lists them"
-
-
-def _held(view: rules.EnrollmentView) -> rules.CycleResult:
-    """The cycle whose completion the status reports (the one before an open renewal cycle)."""
-    return view.cycles[-2] if view.renewing else view.cycles[-1]
-
-
-def badge(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome:
-    """The credential for a completed certification of the acting user (or, with `user_id`,
-    of anyone for an admin and of a direct report for a manager)."""
-    doc = ctx.store.read(_about(ctx, cert_id, user_id))
-    actor = _actor(ctx, doc)
-    learner = _subject(doc, actor, user_id)
-    cert = _certification(doc, cert_id)
-    enrollment = _enrollment(doc, cert, learner)
-    if not doc.org_url:
-        raise StateError(
-            "the organisation has no web address, and badges are identified by it",
-            hint="an admin sets it with `certcli org set --url URL`",
-        )
-    view = _view(ctx, enrollment, cert)
-    if view.status != rules.COMPLETED:
-        raise StateError(
-            f"{learner.id}'s {cert.id} is {view.status}, not completed, as of {ctx.now.date()}: no badge",
-            hint=_not_completed_hint(cert, view.status),
-        )
-    held = _held(view)
-    return Outcome(build_credential(doc, cert, learner, held), [])

@@ -1,23 +1,19 @@
 """iCalendar (RFC 5545): due and expiry dates as all-day events, for `certcli calendar`.
 
 `calendar_entries` (which dates, from the rules' view) and `render_calendar` (the
-feed) are pure; `calendar` is the use case. An event's UID names what the date is,
+feed) are pure; the use case is `certcli.usecases.exports.calendar`. An event's UID names what the date is,
 the certification, the learner and the cycle, so a calendar that subscribes to the
 feed updates its events instead of duplicating them; DTSTAMP is the evaluation time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from certcli import __version__, rules
-from certcli.errors import PermissionDenied, UsageError
-from certcli.model import Certification, Document, Record, User
-from certcli.service import Context, Outcome, _ids, _read_about, _subject
-from certcli.store import Need
+from certcli.model import Certification, Record, User
 
 DUE = "due"
 EXPIRES = "expires"
@@ -46,7 +42,7 @@ def calendar_entries(cert: Certification, learner: User, view: rules.EnrollmentV
     if view.status in (rules.COMPLETED, rules.EXPIRED):
         if view.valid_until is None:
             return []
-        held_cycle = view.cycle - 1 if view.renewing else view.cycle
+        held_cycle = view.held.cycle.number
         return [CalendarEntry(EXPIRES, view.valid_until, cert, learner, held_cycle, view.status, view.overdue)]
     if view.due is None:
         return []
@@ -116,56 +112,3 @@ def render_calendar(entries: Sequence[CalendarEntry], now: datetime, host: str, 
         event.add_component(alarm)
         feed.add_component(event)
     return feed.to_ical().decode("utf-8")
-
-
-# ---------------------------------------------------------------- the use case
-
-
-def _learners(doc: Document, actor: User, user_id: str | None, everyone: bool) -> list[User]:
-    """Whose dates: with `everyone`, all users for an admin and the direct reports of a manager;
-    otherwise the acting user, or `user_id` as `show --user` allows."""
-    if not everyone:
-        return [_subject(doc, actor, user_id)]
-    if actor.role == "admin":
-        return list(doc.users.values())
-    if actor.role == "manager":
-        return [user for user in doc.users.values() if user.manager == actor.id]
-    raise PermissionDenied(f"{actor.id} is a learner; --all needs the admin or manager role", hint="drop --all")
-
-
-def _entries(ctx: Context, doc: Document, learners: Iterable[User]) -> list[CalendarEntry]:
-    wanted = {learner.id: learner for learner in learners}
-    entries: list[CalendarEntry] = []
-    for enrollment in doc.enrollments:
-        learner = wanted.get(enrollment.user)
-        if learner is None:
-            continue
-        cert = doc.certifications[enrollment.certification]
-        view = rules.evaluate(enrollment, cert, ctx.now)
-        if view is not None:
-            entries.extend(calendar_entries(cert, learner, view))
-    entries.sort(key=lambda entry: (entry.day, entry.learner.id, entry.cert.id, entry.kind))
-    return entries
-
-
-def calendar(ctx: Context, user_id: str | None = None, everyone: bool = False) -> Outcome:
-    """The iCalendar feed (text) of the due and expiry dates of one learner or, with
-    `everyone`, of all the learners the acting user oversees."""
-    if everyone and user_id is not None:
-        raise UsageError("--all and --user exclude each other", hint="pass one of them")
-    need = Need(
-        users=_ids(ctx.actor_id, user_id),
-        enrollments_of_users=_ids(user_id or ctx.actor_id),
-        reports_of=ctx.actor_id if everyone else None,
-    )
-    doc, actor = _read_about(ctx, need, everyone)
-    learners = _learners(doc, actor, user_id, everyone)
-    entries = _entries(ctx, doc, learners)
-    org = doc.org_name or "certcli"
-    if everyone:
-        name, name_learners = f"{org} certifications", True
-    else:
-        name, name_learners = f"{org} certifications: {learners[0].name}", learners[0].id != actor.id
-    text = render_calendar(entries, ctx.now, uid_host(doc.org_url), name, name_learners)
-    data: dict[str, Any] = {"ical": text, "events": len(entries), "learners": [learner.id for learner in learners]}
-    return Outcome(data)

@@ -7,12 +7,19 @@ a store's history says when it moved.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from certcli.access import ADMIN
 from certcli.errors import DataError, UsageError
 from certcli.model import PROOF_SUBMITTED, AuditEntry, Document
-from certcli.service import Context, Outcome, _actor, _checked_audit_trail
 from certcli.store import Store
+from certcli.usecases.audit_trail import checked_audit_trail
+from certcli.usecases.kernel import Context, Outcome, actor
+
+if TYPE_CHECKING:
+    from certcli.usecases.shapes import Migrated
+
+
 
 
 def _proof_ids(doc: Document) -> list[str]:
@@ -51,7 +58,7 @@ def _content(doc: Document) -> tuple[Any, ...]:
 
 def _differences(source: Document, events: list[dict[str, Any]], proofs: dict[str, bytes], target: Store) -> str | None:
     """What the copy in `target` lacks or has wrong, or None when it holds everything."""
-    copied = _checked_audit_trail(target)
+    copied = checked_audit_trail(target)
     if _content(copied.doc) != _content(source):
         return "its users, courses, certifications or enrollments differ from the source's"
     if copied.problem is not None:
@@ -65,12 +72,12 @@ def _differences(source: Document, events: list[dict[str, Any]], proofs: dict[st
     return None
 
 
-def migrate(ctx: Context, target: Store) -> Outcome:
+def migrate(ctx: Context, target: Store) -> Outcome[Migrated]:
     """Copy the store to `target`, which must not exist yet; admin only."""
     if target.location == ctx.store.location or set(target.own_files()[:1]) & set(ctx.store.own_files()):
         raise UsageError("--to names the store being copied", hint="name a new store: another file or database")
-    doc, events, problem, _ = _checked_audit_trail(ctx.store)
-    actor = _actor(ctx, doc, "admin")
+    doc, events, problem, _ = checked_audit_trail(ctx.store)
+    acting = actor(ctx, doc, ADMIN)
     if problem is not None:
         raise DataError(
             f"the audit trail of {ctx.store.location} is broken: {problem}",
@@ -78,7 +85,7 @@ def migrate(ctx: Context, target: Store) -> Outcome:
         )
     proofs, missing = _proofs(ctx.store, doc)
     doc.pending_audit = AuditEntry(
-        ctx.now, actor.id, "migrate", {}, {"from": ctx.store.location, "events": len(events), "proofs": len(proofs)}
+        ctx.now, acting.id, "migrate", {}, {"from": ctx.store.location, "events": len(events), "proofs": len(proofs)}
     )
     target.restore(doc, events, proofs)
     difference = _differences(doc, events, proofs, target)
@@ -87,7 +94,8 @@ def migrate(ctx: Context, target: Store) -> Outcome:
             f"the copy in {target.location} does not match: {difference}",
             hint=f"remove {target.location} and migrate again; {ctx.store.location} is unchanged",
         )
-    data = {
+    ctx.store.take_notices()  # the advice to migrate, once migrated
+    data: Migrated = {
         "from": ctx.store.location,
         "to": target.location,
         "users": len(doc.users),

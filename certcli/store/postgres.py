@@ -1,0 +1,137 @@
+"""PostgreSQL stores: a database (or the schema its URL names) shared by many machines, through
+psycopg2, which is imported only when such a store is opened."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+from certcli.errors import DataError
+from certcli.store import redact, scrub
+from certcli.store.sql import NOTHING, OWN_TABLES, STORE, Connection, SqlStore, listed
+
+
+def _lock_key(name: str) -> int:
+    """A 64-bit advisory lock key for `name`."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class PostgresStore(SqlStore):
+    """A PostgreSQL database (or the schema its URL's search_path names), shared by many machines."""
+
+    blob = "BYTEA"
+    elsewhere_hint = "give the store a schema of its own: add ?options=-csearch_path%3DNAME to the URL"
+
+    def __init__(self, url: str, lock_timeout: float) -> None:
+        super().__init__()
+        self.url = url
+        self.location = redact(url)
+        self.lock_timeout = lock_timeout
+
+    def own_files(self) -> list[Path]:
+        return []
+
+    def shown(self, text: str) -> str:
+        return scrub(text, self.url)
+
+    def _connect(self, write: bool) -> Connection:
+        try:
+            import psycopg2
+        except ImportError:
+            raise DataError(
+                "PostgreSQL stores need the psycopg2 package", hint="pip install 'certcli[postgresql]'"
+            ) from None
+        try:
+            conn = psycopg2.connect(self.url, connect_timeout=max(1, int(self.lock_timeout)))
+        except psycopg2.Error as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"cannot connect to {self.location}: {self.shown(first_line)}",
+                hint="start the server, or check the URL (postgresql://[USER@]HOST[:PORT]/DATABASE)",
+            ) from None
+        return PostgresConnection(conn, self)
+
+    def _sql(self, text: str) -> str:
+        return text.replace("%", "%%").replace("?", "%s")
+
+    def _in(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
+
+    def _begin(self, conn: Any, write: bool) -> None:
+        if write:
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(self.lock_timeout * 1000)}ms"])
+            if self._has_tables(conn):  # every change moves the audit head: lock it for the whole change
+                conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE", [])
+        else:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
+
+    def _has_tables(self, conn: Any) -> bool:
+        return bool(conn.execute("SELECT to_regclass('certcli_meta') IS NOT NULL", [])[0][0])
+
+    def _contents(self, conn: Any) -> str:
+        found = {
+            name
+            for (name,) in self._rows(
+                conn,
+                "SELECT name FROM unnest(?::text[]) AS name WHERE to_regclass(name) IS NOT NULL",
+                [list(OWN_TABLES)],
+            )
+        }
+        if "certcli_meta" in found:
+            return STORE
+        if found:
+            ours = [name for name in OWN_TABLES if name in found]
+            return f"tables named like certcli's ({listed(ours)}) but no certcli_meta"
+        return NOTHING
+
+    def _first_schema(self, conn: Any) -> str:
+        """The first name of the connection's search_path, as written."""
+        return str(conn.execute("SHOW search_path", [])[0][0]).split(",")[0].strip().strip('"')
+
+    def _lock_creation(self, conn: Any) -> None:
+        """Creations of one store queue on a lock named after its schema, taken before looking for its
+        tables: the second finds the first's tables and says so, instead of clashing in the catalog."""
+        key = _lock_key(f"certcli store in schema {self._first_schema(conn)}")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+    def _prepare_new(self, conn: Any) -> None:
+        """Create the schema the URL's search_path names, when it is not there yet."""
+        if conn.execute("SELECT current_schema()", [])[0][0] is not None:
+            return
+        first = self._first_schema(conn)
+        if first and first != "$user":
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{first}"', [])
+
+
+class PostgresConnection(Connection):
+    """A batch goes to the server in pages of statements, not one round trip per row."""
+
+    problems = (
+        (("42501",), "cannot be used by this database user", "grant the user access to the store's schema and tables"),
+        (("42", "23", "22"), "is damaged", "restore it from a backup"),
+        (("53",), "cannot be written", "free some space on the server; the store was left as it was"),
+        (("25006",), "cannot be changed", "connect to the primary server, not a read-only standby"),
+    )
+    fallback = ("cannot be used", "check the server and retry; run `certcli doctor` if it persists")
+
+    @contextlib.contextmanager
+    def _errors(self, statement: str) -> Iterator[None]:
+        import psycopg2
+        import psycopg2.errors
+
+        try:
+            yield
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+            raise self._busy("another change") from None
+        except psycopg2.Error as exc:
+            raise self._converted(exc.pgcode or "", str(exc), statement) from None
+
+    def executemany(self, text: str, rows: list[list[Any]]) -> None:
+        from psycopg2.extras import execute_batch
+
+        with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
+            execute_batch(cursor, text, rows, page_size=1000)

@@ -1,0 +1,115 @@
+"""The organisation and who is in it: `init`, `user add`, `user list`, `course add`, `org show`, `org set`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from certcli.access import ADMIN, STAFF
+from certcli.errors import StateError, UsageError
+from certcli.model import AuditEntry, Course, Document, User
+from certcli.store import Need, Store
+from certcli.store.document import ORG_URL_PATTERN
+from certcli.usecases.kernel import Context, Outcome, actor, check_id, ids, note_change, user
+from certcli.usecases.views import course_data, user_data
+
+if TYPE_CHECKING:
+    from certcli.usecases.shapes import CourseData, Created, OrgData, UserData
+
+
+
+
+
+
+
+def checked_org_url(url: str, option: str = "--url") -> str:
+    """`url` as stored: an https address without a trailing slash; "" clears it."""
+    stripped = url.strip().rstrip("/")
+    if stripped and not ORG_URL_PATTERN.match(stripped):
+        raise UsageError(
+            f"{option} {url!r} is not an https:// address",
+            hint=f"write it as https://HOST[/PATH], for example {option} https://acme.example",
+        )
+    return stripped
+
+
+def init_store(
+    store: Store, admin_id: str, admin_name: str | None, org: str | None, now: datetime, org_url: str | None = None
+) -> Outcome[Created]:
+    """Create a new store holding one admin (anyone may: there is nobody to ask yet)."""
+    check_id(admin_id, "user")
+    url = checked_org_url(org_url, "--org-url") if org_url is not None else ""
+    doc = Document(org_name=org or "", users={admin_id: User(admin_id, admin_name or admin_id, ADMIN)}, org_url=url)
+    details: dict[str, object] = {"org": org or "", **({"url": url} if url else {})}
+    doc.pending_audit = AuditEntry(now, admin_id, "init", {"user": admin_id}, details)
+    store.create(doc)
+    created: Created = {"store": store.location, "admin": admin_id}
+    return Outcome(created, [f"Created {store.location} with admin {admin_id}."])
+
+
+def add_user(
+    ctx: Context, user_id: str, name: str, role: str, email: str | None, manager: str | None
+) -> Outcome[UserData]:
+    check_id(user_id, "user")
+    with ctx.store.update(Need(users=ids(ctx.actor_id, user_id, manager))) as doc:
+        actor(ctx, doc, ADMIN)
+        if manager is not None:
+            user(doc, manager)
+        if user_id in doc.users:
+            raise StateError(f"user {user_id!r} already exists", hint="choose another id")
+        added = User(user_id, name, role, email, manager)
+        doc.users[user_id] = added
+        note_change(ctx, doc, "user add", {"role": role, "manager": manager}, user=user_id)
+    return Outcome(user_data(added), [f"Added {role} {user_id}."])
+
+
+def list_users(ctx: Context) -> Outcome[list[UserData]]:
+    doc = ctx.store.read(Need(all_users=True))
+    actor(ctx, doc, *STAFF)
+    return Outcome([user_data(found) for found in doc.users.values()])
+
+
+def add_course(ctx: Context, course_id: str, title: str, minutes: int | None) -> Outcome[CourseData]:
+    check_id(course_id, "course")
+    with ctx.store.update(Need(users=ids(ctx.actor_id), courses=ids(course_id))) as doc:
+        actor(ctx, doc, ADMIN)
+        if course_id in doc.courses:
+            raise StateError(f"course {course_id!r} already exists", hint="choose another id")
+        added = Course(course_id, title, minutes)
+        doc.courses[course_id] = added
+        note_change(ctx, doc, "course add", {"title": title}, course=course_id)
+    return Outcome(course_data(added), [f"Added course {course_id}."])
+
+
+# ---------------------------------------------------------------- the organisation
+
+
+def _org_data(doc: Document) -> OrgData:
+    return {"name": doc.org_name or None, "url": doc.org_url or None}
+
+
+def show_org(ctx: Context) -> Outcome[OrgData]:
+    """The organisation's name and web address (any user)."""
+    doc = ctx.store.read(Need(users=ids(ctx.actor_id)))
+    actor(ctx, doc)
+    return Outcome(_org_data(doc))
+
+
+def set_org(ctx: Context, name: str | None = None, url: str | None = None) -> Outcome[OrgData]:
+    """Change the name and/or the address (admin); setting what is already there records nothing."""
+    if name is None and url is None:
+        raise UsageError("nothing to set", hint="pass --name NAME and/or --url URL")
+    new_url = checked_org_url(url) if url is not None else None
+    new_name = name.strip() if name is not None else None
+    with ctx.store.update(Need(users=ids(ctx.actor_id))) as doc:
+        actor(ctx, doc, ADMIN)
+        changes: dict[str, object] = {}
+        if new_name is not None and new_name != doc.org_name:
+            changes["name"] = doc.org_name = new_name
+        if new_url is not None and new_url != doc.org_url:
+            changes["url"] = doc.org_url = new_url
+        if changes:
+            note_change(ctx, doc, "org-set", changes)
+        data = _org_data(doc)
+    message = f"Set the organisation's {' and '.join(changes)}." if changes else "Nothing to change."
+    return Outcome(data, [message])

@@ -1,0 +1,329 @@
+"""The shapes of what commands print with `--json`: one TypedDict per result, field by field, in the
+order they are printed. They are the public contract the JSON section of the documentation states;
+mypy checks every use case builds them whole. Imported only by type checkers and tests, so no command
+pays for defining them. Dates are `YYYY-MM-DD`, null where unknown."""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+# ---------------------------------------------------------------- shared: certifications, proofs, users, courses
+
+
+class ListItem(TypedDict):
+    """One certification of a learner: an item of `list` and `sort`."""
+
+    id: str
+    title: str
+    kind: str
+    type: str  # perpetual | recurring
+    status: str | None  # None: not enrolled
+    overdue: bool
+    published: str | None
+    due: str | None
+    completed_on: str | None
+    valid_until: str | None
+    courses_done: int
+    courses_required: int
+    next_course: str | None
+    renewal_open: bool
+    cycle: int | None
+    user: str
+
+
+class ProofData(TypedDict):
+    sha256: str
+    size: int
+    filename: str
+    submitted_on: str | None
+    completed_on: str | None
+    review: str  # pending | approved | rejected
+    reason: str | None
+
+
+class Progress(ListItem):
+    """What `start`, `complete`, `upload-proof`, `approve`, `reject` and `revoke` print."""
+
+    queue: list[str]
+    proof: ProofData | None
+
+
+class CourseOnPage(TypedDict):
+    id: str
+    title: str
+    mandatory: bool
+    status: str
+    completed_on: str | None
+
+
+class Page(Progress):
+    """The certification page of `show` (and of `define`)."""
+
+    overview: str
+    issuer: str
+    badge: str
+    validity_months: int | None
+    renew_from: str | None
+    renewal_window_days: int | None
+    deadline_days: int | None
+    ordered: bool
+    self_enroll: bool
+    completion_date: str | None
+    retired: bool
+    enrolled_on: str | None
+    courses: list[CourseOnPage]
+
+
+class UserData(TypedDict):
+    id: str
+    name: str
+    role: str
+    email: str | None
+    manager: str | None
+
+
+class CourseData(TypedDict):
+    id: str
+    title: str
+    minutes: int | None
+
+
+# ---------------------------------------------------------------- init, org show / org set
+
+
+class Created(TypedDict):
+    store: str
+    admin: str
+
+
+class OrgData(TypedDict):
+    name: str | None
+    url: str | None
+
+
+# ---------------------------------------------------------------- assign
+
+
+class Assigned(TypedDict):
+    certification: str
+    assigned: list[str]
+
+
+# ---------------------------------------------------------------- review
+
+
+class ReviewItem(TypedDict):
+    user: str
+    certification: str
+    filename: str
+    size: int
+    sha256: str
+    submitted_on: str | None
+
+
+# ---------------------------------------------------------------- history, explain
+
+
+class RequiredCourse(TypedDict):
+    id: str
+    mandatory: bool
+
+
+class Requirements(TypedDict):
+    ordered: bool
+    courses: list[RequiredCourse]
+
+
+class CourseInCycle(TypedDict):
+    id: str
+    status: str
+    completed_on: str | None
+
+
+class Revocation(TypedDict):
+    on: str | None
+    by: str | None
+    reason: str | None
+
+
+class CycleData(TypedDict):
+    cycle: int
+    opened_on: str | None
+    due: str | None
+    requirements: Requirements
+    courses: list[CourseInCycle]
+    proof: ProofData | None
+    completed_on: str | None
+    valid_until: str | None
+    outcome: str  # open | completed | expired | revoked
+    revoked: Revocation | None
+
+
+class History(TypedDict):
+    id: str
+    user: str
+    cycles: list[CycleData]
+
+
+class Explanation(TypedDict):
+    id: str
+    user: str
+    now: str
+    status: str
+    overdue: bool
+    renewal_open: bool
+    cycle: int
+    reasons: list[str]
+
+
+# ---------------------------------------------------------------- audit verify
+
+
+class Verified(TypedDict):
+    ok: bool
+    events: int
+    head: str | None
+
+
+# ---------------------------------------------------------------- report, report --summary, check
+
+
+class ReportRow(TypedDict):
+    """One learner in one certification, as of the evaluation time."""
+
+    user: str
+    name: str
+    certification: str
+    title: str
+    status: str
+    overdue: bool
+    due: str | None
+    completed_on: str | None
+    valid_until: str | None
+    days_left: int | None  # to valid_until when completed, else to the due date
+    renewal_open: bool
+    cycle: int
+
+
+class Summary(TypedDict):
+    """One certification's counts."""
+
+    certification: str
+    title: str
+    learners: int
+    by_status: dict[str, int]
+    completion_rate: float
+    overdue: int
+    expiring: int
+
+
+class Finding(TypedDict):
+    user: str
+    certification: str
+    kind: str
+    status: str
+    due: str | None
+    valid_until: str | None
+    days_left: int | None
+
+
+class CheckResult(TypedDict):
+    compliant: bool
+    findings: list[Finding]
+    checked: int
+    fail_on: list[str]
+
+
+# ---------------------------------------------------------------- calendar
+
+
+class Feed(TypedDict):
+    ical: str
+    events: int
+    learners: list[str]
+
+
+# ---------------------------------------------------------------- apply
+
+
+class SectionChanges(TypedDict):
+    created: list[str]
+    updated: dict[str, list[str]]  # id → the fields that change
+    unchanged: list[str]
+    retired: NotRequired[list[str]]  # courses and certifications only
+
+
+class Pair(TypedDict):
+    certification: str
+    user: str
+
+
+class AssignmentChanges(TypedDict):
+    created: list[Pair]
+    unchanged: list[Pair]
+
+
+class ApplyPlan(TypedDict):
+    """What `apply` did (or, with `dry_run`, would do); `plan` has one line per change."""
+
+    dry_run: bool
+    changed: bool
+    users: SectionChanges
+    courses: SectionChanges
+    certifications: SectionChanges
+    assignments: AssignmentChanges
+    plan: list[str]
+
+
+# ---------------------------------------------------------------- import
+
+
+class RowProblem(TypedDict):
+    line: int
+    reason: str
+
+
+class ImportReport(TypedDict):
+    kind: str
+    file: str
+    dry_run: bool
+    imported: int
+    skipped: int
+    unchanged: int
+    problems: list[RowProblem]
+    enrolled: NotRequired[int]  # completions: learners enrolled first
+
+
+# ---------------------------------------------------------------- doctor
+
+
+class Check(TypedDict):
+    check: str
+    ok: bool
+    detail: str
+
+
+class Health(TypedDict):
+    healthy: bool
+    checks: list[Check]
+
+
+# ---------------------------------------------------------------- migrate
+
+
+# "from" is a Python keyword, hence the functional form.
+Migrated = TypedDict(
+    "Migrated",
+    {
+        "from": str,
+        "to": str,
+        "users": int,
+        "courses": int,
+        "certifications": int,
+        "enrollments": int,
+        "audit_events": int,
+        "proofs": int,
+        "proofs_missing": list[str],
+        "verified": bool,
+    },
+)
