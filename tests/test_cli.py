@@ -450,3 +450,15 @@ def test_unsupported_store_extension_is_a_usage_error(tmp_path: Path) -> None:
     result = cli(tmp_path / "store.yaml", "list", actor="ben")
     assert result.exit_code == 2
     assert_one_error(result)
+
+
+def test_the_choices_the_command_line_offers_are_the_models() -> None:
+    from typing import get_args
+
+    from certcli import cli, model
+
+    assert get_args(cli.Role) == model.ROLES
+    assert get_args(cli.Kind) == model.KINDS
+    assert get_args(cli.RenewFrom) == model.RENEW_FROM
+    assert get_args(cli.CompletionDate) == model.COMPLETION_DATE
+    assert get_args(cli.SortKey) == model.SORT_KEYS

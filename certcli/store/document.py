@@ -23,6 +23,7 @@ from certcli.model import (
     DECISIONS,
     FACT_TYPES,
     KINDS,
+    LEARNER,
     PROOF_REVIEWED,
     PROOF_SUBMITTED,
     RENEW_FROM,
@@ -389,7 +390,7 @@ def read_user(r: Reader) -> User | None:
     user = User(
         id=r.ident("id") or "",
         name=r.text("name", required=True) or "",
-        role=r.choice("role", ROLES, default="learner") or "learner",
+        role=r.choice("role", ROLES, default=LEARNER) or LEARNER,
         email=r.text("email"),
         manager=r.ident("manager", required=False),
     )

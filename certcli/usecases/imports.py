@@ -69,6 +69,7 @@ from certcli.model import (
     ASSIGNED,
     COURSE_COMPLETED,
     CYCLE_OPENED,
+    LEARNER,
     PROOF_REVIEWED,
     REQUIREMENTS_CHANGED,
     REVOKED,
@@ -278,7 +279,7 @@ def _import_users(ctx: Context, doc: Document, admin: User, rows: list[Row], tal
             continue
         user_id, manager = row.get("id"), row.get("manager") or None
         doc.users[user_id] = User(
-            user_id, row.get("name"), row.get("role") or "learner", row.get("email") or None, manager
+            user_id, row.get("name"), row.get("role") or LEARNER, row.get("email") or None, manager
         )
         tally.imported_one()
 
