@@ -167,3 +167,30 @@ def database_dump(location: str) -> dict[str, list[tuple[Any, ...]]]:
                            for row in db.run(f'SELECT * FROM "{table}"')), key=repr)
             for table in tables
         }  # fmt: skip
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(folder: Path, size: str, why_root: str = "mounting a tmpfs needs root") -> Iterator[Path]:
+    """A tmpfs of `size` mounted on `folder` (made here) until the block ends; the test is skipped where
+    mounting is not allowed (not root, or a container without CAP_SYS_ADMIN)."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip(why_root)
+    mount, umount = shutil.which("mount"), shutil.which("umount")
+    if mount is None or umount is None:
+        pytest.skip("no mount/umount command on this machine")
+    folder.mkdir()
+    result = subprocess.run(
+        [mount, "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?): {result.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        if subprocess.run([umount, str(folder)], capture_output=True).returncode != 0:
+            subprocess.run([umount, "-l", str(folder)], capture_output=True)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import mounted_tmpfs
 from filelock import FileLock, Timeout
 
 from certcli import usecases
@@ -542,23 +543,9 @@ TMPFS_SIZE = "256k"
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root; the injected-fault tests cover ENOSPC without it")
-    mount, umount = shutil.which("mount"), shutil.which("umount")
-    if mount is None or umount is None:
-        pytest.skip("no mount/umount command on this machine")
-    folder = tmp_path / "tmpfs"
-    folder.mkdir()
-    result = subprocess.run(
-        [mount, "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(folder)], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?): {result.stderr.strip()}")
-    try:
+    why = "mounting a small tmpfs needs root; the injected-fault tests cover ENOSPC without it"
+    with mounted_tmpfs(tmp_path / "tmpfs", TMPFS_SIZE, why) as folder:
         yield folder
-    finally:
-        if subprocess.run([umount, str(folder)], capture_output=True).returncode != 0:
-            subprocess.run([umount, "-l", str(folder)], capture_output=True)
 
 
 def fill(filler: Path, leave: int) -> None:

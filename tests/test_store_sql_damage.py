@@ -28,7 +28,15 @@ from typing import Any, NamedTuple
 
 import pytest
 import typer
-from backends import POSTGRES_URL_VARIABLE, RawDatabase, database_dump, postgres_schema, postgres_url, raw_database
+from backends import (
+    POSTGRES_URL_VARIABLE,
+    RawDatabase,
+    database_dump,
+    mounted_tmpfs,
+    postgres_schema,
+    postgres_url,
+    raw_database,
+)
 from click.testing import CliRunner, Result
 
 from certcli.cli import app
@@ -657,23 +665,8 @@ def test_a_file_that_is_no_store_gets_the_same_answer_from_every_command(
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount, umount = shutil.which("mount"), shutil.which("umount")
-    if mount is None or umount is None:
-        pytest.skip("no mount/umount command on this machine")
-    folder = tmp_path / "tmpfs"
-    folder.mkdir()
-    result = subprocess.run(
-        [mount, "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?): {result.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "tmpfs", "4m") as folder:
         yield folder
-    finally:
-        if subprocess.run([umount, str(folder)], capture_output=True).returncode != 0:
-            subprocess.run([umount, "-l", str(folder)], capture_output=True)
 
 
 def test_a_sqlite_store_on_a_read_only_file_system_is_read_and_never_changed(
