@@ -93,10 +93,17 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-user_app = typer.Typer(help="Add and list users.", no_args_is_help=True, rich_markup_mode=None)
-course_app = typer.Typer(help="Add courses.", no_args_is_help=True, rich_markup_mode=None)
+user_app = typer.Typer(
+    help="Add, change, list, deactivate and reactivate users.", no_args_is_help=True, rich_markup_mode=None
+)
+course_app = typer.Typer(help="Add and list courses.", no_args_is_help=True, rich_markup_mode=None)
+group_app = typer.Typer(help="Groups of users and the certifications they enrol in.", no_args_is_help=True,
+                        rich_markup_mode=None)  # fmt: skip
+proof_app = typer.Typer(help="Proof files: open one to review it.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(user_app, name="user")
 app.add_typer(course_app, name="course")
+app.add_typer(group_app, name="group")
+app.add_typer(proof_app, name="proof")
 org_app = typer.Typer(help="The organisation's name and web address.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(org_app, name="org")
 
@@ -288,6 +295,19 @@ def _deliver(context: Context, document: str, output: Path | None, what: str | N
         _tell([f"Wrote {what} to {output}."])
 
 
+def _deliver_bytes(context: Context, content: bytes, output: Path | None, replace: bool) -> None:
+    """A file's bytes to stdout, or to -o FILE (refused when it exists, unless `replace`)."""
+    if output is None:
+        import sys
+
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return
+    from certcli.outputs import write_output
+
+    write_output(output, content, context.store, replace=replace)
+
+
 def _quiet(data: object, colour: bool) -> str:
     return ""
 
@@ -346,6 +366,57 @@ def user_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     _emit(list_users(_context(ctx)), as_json, lambda data, colour: render.users_table(data))
 
 
+@user_app.command("set")
+def user_set(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user's id.", metavar="ID")],
+    name: Annotated[str | None, typer.Option("--name", help="Full name.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="E-mail address ('' clears it).")] = None,
+    manager: Annotated[str | None, typer.Option("--manager", help="Id of the user's manager.", metavar="ID")] = None,
+    no_manager: Annotated[bool, typer.Option("--no-manager", help="The user has no manager.")] = False,
+    role: Annotated[Role | None, typer.Option("--role", help="admin, manager or learner.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a user's name, e-mail address, manager or role (admin).
+
+    Example: certcli user set ben --manager omar --email ben@acme.example
+    """
+    from certcli.usecases.directory import set_user
+
+    _emit(set_user(_context(ctx), user_id, name, email, manager, no_manager, role), as_json, _quiet)
+
+
+@user_app.command("deactivate")
+def user_deactivate(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user who leaves.", metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; kept in the audit trail.", metavar="TEXT")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Offboard a user (admin): they cannot act or be assigned and leave reports; history stays.
+
+    Example: certcli user deactivate dev --reason "left the company on 2026-11-30"
+    """
+    from certcli.usecases.directory import deactivate_user
+
+    _emit(deactivate_user(_context(ctx), user_id, reason), as_json, _quiet)
+
+
+@user_app.command("reactivate")
+def user_reactivate(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user who is back.", metavar="ID")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Undo a deactivation (admin).
+
+    Example: certcli user reactivate dev
+    """
+    from certcli.usecases.directory import reactivate_user
+
+    _emit(reactivate_user(_context(ctx), user_id), as_json, _quiet)
+
+
 @course_app.command("add")
 def course_add(
     ctx: typer.Context,
@@ -361,6 +432,116 @@ def course_add(
     from certcli.usecases.directory import add_course
 
     _emit(add_course(_context(ctx), course_id, title, minutes), as_json, _quiet)
+
+
+@course_app.command("list")
+def course_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every course and the certifications that use it (admin, manager).
+
+    Example: certcli course list --json
+    """
+    from certcli.usecases.catalogue import list_courses
+
+    _emit(list_courses(_context(ctx)), as_json, lambda data, colour: render.courses_table(data))
+
+
+CatalogSort = Literal["relevance", "published", "name"]
+
+
+@app.command("catalog")
+def catalog_command(
+    ctx: typer.Context,
+    everything: Annotated[bool, typer.Option("--all", help="Retired certifications too.")] = False,
+    sort: Annotated[CatalogSort, typer.Option("--sort", help="relevance, published or name.")] = "relevance",
+    as_json: JsonOpt = False,
+) -> None:
+    """The certifications relevant to you: yours and those open to enrol in (an admin or manager: all).
+
+    Example: certcli catalog --sort published
+    """
+    from certcli.usecases.catalogue import catalog
+
+    _emit(catalog(_context(ctx), everything, sort), as_json, render.catalog_table)
+
+
+# ---------------------------------------------------------------- groups
+
+
+GroupArg = Annotated[str, typer.Argument(help="Group id.", metavar="GROUP")]
+
+
+@group_app.command("add")
+def group_add(
+    ctx: typer.Context,
+    group_id: Annotated[str, typer.Argument(help="New group's id.", metavar="ID")],
+    name: Annotated[str, typer.Option("--name", help="The group's name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a group (admin).
+
+    Example: certcli group add berlin-warehouse --name "Berlin warehouse"
+    """
+    from certcli.usecases.groups import add_group
+
+    _emit(add_group(_context(ctx), group_id, name), as_json, _quiet)
+
+
+@group_app.command("list")
+def group_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every group, its members and rules (admin, manager).
+
+    Example: certcli group list --json
+    """
+    from certcli.usecases.groups import list_groups
+
+    _emit(list_groups(_context(ctx)), as_json, lambda data, colour: render.groups_table(data))
+
+
+@group_app.command("show")
+def group_show(ctx: typer.Context, group_id: GroupArg, as_json: JsonOpt = False) -> None:
+    """One group: its members and the certifications it enrols them in (admin, manager).
+
+    Example: certcli group show berlin-warehouse
+    """
+    from certcli.usecases.groups import show_group
+
+    _emit(show_group(_context(ctx), group_id), as_json, render.group_text)
+
+
+@group_app.command("members")
+def group_members(
+    ctx: typer.Context,
+    group_id: GroupArg,
+    add: Annotated[list[str] | None, typer.Option("--add", help="A user who joins; repeat.", metavar="USER")] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="A user who leaves the group; repeat.", metavar="USER")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add and remove members (admin): joiners are enrolled by the group's rules, leavers stay enrolled.
+
+    Example: certcli group members berlin-warehouse --add ben --add chloe --remove dev
+    """
+    from certcli.usecases.groups import change_members
+
+    _emit(change_members(_context(ctx), group_id, add or [], remove or []), as_json, _quiet)
+
+
+@group_app.command("auto-assign")
+def group_auto_assign(
+    ctx: typer.Context,
+    group_id: GroupArg,
+    cert_id: CertArg,
+    remove: Annotated[bool, typer.Option("--remove", help="Drop the rule; nobody is unenrolled.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enrol every member in CERT now and anyone who joins later (admin); --remove drops the rule.
+
+    Example: certcli group auto-assign berlin-warehouse forklift-safety
+    """
+    from certcli.usecases.groups import auto_assign
+
+    _emit(auto_assign(_context(ctx), group_id, cert_id, remove), as_json, _quiet)
 
 
 @org_app.command("show")
@@ -473,19 +654,26 @@ def define(
 def assign(
     ctx: typer.Context,
     cert_id: CertArg,
-    users: Annotated[list[str], typer.Argument(help="Learners to enrol.", metavar="USER...")],
+    users: Annotated[list[str] | None, typer.Argument(help="Learners to enrol.", metavar="[USER]...")] = None,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", help="Every member of this group; repeat.", metavar="GROUP")
+    ] = None,
+    team: Annotated[
+        list[str] | None, typer.Option("--team", help="Every direct report of this manager; repeat.", metavar="ID")
+    ] = None,
     due: Annotated[
         date | None, typer.Option("--due", parser=_parse_date, help="Due date of the first cycle.", metavar="DATE")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Enrol learners (admin); assigning again is a no-op.
+    """Enrol learners, groups and teams (admin); those enrolled already are left as they are,
+    deactivated users are skipped and named.
 
-    Example: certcli assign sec ben cleo --due 2026-12-31
+    Example: certcli assign sec ben cleo --group berlin-warehouse --team mia --due 2026-12-31
     """
     from certcli.usecases.programme import assign
 
-    _emit(assign(_context(ctx), cert_id, users, due), as_json, _quiet)
+    _emit(assign(_context(ctx), cert_id, users or [], due, group or [], team or []), as_json, _quiet)
 
 
 # ---------------------------------------------------------------- reading commands
@@ -651,6 +839,36 @@ def reject(
     _emit(review(_context(ctx), cert_id, user, "rejected", reason), as_json, render.progress_text)
 
 
+@proof_app.command("get")
+def proof_get(
+    ctx: typer.Context,
+    cert_id: CertArg,
+    user: LearnerArg,
+    cycle: Annotated[
+        int | None, typer.Option("--cycle", min=1, help="That cycle's proof (default: the current one).", metavar="N")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the file here, not to stdout.", metavar="FILE")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """The bytes of a learner's proof, checked against its SHA-256 (admin, their manager, the learner).
+
+    Without -o they go to stdout, which must not be a terminal. Example: certcli proof get aws-sa ben -o ben.pdf
+    """
+    from certcli.usecases.reviews import get_proof
+
+    context = _context(ctx)
+    _output_allowed(context, output)
+    if output is None and render.is_terminal():
+        raise UsageError("a proof is a file, not text for the terminal", hint="pass -o FILE, or redirect stdout")
+    fetched = get_proof(context, cert_id, user, cycle)
+    _deliver_bytes(context, fetched.data.content, output, force)
+    _tell(fetched.messages)
+    if output is not None:
+        _tell([f"Wrote {output}."])
+
+
 # ---------------------------------------------------------------- recertification commands
 
 
@@ -806,6 +1024,9 @@ def report_command(
         typer.Option("--expiring-within", min=0, help="Only completions ending within DAYS.", metavar="DAYS"),
     ] = None,
     summary: Annotated[bool, typer.Option("--summary", help="Counts per certification.")] = False,
+    include_inactive: Annotated[
+        bool, typer.Option("--include-inactive", help="Deactivated learners too, marked.")
+    ] = False,
     output_format: Annotated[ReportFormat, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Who holds what: one row per learner and certification (admin, or a manager for their reports).
@@ -817,14 +1038,14 @@ def report_command(
 
     context = _context(ctx)
     if summary:
-        counts = report_summary(context, cert, user, expiring_within)
+        counts = report_summary(context, cert, user, expiring_within, include_inactive)
         if output_format == "csv":
             _tell(counts.messages)
             _deliver(context, rows_to_csv(counts.data, SUMMARY_CSV_FIELDS), None, None)
         else:
             _emit(counts, output_format == "json", render.summary_table)
         return
-    rows = report(context, cert, user, expiring_within)
+    rows = report(context, cert, user, expiring_within, include_inactive)
     if output_format == "csv":
         _tell(rows.messages)
         _deliver(context, rows_to_csv(rows.data), None, None)
@@ -876,12 +1097,36 @@ def export_xapi_command(
         typer.Option("--since", parser=_parse_date, help="Statements on or after this day.", metavar="DATE"),
     ] = None,
     output: OutputOpt = None,
+    lrs: Annotated[
+        str | None,
+        typer.Option(
+            "--lrs",
+            help="Send them to this LRS's xAPI endpoint (http or https; credentials USER:PASSWORD in "
+            "CERTCLI_LRS_AUTH) instead of printing them.",
+            metavar="URL",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --lrs: print the delivery report as JSON.")] = False,
 ) -> None:
-    """xAPI statements as JSON lines: enrolments, completions, reviews, revocations (whom `report` shows;
-    a learner: themselves).
+    """xAPI statements as JSON lines: enrolments, completions, proofs and their reviews, revocations (whom
+    `report` shows; a learner: themselves); or, with --lrs, sent to a learning record store.
 
     Example: certcli export-xapi --since 2026-01-01 -o statements.jsonl
+    Example: CERTCLI_LRS_AUTH=key:secret certcli export-xapi --lrs https://lrs.example.com/xAPI/
     """
+    if lrs is not None and output is not None:
+        raise UsageError("--lrs and -o exclude each other", hint="send the statements, or write them to a file")
+    if as_json and lrs is None:
+        raise UsageError("--json goes with --lrs", hint="without --lrs the statements are printed as JSON lines")
+    if lrs is not None:
+        from certcli.usecases.lrs_delivery import delivery_failure, send_statements
+
+        delivery = send_statements(_context(ctx), lrs, os.environ.get("CERTCLI_LRS_AUTH"), user, cert, since)
+        _emit(delivery, as_json, _quiet)
+        failure = delivery_failure(delivery.data)
+        if failure is not None:
+            raise failure
+        return
     from certcli.formats.xapi import to_json_lines
     from certcli.usecases.exports import export_statements
 

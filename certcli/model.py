@@ -77,12 +77,33 @@ class Record:
 
 
 class User(Record):
-    __slots__ = ("id", "name", "role", "email", "manager")
+    """`active` False: deactivated (offboarded): they cannot act or be assigned and leave reports,
+    while their enrollments, history and audit trail stay."""
+
+    __slots__ = ("id", "name", "role", "email", "manager", "active")
 
     def __init__(
-        self, id: str, name: str, role: str = LEARNER, email: str | None = None, manager: str | None = None
+        self,
+        id: str,
+        name: str,
+        role: str = LEARNER,
+        email: str | None = None,
+        manager: str | None = None,
+        active: bool = True,
     ) -> None:
         self.id, self.name, self.role, self.email, self.manager = id, name, role, email, manager
+        self.active = active
+
+
+class Group(Record):
+    """A set of users (a team, a site, a job family). `auto_assign`: certifications every member is
+    enrolled in, now and at the moment anyone joins later; removing a rule or a member removes no
+    enrollment."""
+
+    __slots__ = ("id", "name", "members", "auto_assign")
+
+    def __init__(self, id: str, name: str, members: tuple[str, ...] = (), auto_assign: tuple[str, ...] = ()) -> None:
+        self.id, self.name, self.members, self.auto_assign = id, name, tuple(members), tuple(auto_assign)
 
 
 class Course(Record):
@@ -259,7 +280,9 @@ class Document(Record):
     audit log when the store is saved; it is not part of the document.
     """
 
-    _fields = ("org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url")
+    _fields = (
+        "org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url", "groups"
+    )  # fmt: skip
     __slots__ = (*_fields, "pending_audit")
 
     def __init__(
@@ -272,8 +295,10 @@ class Document(Record):
         schema: int = SCHEMA_VERSION,
         audit_head: AuditHead | None = None,
         org_url: str = "",
+        groups: dict[str, Group] | None = None,
     ) -> None:
         self.org_name, self.schema, self.audit_head, self.org_url = org_name, schema, audit_head, org_url
+        self.groups: dict[str, Group] = groups if groups is not None else {}
         self.users: dict[str, User] = users if users is not None else {}
         self.courses: dict[str, Course] = courses if courses is not None else {}
         self.certifications: dict[str, Certification] = certifications if certifications is not None else {}

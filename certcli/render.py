@@ -16,8 +16,11 @@ from certcli.text import json_safe
 if TYPE_CHECKING:
     from certcli.usecases.shapes import (
         ApplyPlan,
+        CatalogItem,
+        CourseItem,
         Explanation,
         Finding,
+        GroupData,
         Health,
         History,
         ListItem,
@@ -159,8 +162,54 @@ def page_text(page: Page, colour: bool) -> str:
 
 
 def users_table(users: list[UserData]) -> str:
-    rows = [[u["id"], u["name"], u["role"], _dash(u["email"]), _dash(u["manager"])] for u in users]
-    return table(rows, ["ID", "NAME", "ROLE", "EMAIL", "MANAGER"])
+    rows = [
+        [u["id"], u["name"], u["role"], _dash(u["email"]), _dash(u["manager"]), "yes" if u["active"] else "no"]
+        for u in users
+    ]
+    return table(rows, ["ID", "NAME", "ROLE", "EMAIL", "MANAGER", "ACTIVE"])
+
+
+def courses_table(courses: list[CourseItem]) -> str:
+    if not courses:
+        return "No courses."
+    rows = [
+        [c["id"], c["title"], _dash(c["minutes"]), "yes" if c["retired"] else "-", ", ".join(c["used_by"]) or "-"]
+        for c in courses
+    ]
+    return table(rows, ["ID", "TITLE", "MINUTES", "RETIRED", "USED BY"])
+
+
+def catalog_table(items: list[CatalogItem], colour: bool) -> str:
+    """`catalog`: the ENROLLED column only for those who may count (admins and managers)."""
+    if not items:
+        return "No certifications."
+    counted = any(item["enrolled"] is not None for item in items)
+    headers = ["ID", "TITLE", "KIND", "TYPE", "PUBLISHED", "SELF-ENROL", "STATUS", *(["ENROLLED"] if counted else [])]
+    rows = []
+    for item in items:
+        status = _status(item, colour) if item["status"] else "-"
+        if item["retired"]:
+            status += " (retired)"
+        row = [item["id"], item["title"], item["kind"], item["type"], _dash(item["published"]),
+               "yes" if item["self_enroll"] else "-", status]  # fmt: skip
+        rows.append(row + ([item["enrolled"]] if counted else []))
+    return table(rows, headers)
+
+
+def groups_table(groups: list[GroupData]) -> str:
+    if not groups:
+        return "No groups."
+    rows = [[g["id"], g["name"], len(g["members"]), ", ".join(g["auto_assign"]) or "-"] for g in groups]
+    return table(rows, ["ID", "NAME", "MEMBERS", "ENROLS IN"])
+
+
+def group_text(group: GroupData, colour: bool) -> str:
+    lines = [
+        f"Group:     {group['name']} ({group['id']})",
+        f"Enrols in: {', '.join(group['auto_assign']) or '-'}",
+        f"Members:   {', '.join(group['members']) or '-'}",
+    ]
+    return "\n".join(lines)
 
 
 def review_table(items: list[ReviewItem]) -> str:
@@ -227,7 +276,7 @@ def report_table(rows: list[ReportRow], colour: bool) -> str:
     headers = ["USER", "CERTIFICATION", "STATUS", "DUE", "COMPLETED ON", "VALID UNTIL", "DAYS LEFT"]
     body = [
         [
-            row["user"],
+            row["user"] if row["active"] else f"{row['user']} (deactivated)",
             row["certification"],
             _status(row, colour),
             _dash(row["due"]),

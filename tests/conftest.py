@@ -64,3 +64,22 @@ def new_store(backend: str, tmp_path: Path) -> Iterator[str]:
     PostgreSQL schema of its own (dropped afterwards)."""
     with location_for(backend, tmp_path) as location:
         yield location
+
+
+@pytest.fixture
+def demo(backend: str, new_store: str, tmp_path: Path) -> str:
+    """The demo store on `backend` (a database one copied from the TOML file with `migrate`)."""
+    from datetime import UTC, datetime
+
+    from backends import copied, is_database
+
+    from certcli.store import open_store
+
+    if not is_database(new_store):
+        shutil.copyfile(FIXTURES / f"acme.{backend}", new_store)
+        return new_store
+    source = tmp_path / "source" / "acme.toml"
+    source.parent.mkdir()
+    shutil.copyfile(FIXTURES / "acme.toml", source)
+    copied(open_store(source), new_store, "root", datetime(2026, 11, 28, tzinfo=UTC))
+    return new_store

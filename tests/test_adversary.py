@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from backends import copied, is_database, postgres_schema, postgres_url, store_state
+from backends import copied, postgres_schema, postgres_url, store_state
 
 from certcli.store import open_store
 
@@ -50,19 +50,6 @@ def refused(result: subprocess.CompletedProcess[str], code: int) -> str:
     assert lines and lines[0].startswith("error: "), result.stderr
     assert all(line.startswith(("error: ", "hint: ")) for line in lines), result.stderr
     return result.stderr
-
-
-@pytest.fixture
-def demo(backend: str, new_store: str, tmp_path: Path) -> str:
-    """The demo store on `backend` (a database one copied from the TOML file with `migrate`)."""
-    if not is_database(new_store):
-        shutil.copyfile(FIXTURES / f"acme.{backend}", new_store)
-        return new_store
-    source = tmp_path / "source" / "acme.toml"
-    source.parent.mkdir()
-    shutil.copyfile(FIXTURES / "acme.toml", source)
-    copied(open_store(source), new_store, "root", datetime(2026, 11, 28, tzinfo=UTC))
-    return new_store
 
 
 # ---------------------------------------------------------------- outputs never land on the store

@@ -147,7 +147,7 @@ def test_init_creates_a_store_holding_one_admin(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "boss" in result.stderr
     assert as_json(path, "user", "list", actor="boss") == [
-        {"id": "boss", "name": "The Boss", "role": "admin", "email": None, "manager": None}
+        {"id": "boss", "name": "The Boss", "role": "admin", "email": None, "manager": None, "active": True}
     ]
     assert tomllib.loads(path.read_text())["org"]["name"] == "Acme"
 
@@ -168,7 +168,9 @@ def test_init_refuses_an_existing_file(store: str) -> None:
 def test_user_add_prints_the_user_and_defaults_to_learner(store: str) -> None:
     added = as_json(store, "user", "add", "zoe", "--name", "Zoe Z", "--email", "zoe@acme.test", "--manager", "mia",
                     actor="root")
-    assert added == {"id": "zoe", "name": "Zoe Z", "role": "learner", "email": "zoe@acme.test", "manager": "mia"}
+    assert added == {
+        "id": "zoe", "name": "Zoe Z", "role": "learner", "email": "zoe@acme.test", "manager": "mia", "active": True
+    }  # fmt: skip
     manager = as_json(store, "user", "add", "max", "--name", "Max", "--role", "manager", actor="root")
     assert manager["role"] == "manager"
 

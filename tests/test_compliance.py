@@ -143,6 +143,7 @@ def row(user: str, name: str, cert: str, title: str, status: str, **fields: Any)
         **base,
         "renewal_open": False,
         "cycle": 1,
+        "active": True,
     }
 
 
@@ -331,10 +332,10 @@ def test_rows_to_csv(store: Store) -> None:
     text = csv_rows.rows_to_csv(compliance.report(ctx(store, "root"), cert_id="sec").data)
     lines = text.splitlines()
     assert lines[0] == (
-        "user,name,certification,title,status,overdue,due,completed_on,valid_until,days_left,renewal_open,cycle"
+        "user,name,certification,title,status,overdue,due,completed_on,valid_until,days_left,renewal_open,cycle,active"
     )
-    assert lines[1] == "ann,Ann Lee,sec,Security,completed,false,,2026-02-01,2027-02-01,37,false,1"
-    assert lines[3] == "cy,Cy Roe,sec,Security,started,true,2026-02-04,,,-325,false,1"
+    assert lines[1] == "ann,Ann Lee,sec,Security,completed,false,,2026-02-01,2027-02-01,37,false,1,true"
+    assert lines[3] == "cy,Cy Roe,sec,Security,started,true,2026-02-04,,,-325,false,1,true"
     assert len(lines) == 1 + 6
 
 

@@ -132,9 +132,12 @@ def test_users_are_imported_with_defaults_and_managers_from_later_in_the_file(tm
     assert outcome.messages == ["Imported 3 users; 0 rows skipped, 0 unchanged."]
     users = {user["id"]: user for user in usecases.list_users(ctx(store)).data}
     assert users["dee"] == {"id": "dee", "name": "Dee Diaz", "role": "learner", "email": "dee@example.com"} | {
-        "manager": "max"
+        "manager": "max",
+        "active": True,
     }
-    assert users["max"] == {"id": "max", "name": "Max Moss", "role": "manager", "email": None, "manager": "mia"}
+    assert users["max"] == {
+        "id": "max", "name": "Max Moss", "role": "manager", "email": None, "manager": "mia", "active": True
+    }  # fmt: skip
     assert users["eve"]["role"] == "admin" and users["eve"]["manager"] is None
 
 
@@ -227,7 +230,8 @@ def test_a_header_with_unknown_missing_or_repeated_columns_refuses_the_file(
         import_csv(ctx(store), "users", path, skip_invalid=True)
 
     assert failure.value.message.splitlines() == [f"{path}:1: {problem}" for problem in expected]
-    assert failure.value.hint == "the header names the columns, in any order: id, name; optional: role, email, manager"
+    hint = "the header names the columns, in any order: id, name; optional: role, email, manager, groups"
+    assert failure.value.hint == hint
     assert snapshot(store_path) == before
 
 

@@ -171,6 +171,7 @@ def test_apply_creates_what_the_store_lacks_and_enrols_with_the_due_date(store: 
         "users": {"created": ["mia", "ann"], "updated": {}, "unchanged": []},
         "courses": {"created": ["c1", "c2"], "updated": {}, "unchanged": [], "retired": []},
         "certifications": {"created": ["sec"], "updated": {}, "unchanged": [], "retired": []},
+        "groups": {"created": [], "updated": {}, "unchanged": []},
         "assignments": {"created": [{"certification": "sec", "user": "ann"}], "unchanged": []},
     }
     assert [*outcome.data["plan"], *outcome.messages] == [
@@ -203,6 +204,7 @@ def test_apply_is_one_audit_event_with_the_counts(store: Store, tmp_path: Path) 
         "users": {"created": 2, "updated": 0},
         "courses": {"created": 2, "updated": 0, "retired": 0},
         "certifications": {"created": 1, "updated": 0, "retired": 0},
+        "groups": {"created": 0, "updated": 0},
         "assignments": {"created": 1},
     }
     assert event["details"]["users"] == ["mia", "ann"]
@@ -222,6 +224,7 @@ def test_apply_names_the_fields_that_change_and_keeps_open_cycles_on_their_snaps
         "users": {"created": ["bob"], "updated": {"ann": ["email"]}, "unchanged": ["mia"]},
         "courses": {"created": [], "updated": {"c2": ["minutes"]}, "unchanged": ["c1"], "retired": []},
         "certifications": {"created": [], "updated": {"sec": ["title", "courses"]}, "unchanged": [], "retired": []},
+        "groups": {"created": [], "updated": {}, "unchanged": []},
         "assignments": {
             "created": [{"certification": "sec", "user": "bob"}],
             "unchanged": [{"certification": "sec", "user": "ann"}],
@@ -365,7 +368,7 @@ users = ["zoe", "ghost"]
 
     assert raised.value.exit_code == 6
     assert problems(raised.value) == [
-        f"{path}: users[0].colour: unknown key; remove it, or use one of: email, id, manager, name, role",
+        f"{path}: users[0].colour: unknown key; remove it, or use one of: active, email, id, manager, name, role",
         f"{path}: certifications[0].kind: expected one of internal, external, got 'intern'; "
         "write kind as one of internal, external",
         f"{path}: assignments[0].users[1]: unknown user 'ghost'; add the user to users, or name a user of the store",
@@ -403,7 +406,8 @@ users = ["zoe", "ghost"]
             '[[courses]]\nid = "c9"\ntitle = "A"\n[[courses]]\nid = "c9"\ntitle = "B"\n',
             "courses[1].id: duplicate id 'c9' (also courses[0])",
         ),
-        ('[[groups]]\nid = "g"\n', "groups: unknown key"),
+        ('[[teams]]\nid = "g"\n', "teams: unknown key"),
+        ('[[groups]]\nid = "g"\nname = "G"\nmembers = ["nobody"]\n', "groups[0].members[0]: unknown user 'nobody'"),
         ('users = "ann"\n', "users: expected a list, got 'ann'"),
     ],
 )

@@ -252,13 +252,19 @@ def test_an_older_sqlite_layout_is_brought_forward(demo: Store, tmp_path: Path) 
     with sqlite3.connect(path) as conn:  # as the first layout left it
         conn.execute("DROP INDEX enrollments_awaiting_review")
         conn.execute("DROP INDEX enrollments_by_last_fact")
+        conn.execute("DROP TABLE groups")
+        conn.execute("DROP INDEX users_inactive")
+        conn.execute("ALTER TABLE users DROP COLUMN active")
         conn.execute("UPDATE certcli_meta SET value = '1' WHERE key = 'layout'")
     result = cli(str(path), "review", "--json")
     assert result.exit_code == 0, result.stderr
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout'").fetchone() == (str(LAYOUT),)
         indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"enrollments_awaiting_review", "enrollments_by_last_fact"} <= indexes
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        active = [row[0] for row in conn.execute("SELECT active FROM users")]
+    assert {"enrollments_awaiting_review", "enrollments_by_last_fact", "users_inactive"} <= indexes
+    assert "groups" in tables and active and set(active) == {1}
 
 
 def test_a_newer_layout_is_refused_with_a_hint(demo: Store, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 Every statement is checked with ralph's xAPI model of a generic statement, which
 refuses unknown properties, empty values, malformed IRIs, UUIDs and e-mail addresses.
+(tests/test_lrs.py sends them to a real LRS.)
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from ralph.models.xapi.base.statements import BaseXapiStatement
 from typer.testing import CliRunner, Result
 
 from certcli import rules
 from certcli.cli import app
-from certcli.errors import StateError
 from certcli.formats import xapi
 from certcli.model import (
     ASSIGNED,
@@ -42,6 +41,7 @@ from certcli.model import (
 ORG_URL = "https://learn.acme-corp.com"
 REGISTERED = "http://adlnet.gov/expapi/verbs/registered"
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+SUBMITTED = "http://activitystrea.ms/schema/1.0/submit"
 APPROVED = "http://activitystrea.ms/schema/1.0/approve"
 REJECTED = "http://activitystrea.ms/schema/1.0/reject"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -67,6 +67,10 @@ def email(user: str) -> str:
 
 def mbox(user: str) -> str:
     return f"mailto:{email(user)}"
+
+
+def account(user: str, home: str = ORG_URL) -> dict[str, str]:
+    return {"homePage": home, "name": user}
 
 
 # ---------------------------------------------------------------- a hand-built document with every kind of statement
@@ -144,7 +148,7 @@ def test_every_statement_kind_is_a_valid_xapi_statement() -> None:
     validate(statements)
     assert sorted(verbs(statements)) == sorted(
         [REGISTERED, COMPLETED, COMPLETED, COMPLETED, VOIDED, REGISTERED, COMPLETED]  # sec: 2 cycles
-        + [REGISTERED, REJECTED, APPROVED, COMPLETED]  # aws
+        + [REGISTERED, SUBMITTED, REJECTED, SUBMITTED, APPROVED, COMPLETED]  # aws
     )
     assert {item["version"] for item in statements} == {"1.0.0"}
 
@@ -187,13 +191,27 @@ def test_the_revocation_voids_that_cycles_completed_statement() -> None:
     assert void["timestamp"] == "2026-02-01T08:00:00Z"
 
 
-def test_reviews_are_by_the_reviewer_about_the_learner_with_the_reason() -> None:
+def test_a_proof_submitted_is_the_learners_statement_about_the_certification() -> None:
+    submitted = by_verb(export(document()), SUBMITTED)
+    assert [item["timestamp"] for item in submitted] == ["2026-01-06T09:00:00Z", "2026-01-08T09:00:00Z"]
+    for item in submitted:
+        assert item["actor"] == {"objectType": "Agent", "name": "Ann", "mbox": mbox("ann")}
+        assert item["verb"] == {"id": SUBMITTED, "display": {"en-US": "submitted"}}
+        assert item["object"]["id"] == f"{ORG_URL}/certcli/certifications/aws"
+        assert item["context"]["registration"] == xapi.registration(ORG_URL, "ann", "aws", 1)
+
+
+def test_reviews_are_by_the_reviewer_of_the_submission_they_decide_with_the_reason() -> None:
     statements = export(document())
     (rejected,) = by_verb(statements, REJECTED)
     (approved,) = by_verb(statements, APPROVED)
+    first, second = by_verb(statements, SUBMITTED)
+    # The learner is reached through the submission: an Agent as the object is refused by strict LRSs.
+    assert rejected["object"] == {"objectType": "StatementRef", "id": first["id"]}
+    assert approved["object"] == {"objectType": "StatementRef", "id": second["id"]}
     for review in (rejected, approved):
         assert review["actor"]["mbox"] == mbox("mia")
-        assert review["object"] == {"objectType": "Agent", "name": "Ann", "mbox": mbox("ann")}
+        assert review["context"]["registration"] == first["context"]["registration"]
         grouping = review["context"]["contextActivities"]["grouping"]
         assert [activity["id"] for activity in grouping] == [f"{ORG_URL}/certcli/certifications/aws"]
     assert rejected["result"] == {"response": "unreadable"}
@@ -237,7 +255,7 @@ def test_a_later_fact_adds_statements_without_changing_earlier_ids() -> None:
 
 def test_facts_after_the_evaluation_time_are_left_out() -> None:
     statements = export(document(), now="2026-01-07T09:00")  # the rejection's very time
-    assert sorted(verbs(statements)) == sorted([REGISTERED, REGISTERED, REJECTED])
+    assert sorted(verbs(statements)) == sorted([REGISTERED, REGISTERED, SUBMITTED, REJECTED])
     assert statements[-1]["timestamp"] == "2026-01-07T09:00:00Z"
 
 
@@ -256,32 +274,42 @@ def test_identical_reviews_in_the_same_second_get_different_ids() -> None:
         Fact(PROOF_SUBMITTED, same_second, proof=proof("again.pdf")),
         Fact(PROOF_REVIEWED, same_second, by="mia", decision="rejected", reason="unreadable"),
     ]
-    rejected = by_verb(export(doc), REJECTED)
+    statements = export(doc)
+    rejected = by_verb(statements, REJECTED)
     assert len(rejected) == 2
     assert rejected[0]["id"] != rejected[1]["id"]
+    submissions = {item["id"] for item in by_verb(statements, SUBMITTED)}
+    assert len(submissions) == 3
+    assert {item["object"]["id"] for item in rejected} < submissions  # each its own submission
 
 
-def test_a_learner_without_an_email_address_is_named_in_the_error() -> None:
+def test_a_learner_without_an_email_address_is_identified_by_their_account() -> None:
+    statements = export(document(ann=None))
+    validate(statements)
+    learner = {"objectType": "Agent", "name": "Ann", "account": account("ann")}
+    for item in statements:
+        if item["verb"]["id"] in (REGISTERED, COMPLETED, SUBMITTED):
+            assert item["actor"] == learner
+    assert "ann@" not in json.dumps(statements)
+
+
+def test_a_reviewer_and_an_admin_without_email_addresses_are_identified_by_their_accounts() -> None:
+    statements = export(document(mia=None, root=None))
+    validate(statements)
+    for verb, staff in ((REJECTED, "mia"), (APPROVED, "mia"), (VOIDED, "root")):
+        (item,) = by_verb(statements, verb)
+        assert "mbox" not in item["actor"] and item["actor"]["account"] == account(staff)
+
+
+def test_the_account_home_page_is_the_organisations_address_without_a_trailing_slash() -> None:
     doc = document(ann=None)
-    with pytest.raises(StateError) as caught:
-        export(doc)
-    assert "user ann has no e-mail address" in caught.value.message
-    assert caught.value.hint and "certcli apply" in caught.value.hint
+    doc.org_url = ORG_URL + "/"
+    assert {item["actor"]["account"]["homePage"] for item in by_verb(export(doc), REGISTERED)} == {ORG_URL}
 
 
-def test_a_reviewer_without_an_email_address_blocks_only_the_statements_naming_them() -> None:
-    doc = document(mia=None)
-    with pytest.raises(StateError, match="mia"):
-        export(doc)
-    assert export(doc, since=date(2026, 1, 10))  # the reviews are before that day
-
-
-def test_users_outside_the_export_need_no_email() -> None:
-    doc = document(bo=None)
-    doc.enrollments.append(security_enrollment("bo"))
-    assert xapi.statements(doc, doc.enrollments[:2], at("2026-06-01"))
-    with pytest.raises(StateError, match="bo"):
-        export(doc)
+def test_ids_do_not_depend_on_how_people_are_identified() -> None:
+    with_email, without = export(document()), export(document(ann=None, mia=None))
+    assert [item["id"] for item in with_email] == [item["id"] for item in without]
 
 
 # ---------------------------------------------------------------- the command line on the demo store
@@ -311,8 +339,12 @@ def assert_one_error(result: Result, code: int) -> None:
     assert len(errors) == 1 or errors[1].startswith("hint: ")
 
 
-def named_people(item: dict[str, Any]) -> set[str]:
+def named_people(item: dict[str, Any], statements: list[dict[str, Any]] | None = None) -> set[str]:
+    """The mboxes of the statement's actor and object, and of the actor of a statement it points at
+    (a review points at the learner's submission) when that one is among `statements`."""
     agents = [item["actor"], item["object"]]
+    if item["object"].get("objectType") == "StatementRef":
+        agents += [other["actor"] for other in statements or [] if other["id"] == item["object"]["id"]]
     return {agent["mbox"] for agent in agents if agent.get("objectType") == "Agent"}
 
 
@@ -324,11 +356,11 @@ def demo_emails(store: Path) -> dict[str, str]:
 def test_every_statement_of_the_demo_store_is_valid_and_every_kind_occurs(demo_store: Path) -> None:
     statements = lines(demo_store, "root")
     validate(statements)
-    assert set(verbs(statements)) == {REGISTERED, COMPLETED, APPROVED, REJECTED, VOIDED}
+    assert set(verbs(statements)) == {REGISTERED, COMPLETED, SUBMITTED, APPROVED, REJECTED, VOIDED}
     ids = {item["id"] for item in statements}
     assert len(ids) == len(statements)
-    for void in by_verb(statements, VOIDED):
-        assert void["object"]["id"] in ids
+    for pointing in by_verb(statements, VOIDED) + by_verb(statements, APPROVED) + by_verb(statements, REJECTED):
+        assert pointing["object"]["id"] in ids
     assert all(item["object"]["id"].startswith("https://acme.example/certcli/")
                for item in statements if item["object"].get("objectType") == "Activity")
 
@@ -361,7 +393,7 @@ def test_a_learner_exports_only_their_own_records(demo_store: Path) -> None:
     ana = demo_emails(demo_store)["ana"]
     statements = lines(demo_store, "ana")
     assert statements
-    assert all(ana in named_people(item) for item in statements)
+    assert all(ana in named_people(item, statements) for item in statements)
 
 
 def test_a_learner_naming_someone_else_is_denied(demo_store: Path) -> None:
@@ -373,7 +405,7 @@ def test_a_manager_exports_their_direct_reports(demo_store: Path) -> None:
     emails = demo_emails(demo_store)
     reports = {emails[user] for user in ("ana", "ben", "chloe", "dev")}
     statements = lines(demo_store, "mia")
-    assert {mbox for item in statements for mbox in named_people(item)} & reports == reports
+    assert {mbox for item in statements for mbox in named_people(item, statements)} & reports == reports
     learners = {item["actor"]["mbox"] for item in statements if item["verb"]["id"] in (REGISTERED, COMPLETED)}
     assert learners == reports
     assert_one_error(cli(demo_store, "mia", "export-xapi", "--user", "eli"), 4)
@@ -382,7 +414,7 @@ def test_a_manager_exports_their_direct_reports(demo_store: Path) -> None:
 def test_user_and_cert_filters(demo_store: Path) -> None:
     ben = demo_emails(demo_store)["ben"]
     only_ben = lines(demo_store, "root", "--user", "ben")
-    assert only_ben and all(ben in named_people(item) for item in only_ben)
+    assert only_ben and all(ben in named_people(item, only_ben) for item in only_ben)
     only_sec = lines(demo_store, "root", "--cert", "security-awareness")
     assert only_sec
     for item in only_sec:
@@ -417,17 +449,17 @@ def test_without_an_org_address_the_export_says_how_to_set_it(demo_store: Path) 
     assert "certcli org set --url" in result.stderr
 
 
-def test_a_user_without_email_fails_the_export_and_changes_nothing(demo_store: Path, tmp_path: Path) -> None:
+def test_a_user_without_email_is_exported_with_their_account(demo_store: Path) -> None:
     assert cli(demo_store, "root", "user", "add", "zed", "--name", "Zed", "--manager", "mia").exit_code == 0
     assert cli(demo_store, "root", "assign", "workplace-safety", "zed").exit_code == 0
-    before = demo_store.read_bytes()
-    target = tmp_path / "out.jsonl"
-    result = cli(demo_store, "root", "export-xapi", "-o", str(target))
-    assert_one_error(result, 5)
-    assert "zed has no e-mail address" in result.stderr
-    assert not target.exists()
-    assert demo_store.read_bytes() == before
-    assert lines(demo_store, "root", "--user", "ana")  # the others still export
+    assert cli(demo_store, "zed", "complete", "workplace-safety", "fire-safety").exit_code == 0
+    statements = lines(demo_store, "root", "--user", "zed")
+    validate(statements)
+    assert sorted(verbs(statements)) == [COMPLETED, REGISTERED]
+    zed = {"objectType": "Agent", "name": "Zed", "account": {"homePage": "https://acme.example", "name": "zed"}}
+    assert all(item["actor"] == zed for item in statements)
+    everyone = lines(demo_store, "root")  # a user without e-mail no longer stops the whole export
+    assert [item for item in everyone if item["actor"] == zed] == statements
 
 
 def test_help_shows_an_example() -> None:
@@ -453,5 +485,5 @@ def test_end_to_end_export_to_a_file(certcli_exe: str, tmp_path: Path) -> None:
     assert done.stdout == ""
     statements = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     validate(statements)
-    assert {APPROVED, REJECTED, VOIDED, COMPLETED, REGISTERED} == set(verbs(statements))
+    assert {SUBMITTED, APPROVED, REJECTED, VOIDED, COMPLETED, REGISTERED} == set(verbs(statements))
     assert f"Wrote {len(statements)} xAPI statement(s)" in done.stderr

@@ -22,6 +22,7 @@ ROW_FIELDS = (
     "days_left",
     "renewal_open",
     "cycle",
+    "active",
 )
 SUMMARY_CSV_FIELDS = (
     "certification",

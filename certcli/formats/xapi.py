@@ -7,20 +7,23 @@ statements, and an LRS that already holds one recognises it.
 
 What becomes a statement (see the README's table): every cycle opened
 (registered), every course completed in a cycle and every cycle completed
-(completed), every proof review (approved, rejected), and every revoked
-completion (a voiding statement pointing at that cycle's completed statement).
+(completed), every proof submitted (submitted), every review of one (approved,
+rejected: pointing at the submission's statement), and every revoked completion
+(a voiding statement pointing at that cycle's completed statement).
+
+People are Agents: by `mbox` when they have an e-mail address, else by an
+`account` of the organisation (its address and their user id).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from certcli import rules
 from certcli.dates import format_time
-from certcli.errors import StateError
 from certcli.formats.identifiers import base_url, certification_url, course_url
 from certcli.model import CYCLE_OPENED, PROOF_REVIEWED, PROOF_SUBMITTED, Certification, Document, Enrollment, User
 
@@ -40,6 +43,7 @@ COURSE_TYPE = "http://adlnet.gov/expapi/activities/course"
 REGISTERED = "registered"
 COURSE_COMPLETED = "course-completed"
 CERTIFICATION_COMPLETED = "certification-completed"
+SUBMITTED = "proof-submitted"
 APPROVED = "approved"
 REJECTED = "rejected"
 VOIDED = "voided"
@@ -48,6 +52,7 @@ VERBS = {
     REGISTERED: ("http://adlnet.gov/expapi/verbs/registered", "registered"),
     COURSE_COMPLETED: ("http://adlnet.gov/expapi/verbs/completed", "completed"),
     CERTIFICATION_COMPLETED: ("http://adlnet.gov/expapi/verbs/completed", "completed"),
+    SUBMITTED: ("http://activitystrea.ms/schema/1.0/submit", "submitted"),
     APPROVED: ("http://activitystrea.ms/schema/1.0/approve", "approved"),
     REJECTED: ("http://activitystrea.ms/schema/1.0/reject", "rejected"),
     VOIDED: ("http://adlnet.gov/expapi/verbs/voided", "voided"),
@@ -59,6 +64,7 @@ class Event(NamedTuple):
 
     `by`: the staff member who acted (reviews and revocations), else None: the learner acted.
     `completed_at`: for a revocation, when the completion it ends was reached.
+    `reviewed`: for a review, the submission it decided.
     `occurrence`: how many identical events came before it (same kind, cycle, time and course).
     """
 
@@ -69,6 +75,7 @@ class Event(NamedTuple):
     by: str | None = None
     reason: str | None = None
     completed_at: datetime | None = None
+    reviewed: Event | None = None
     occurrence: int = 0
 
 
@@ -94,30 +101,39 @@ def _cycle_events(cycle: rules.Cycle, cert: Certification) -> Iterator[Event]:
             )
 
 
-def _review_events(enrollment: Enrollment, now: datetime) -> Iterator[Event]:
-    """Every review of a submitted proof, in the cycle it happened in (the rules keep only the latest)."""
-    cycle, has_proof = 0, False
+def _review_events(enrollment: Enrollment, now: datetime, number: Callable[[Event], Event]) -> Iterator[Event]:
+    """Every proof submitted and every review of one, in the cycle it happened in (the rules keep
+    only the latest); a review refers to the latest submission of its cycle."""
+    cycle, submitted = 0, None
     for _, fact in rules.facts_as_of(enrollment.facts, now):
         if fact.type == CYCLE_OPENED:
-            cycle, has_proof = fact.cycle or cycle + 1, False
-        elif fact.type == PROOF_SUBMITTED:
-            has_proof = True
-        elif fact.type == PROOF_REVIEWED and has_proof and cycle:
+            cycle, submitted = fact.cycle or cycle + 1, None
+        elif fact.type == PROOF_SUBMITTED and cycle:
+            submitted = number(Event(SUBMITTED, fact.at, cycle))
+            yield submitted
+        elif fact.type == PROOF_REVIEWED and submitted is not None:
             kind = APPROVED if fact.decision == "approved" else REJECTED
-            yield Event(kind, fact.at, cycle, by=fact.by, reason=fact.reason)
+            yield number(Event(kind, fact.at, cycle, by=fact.by, reason=fact.reason, reviewed=submitted))
+
+
+def _numbering() -> Callable[[Event], Event]:
+    """Numbers each event by how many identical ones (kind, cycle, time, course) it follows, so each has its own id."""
+    seen: dict[tuple[str, int, datetime, str | None], int] = {}
+
+    def number(event: Event) -> Event:
+        key = (event.kind, event.cycle, event.at, event.course)
+        seen[key] = seen.get(key, 0) + 1
+        return event._replace(occurrence=seen[key] - 1)
+
+    return number
 
 
 def events(enrollment: Enrollment, cert: Certification, now: datetime) -> list[Event]:
     """The enrollment's exportable facts recorded at or before `now`."""
-    found = [event for cycle in rules.fold_cycles(enrollment, now) for event in _cycle_events(cycle, cert)]
-    found.extend(_review_events(enrollment, now))
-    seen: dict[tuple[str, int, datetime, str | None], int] = {}
-    numbered = []
-    for event in found:
-        key = (event.kind, event.cycle, event.at, event.course)
-        numbered.append(event._replace(occurrence=seen.get(key, 0)))
-        seen[key] = seen.get(key, 0) + 1
-    return numbered
+    number = _numbering()
+    found = [number(event) for cycle in rules.fold_cycles(enrollment, now) for event in _cycle_events(cycle, cert)]
+    found.extend(_review_events(enrollment, now, number))
+    return found
 
 
 # ---------------------------------------------------------------- identifiers
@@ -142,15 +158,18 @@ def statement_id(org_url: str, user_id: str, cert_id: str, event: Event) -> str:
     return _uuid(*parts)
 
 
-
 # ---------------------------------------------------------------- statements
 
 
-def _agent(user: User) -> dict[str, Any]:
+def _agent(org_url: str, user: User) -> dict[str, Any]:
+    """The user as an Agent: their e-mail address when they have one, else their account with the organisation."""
     agent: dict[str, Any] = {"objectType": "Agent"}
     if user.name:
         agent["name"] = user.name
-    agent["mbox"] = f"mailto:{user.email}"
+    if user.email:
+        agent["mbox"] = f"mailto:{user.email}"
+    else:
+        agent["account"] = {"homePage": base_url(org_url), "name": user.id}
     return agent
 
 
@@ -179,25 +198,27 @@ def _parts(doc: Document, enrollment: Enrollment, event: Event) -> tuple[Any, An
     cert = doc.certifications[enrollment.certification]
     certification = _certification_activity(org_url, cert)
     response = {"response": event.reason} if event.reason else None
-    if event.kind == REGISTERED:
-        return _agent(learner), certification, None, {}
+    if event.kind in (REGISTERED, SUBMITTED):
+        return _agent(org_url, learner), certification, None, {}
     if event.kind == COURSE_COMPLETED:
         assert event.course is not None
         course = _course_activity(org_url, doc, event.course)
-        return _agent(learner), course, {"completion": True}, {"parent": [certification]}
+        return _agent(org_url, learner), course, {"completion": True}, {"parent": [certification]}
     if event.kind == CERTIFICATION_COMPLETED:
-        return _agent(learner), certification, {"completion": True, "success": True}, {}
-    reviewer = _agent(doc.users[event.by or ""])
+        return _agent(org_url, learner), certification, {"completion": True, "success": True}, {}
+    staff = _agent(org_url, doc.users[event.by or ""])
     if event.kind == VOIDED:
         assert event.completed_at is not None
-        completion = Event(CERTIFICATION_COMPLETED, event.completed_at, event.cycle)
-        voided = statement_id(org_url, learner.id, cert.id, completion)
-        return reviewer, {"objectType": "StatementRef", "id": voided}, response, {"grouping": [certification]}
-    return reviewer, _agent(learner), response, {"grouping": [certification]}
+        target = Event(CERTIFICATION_COMPLETED, event.completed_at, event.cycle)
+    else:  # a review: of the learner's submission, the statement it points at
+        assert event.reviewed is not None
+        target = event.reviewed
+    pointer = {"objectType": "StatementRef", "id": statement_id(org_url, learner.id, cert.id, target)}
+    return staff, pointer, response, {"grouping": [certification]}
 
 
 def statement(doc: Document, enrollment: Enrollment, event: Event) -> dict[str, Any]:
-    """The xAPI statement of one event; every user it names has an e-mail address."""
+    """The xAPI statement of one event."""
     org_url = doc.org_url
     actor, target, result, activities = _parts(doc, enrollment, event)
     verb_id, verb_word = VERBS[event.kind]
@@ -217,29 +238,10 @@ def statement(doc: Document, enrollment: Enrollment, event: Event) -> dict[str, 
     return data
 
 
-def _named_users(enrollment: Enrollment, event: Event) -> list[str]:
-    return [enrollment.user] + ([event.by] if event.by else [])
-
-
-def _check_emails(doc: Document, user_ids: Iterable[str]) -> None:
-    missing = [user_id for user_id in dict.fromkeys(user_ids) if not doc.users[user_id].email]
-    if not missing:
-        return
-    others = f" (nor do {len(missing) - 1} more: {', '.join(missing[1:])})" if len(missing) > 1 else ""
-    raise StateError(
-        f"user {missing[0]} has no e-mail address, which xAPI needs to identify them{others}",
-        hint=f'add email = "..." to {missing[0]} in the file `certcli export -o users.toml` writes, '
-        "then `certcli apply -f users.toml`; or leave them out with --user or --cert",
-    )
-
-
 def statements(
     doc: Document, enrollments: Iterable[Enrollment], now: datetime, since: date | None = None
 ) -> list[dict[str, Any]]:
-    """The statements of `enrollments` as of `now` (and from `since` on), by timestamp then id.
-
-    Raises StateError when a user the statements name has no e-mail address.
-    """
+    """The statements of `enrollments` as of `now` (and from `since` on), by timestamp then id."""
     start = datetime.combine(since, datetime.min.time(), UTC) if since is not None else None
     chosen = [
         (enrollment, event)
@@ -247,7 +249,6 @@ def statements(
         for event in events(enrollment, doc.certifications[enrollment.certification], now)
         if start is None or event.at >= start
     ]
-    _check_emails(doc, (user_id for enrollment, event in chosen for user_id in _named_users(enrollment, event)))
     found = [statement(doc, enrollment, event) for enrollment, event in chosen]
     found.sort(key=lambda item: (item["timestamp"], item["id"]))
     return found

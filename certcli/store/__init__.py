@@ -43,6 +43,9 @@ class Need(NamedTuple):
     awaiting_review_as_of: datetime | None = None  # enrollments that may hold a proof waiting for review
     all_users: bool = False
     all_certifications: bool = False
+    groups: Collection[str] = ()
+    all_groups: bool = False
+    all_courses: bool = False
 
 
 class Store(Protocol):
@@ -99,10 +102,16 @@ class Store(Protocol):
         backend records a hash of each change instead of the whole document."""
 
     def standings(
-        self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
+        self,
+        doc: Document,
+        now: datetime,
+        certification: str | None,
+        users: Collection[str] | None,
+        active_only: bool = True,
     ) -> Iterator[tuple[str, str, Standing]]:
         """(user, certification, standing as of `now`) of every enrollment, or of those of
-        one certification and some users, for reports over the whole organisation."""
+        one certification and some users, for reports over the whole organisation; with
+        `active_only`, deactivated users' enrollments are left out."""
 
     def standing_counts(
         self,
@@ -111,6 +120,7 @@ class Store(Protocol):
         certification: str | None,
         users: Collection[str] | None,
         expiring_until: date,
+        active_only: bool = True,
     ) -> Counter[tuple[str, str, bool, bool]]:
         """How many of those enrollments stand each way: counts by (certification, status,
         overdue, completed with a validity ending from today to `expiring_until`)."""

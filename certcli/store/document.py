@@ -39,6 +39,7 @@ from certcli.model import (
     Document,
     Enrollment,
     Fact,
+    Group,
     Proof,
     Requirements,
     User,
@@ -164,14 +165,27 @@ class Reader:
             return default
         return value
 
-    def boolean(self, key: str) -> bool:
+    def boolean(self, key: str, default: bool = False) -> bool:
         value = self._get(key, False, "true or false")
         if value is None:
-            return False
+            return default
         if not isinstance(value, bool):
             self._bad(key, value, "true or false")
-            return False
+            return default
         return value
+
+    def id_list(self, key: str) -> tuple[str, ...]:
+        """A list of ids, each once."""
+        ids: list[str] = []
+        for position, value in enumerate(self.array(key)):
+            place = f"{self.place(key)}[{position}]"
+            if not is_identifier(value):
+                self.problems.add(place, f"expected an id, got {_show(value)}", "write each as an id string")
+            elif value in ids:
+                self.problems.add(place, f"{value!r} is listed twice", "list each once")
+            else:
+                ids.append(value)
+        return tuple(ids)
 
     def integer(self, key: str, minimum: int, required: bool = False, maximum: int = MAX_WHOLE) -> int | None:
         expected = f"a whole number ≥ {minimum}"
@@ -249,6 +263,9 @@ def _unique(problems: Problems, where: str, items: list[tuple[int, str | None]])
             seen[item_id] = index
 
 
+TOP_KEYS = {"schema", "org", "users", "courses", "certifications", "enrollments", "groups", "audit"}
+
+
 def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
     """Validate a parsed store (dates as `YYYY-MM-DD` or date-time strings) into a `Document`.
 
@@ -256,7 +273,7 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
     certifications that were not loaded, and the database's foreign keys vouch for them.
     """
     problems = Problems(source)
-    top = Reader(problems, data, "", {"schema", "org", "users", "courses", "certifications", "enrollments", "audit"})
+    top = Reader(problems, data, "", TOP_KEYS)
     schema = top.integer("schema", 1)
     if schema is not None and schema != SCHEMA_VERSION:
         problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
@@ -290,7 +307,8 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
                     f"unknown course {ref.id!r}",
                     "add the course to courses, or name an existing one",
                 )
-    refs = _Refs(user_ids, course_ids, cert_ids)
+    refs = References(user_ids, course_ids, cert_ids)
+    groups = read_all(problems, top.array("groups"), "groups", lambda r: read_group(r, refs))
     enrollments = read_all(problems, top.array("enrollments"), "enrollments", lambda r: _read_enrollment(r, refs))
     seen_pairs: dict[tuple[str, str], int] = {}
     for index, enrollment in enrollments:
@@ -311,6 +329,7 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
         certifications={c.id: c for _, c in certs},
         enrollments=[e for _, e in enrollments],
         audit_head=audit_head,
+        groups={g.id: g for _, g in groups},
     )
 
 
@@ -350,7 +369,7 @@ def _read_audit_head(problems: Problems, table: Any) -> AuditHead | None:
     return AuditHead(dict(reader.table)) if len(problems.items) == before else None
 
 
-class _Refs:
+class References:
     def __init__(self, users: set[str], courses: set[str], certs: set[str]) -> None:
         self.users, self.courses, self.certs = users, courses, certs
 
@@ -379,6 +398,7 @@ def read_all(
 
 # The keys a table may hold are the model's fields.
 _ALLOWED = {
+    "groups": set(Group.__slots__),
     "users": set(User.__slots__),
     "courses": set(Course.__slots__),
     "certifications": set(Certification.__slots__),
@@ -393,10 +413,25 @@ def read_user(r: Reader) -> User | None:
         role=r.choice("role", ROLES, default=LEARNER) or LEARNER,
         email=r.text("email"),
         manager=r.ident("manager", required=False),
+        active=r.boolean("active", default=True),
     )
     if user.manager is not None and user.manager == user.id:
         r.problems.add(f"{r.where}.manager", "a user cannot manage themselves", "name another user or remove it")
     return user
+
+
+def read_group(r: Reader, refs: References) -> Group:
+    group = Group(
+        id=r.ident("id") or "",
+        name=r.text("name", required=True) or "",
+        members=r.id_list("members"),
+        auto_assign=r.id_list("auto_assign"),
+    )
+    for position, member in enumerate(group.members):
+        refs.check(r, f"members[{position}]", member, refs.users, "user")
+    for position, cert_id in enumerate(group.auto_assign):
+        refs.check(r, f"auto_assign[{position}]", cert_id, refs.certs, "certification")
+    return group
 
 
 def read_course(r: Reader) -> Course:
@@ -451,7 +486,7 @@ def read_certification(r: Reader) -> Certification:
     )
 
 
-def _read_enrollment(r: Reader, refs: _Refs) -> Enrollment:
+def _read_enrollment(r: Reader, refs: References) -> Enrollment:
     user = r.ident("user")
     cert = r.ident("certification")
     refs.check(r, "user", user, refs.users, "user")
@@ -470,7 +505,7 @@ def _read_enrollment(r: Reader, refs: _Refs) -> Enrollment:
     return Enrollment(user=user or "", certification=cert or "", facts=facts)
 
 
-def _read_fact(r: Reader, refs: _Refs) -> Fact | None:
+def _read_fact(r: Reader, refs: References) -> Fact | None:
     if not r.ok:
         return None
     kind = r.choice("type", FACT_TYPES, required=True)
@@ -502,7 +537,7 @@ def _read_fact(r: Reader, refs: _Refs) -> Fact | None:
     )
 
 
-def _read_requirements(r: Reader, refs: _Refs) -> Requirements | None:
+def _read_requirements(r: Reader, refs: References) -> Requirements | None:
     sub = Reader(r.problems, r.table["requirements"], f"{r.where}.requirements", {"courses", "ordered"})
     if not sub.ok:
         return None
@@ -581,13 +616,25 @@ def document_to_data(doc: Document) -> dict[str, Any]:
         "certifications": [certification_data(c) for c in doc.certifications.values()],
         "enrollments": [enrollment_data(e) for e in doc.enrollments],
     }
+    if doc.groups:  # left out when there are none, so stores without groups stay as they were
+        data["groups"] = [group_data(g) for g in doc.groups.values()]
     if doc.audit_head is not None:
         data["audit"] = dict(doc.audit_head.event)
     return data
 
 
 def user_data(user: User) -> dict[str, Any]:
-    return _compact({"id": user.id, "name": user.name, "role": user.role, "email": user.email, "manager": user.manager})
+    data = _compact({"id": user.id, "name": user.name, "role": user.role, "email": user.email, "manager": user.manager})
+    if not user.active:
+        data["active"] = False  # only a deactivated user says so: active is the default
+    return data
+
+
+def group_data(group: Group) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": group.id, "name": group.name, "members": list(group.members)}
+    if group.auto_assign:
+        data["auto_assign"] = list(group.auto_assign)
+    return data
 
 
 def course_data(course: Course) -> dict[str, Any]:

@@ -113,7 +113,12 @@ class FileStore:
         return audit.document_hash(document_to_data(doc))
 
     def standings(
-        self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
+        self,
+        doc: Document,
+        now: datetime,
+        certification: str | None,
+        users: Collection[str] | None,
+        active_only: bool = True,
     ) -> Iterator[tuple[str, str, Standing]]:
         from certcli import rules
 
@@ -121,6 +126,8 @@ class FileStore:
             if certification is not None and enrollment.certification != certification:
                 continue
             if users is not None and enrollment.user not in users:
+                continue
+            if active_only and not doc.users[enrollment.user].active:
                 continue
             view = rules.evaluate(enrollment, doc.certifications[enrollment.certification], now)
             if view is not None:
@@ -133,8 +140,10 @@ class FileStore:
         certification: str | None,
         users: Collection[str] | None,
         expiring_until: date,
+        active_only: bool = True,
     ) -> Counter[tuple[str, str, bool, bool]]:
-        return tally(self.standings(doc, now, certification, users), now.date(), expiring_until)
+        standings = self.standings(doc, now, certification, users, active_only)
+        return tally(standings, now.date(), expiring_until)
 
     def put_proof(self, sha256: str, content: bytes) -> None:
         from certcli.proofs import keep_in_folder

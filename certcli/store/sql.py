@@ -40,6 +40,7 @@ from certcli.store.document import (
     course_data,
     document_from_data,
     enrollment_data,
+    group_data,
     user_data,
 )
 
@@ -85,10 +86,15 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX enrollments_awaiting_review ON enrollments (awaiting_review) WHERE awaiting_review = 1",
         "CREATE INDEX enrollments_by_last_fact ON enrollments (last_fact_at)",
     ),
+    (  # layout 3: groups, and deactivated users left out of reports by a column
+        "CREATE TABLE groups (id TEXT PRIMARY KEY, position BIGINT NOT NULL, data TEXT NOT NULL)",
+        "ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
+        "CREATE INDEX users_inactive ON users (active) WHERE active = 0",
+    ),
 )
 LAYOUT = len(LAYOUT_STEPS)
 
-_TABLES = ("users", "courses", "certifications", "enrollments")
+_TABLES = ("users", "courses", "certifications", "enrollments", "groups")
 OWN_TABLES = ("certcli_meta", *_TABLES, "standings", "audit_events", "proofs")
 
 # What a database holds, as `SqlStore._contents` tells it; anything else is a description in words.
@@ -146,6 +152,7 @@ def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
         "courses": {c.id: course_data(c) for c in doc.courses.values()},
         "certifications": {c.id: certification_data(c) for c in doc.certifications.values()},
         "enrollments": {(e.user, e.certification): enrollment_data(e) for e in doc.enrollments},
+        "groups": {g.id: group_data(g) for g in doc.groups.values()},
     }
 
 
@@ -475,9 +482,12 @@ class SqlStore:
             user_ids.update(row[0] for row in reports)
         users = self._by_ids(conn, "users", None if need.all_users else user_ids)
         certs = self._by_ids(conn, "certifications", None if need.all_certifications else cert_ids)
-        courses = self._by_ids(conn, "courses", {*need.courses, *(ref for cert in certs for ref in _course_ids(cert))})
+        course_ids = {*need.courses, *(ref for cert in certs for ref in _course_ids(cert))}
+        courses = self._by_ids(conn, "courses", None if need.all_courses else course_ids)
+        groups = self._by_ids(conn, "groups", None if need.all_groups else set(need.groups))
         self._check_references(enrollments, users, certs, courses)
-        return {"users": users, "courses": courses, "certifications": certs, "enrollments": enrollments}
+        tables = {"users": users, "courses": courses, "certifications": certs, "enrollments": enrollments}
+        return {**tables, "groups": groups}
 
     def _check_references(
         self,
@@ -571,8 +581,12 @@ class SqlStore:
     def content_hash(self, doc: Document) -> str | None:
         return None  # each event carries the SHA-256 of its change: hashing a million rows per change is not an option
 
-    def _scope(self, certification: str | None, users: Collection[str] | None) -> tuple[str, list[Any]]:
+    def _scope(
+        self, certification: str | None, users: Collection[str] | None, active_only: bool
+    ) -> tuple[str, list[Any]]:
         conditions, params = [], []
+        if active_only:
+            conditions.append("user_id NOT IN (SELECT id FROM users WHERE active = 0)")
         if certification is not None:
             conditions.append("certification_id = ?")
             params.append(certification)
@@ -588,27 +602,36 @@ class SqlStore:
         now: datetime,
         certification: str | None,
         users: Collection[str] | None,
+        active_only: bool,
         column_params: Iterable[Any] = (),
         group: str = "",
     ) -> tuple[list[Any], list[dict[str, Any]]]:
         """Rows of the standings table in force on `now`'s day, and the enrollments
         with facts after `now`, which only a replay of their facts can tell about."""
-        scope, params = self._scope(certification, users)
         as_of, today = format_time(now), format_date(now.date())
         current = (
             f"SELECT {columns} FROM standings WHERE last_fact_at <= ? AND first_day <= ?"
-            f" AND (until_day IS NULL OR until_day > ?){scope}{group}"
+            f" AND (until_day IS NULL OR until_day > ?){{scope}}{group}"
         )
-        later = f"SELECT user_id, certification_id, facts FROM enrollments WHERE last_fact_at > ?{scope}"
+        later = "SELECT user_id, certification_id, facts FROM enrollments WHERE last_fact_at > ?{scope}"
         with self._transaction(write=False) as conn:
-            found = self._rows(conn, current, [*column_params, as_of, today, today, *params])
-            return found, [self._enrollment_data(row) for row in self._rows(conn, later, [as_of, *params])]
+            # Leaving deactivated users out costs a lookup per row: only where there are any.
+            anyone_inactive = active_only and bool(self._rows(conn, "SELECT 1 FROM users WHERE active = 0 LIMIT 1"))
+            scope, params = self._scope(certification, users, anyone_inactive)
+            found = self._rows(conn, current.format(scope=scope), [*column_params, as_of, today, today, *params])
+            later_rows = self._rows(conn, later.format(scope=scope), [as_of, *params])
+            return found, [self._enrollment_data(row) for row in later_rows]
 
     def standings(
-        self, doc: Document, now: datetime, certification: str | None, users: Collection[str] | None
+        self,
+        doc: Document,
+        now: datetime,
+        certification: str | None,
+        users: Collection[str] | None,
+        active_only: bool = True,
     ) -> Iterator[tuple[str, str, Standing]]:
         current, later = self._current_and_later(
-            f"user_id, certification_id, {STANDING_COLUMNS}", now, certification, users
+            f"user_id, certification_id, {STANDING_COLUMNS}", now, certification, users, active_only
         )
         found = [(row[0], row[1], self._standing(row)) for row in current]
         self._require_rows("a standings row", "users", (user for user, _, _ in found), doc.users)
@@ -629,12 +652,13 @@ class SqlStore:
         certification: str | None,
         users: Collection[str] | None,
         expiring_until: date,
+        active_only: bool = True,
     ) -> Counter[tuple[str, str, bool, bool]]:
         expiring = "CASE WHEN status = 'completed' AND valid_until >= ? AND valid_until <= ? THEN 1 ELSE 0 END"
         columns = f"certification_id, status, overdue, {expiring} AS expiring, COUNT(*)"
         limits = [format_date(now.date()), format_date(expiring_until)]
         group = " GROUP BY certification_id, status, overdue, expiring"
-        current, later = self._current_and_later(columns, now, certification, users, limits, group)
+        current, later = self._current_and_later(columns, now, certification, users, active_only, limits, group)
         counts = tally(self._replayed(doc, later, now), now.date(), expiring_until)
         for cert, status, overdue, is_expiring, count in current:
             try:
@@ -798,14 +822,14 @@ class SqlStore:
     @staticmethod
     def _column_names(table: str) -> tuple[str, ...]:
         return {
-            "users": ("manager", "data"),
+            "users": ("manager", "active", "data"),
             "enrollments": ("facts", "last_fact_at", "awaiting_review"),
         }.get(table, ("data",))
 
     @staticmethod
     def _columns(doc: Document, table: str, data: dict[str, Any]) -> list[Any]:
         if table == "users":
-            return [data.get("manager"), _dumps(data)]
+            return [data.get("manager"), int(data.get("active", True) is not False), _dumps(data)]
         if table == "enrollments":
             return [_dumps(data["facts"])]
         return [_dumps(data)]

@@ -9,7 +9,8 @@
     recertification  revoke, history, explain
     audit_trail      audit, audit verify
     compliance       report, check
-    exports          export-xapi, badge, calendar
+    exports          export-xapi, badge, calendar       lrs_delivery  export-xapi --lrs
+    catalogue        catalog, course list               groups        group ...
     as_code          apply, export
     imports          import (CSV)
     doctor, migration
@@ -26,14 +27,20 @@ from typing import Any
 
 _AREAS = {
     "kernel": ("Context", "Outcome"),
-    "directory": ("init_store", "add_user", "list_users", "add_course", "show_org", "set_org", "checked_org_url"),
+    "directory": (
+        "init_store", "add_user", "set_user", "deactivate_user", "reactivate_user", "list_users", "add_course",
+        "show_org", "set_org", "checked_org_url",
+    ),  # fmt: skip
     "programme": ("Definition", "define", "assign"),
     "learning": ("list_certifications", "show", "start", "complete"),
-    "reviews": ("upload_proof", "review_queue", "review"),
+    "reviews": ("upload_proof", "review_queue", "review", "get_proof"),
     "recertification": ("revoke", "history", "explain"),
     "audit_trail": ("audit_events", "audit_verify", "checked_audit_trail"),
     "compliance": ("report", "report_summary", "check", "parse_fail_on"),
     "exports": ("export_statements", "badge", "calendar"),
+    "lrs_delivery": ("send_statements",),
+    "catalogue": ("catalog", "list_courses"),
+    "groups": ("add_group", "list_groups", "show_group", "change_members", "auto_assign"),
     "as_code": ("apply_file", "export_definitions", "definitions_data"),
     "imports": ("import_csv",),
     "migration": ("migrate",),

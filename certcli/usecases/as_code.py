@@ -14,36 +14,39 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from certcli import rules
 from certcli.access import ADMIN
 from certcli.dates import format_date
 from certcli.errors import DataError, UsageError
 from certcli.formats.documents import FORMATS
-from certcli.model import ASSIGNED, Certification, Course, Document, Enrollment, User
+from certcli.model import ASSIGNED, Certification, Course, Document, Enrollment, Group, User
 from certcli.store.document import (
     Problems,
     Reader,
+    References,
     document_to_data,
     is_identifier,
     named_ids,
     read_all,
     read_certification,
     read_course,
+    read_group,
     read_user,
 )
-from certcli.usecases.kernel import Context, Outcome, actor, enroll, note_change
+from certcli.usecases.kernel import Context, Outcome, actor, enroll, enroll_by_group_rules, note_change
 
 if TYPE_CHECKING:
     from certcli.usecases.shapes import ApplyPlan, SectionChanges
 
 
-SECTIONS = ("users", "courses", "certifications")
+SECTIONS = ("users", "courses", "certifications", "groups")
 PRUNABLE = ("courses", "certifications")
 FILE_KEYS = (*SECTIONS, "assignments")
 ASSIGNMENT_KEYS = ("certification", "users", "due")
 EXPORT_FORMATS = ("toml", "json")
-NOUNS = {"users": "user", "courses": "course", "certifications": "certification"}
+NOUNS = {"users": "user", "courses": "course", "certifications": "certification", "groups": "group"}
 
-Definable = User | Course | Certification
+Definable = User | Course | Certification | Group
 
 
 class Assignment(NamedTuple):
@@ -58,6 +61,7 @@ class Definitions(NamedTuple):
     users: list[User]
     courses: list[Course]
     certifications: list[Certification]
+    groups: list[Group]
     assignments: list[Assignment]
 
 
@@ -126,6 +130,7 @@ class Plan:
             "users": sections["users"],
             "courses": sections["courses"],
             "certifications": sections["certifications"],
+            "groups": sections["groups"],
             "assignments": {
                 "created": [{"certification": a.certification, "user": a.user} for a in self.assigned],
                 "unchanged": [{"certification": a.certification, "user": a.user} for a in self.enrolled],
@@ -175,14 +180,15 @@ def apply_file(ctx: Context, path: Path, dry_run: bool = False, prune: bool = Fa
     with `dry_run`, the plan is worked out and nothing is written.
     """
     _check_extension(path)
+    enrolled_by_groups: list[str] = []
     if dry_run:
         plan = _prepare(ctx, ctx.store.read(), path, prune)
     else:
         with ctx.store.update() as doc:
             plan = _prepare(ctx, doc, path, prune)
             if plan.changed:
-                _carry_out(ctx, doc, plan, str(path))
-    return Outcome(plan.data(dry_run), [plan.message(str(path), dry_run)])
+                enrolled_by_groups = _carry_out(ctx, doc, plan, str(path))
+    return Outcome(plan.data(dry_run), [*enrolled_by_groups, plan.message(str(path), dry_run)])
 
 
 def _check_extension(path: Path) -> None:
@@ -243,6 +249,8 @@ def _read_definitions(data: Any, source: str, doc: Document, prune: bool) -> Def
         return "is not in the file, so --prune would retire it" if prune else None
 
     known_certs = named["certifications"] | doc.certifications.keys()
+    references = References(known_users, set(), known_certs)
+    groups = read_all(problems, top.array("groups"), "groups", lambda r: read_group(r, references))
     enrolled = {(e.certification, e.user) for e in doc.enrollments}
     checks = _AssignmentChecks(known_users, known_certs, enrolled, why_retired)
     assignments = _read_assignments(problems, top.array("assignments"), checks)
@@ -255,6 +263,7 @@ def _read_definitions(data: Any, source: str, doc: Document, prune: bool) -> Def
         users=[user for _, user in users],
         courses=[course for _, course in courses],
         certifications=[cert for _, cert in certs],
+        groups=[found for _, found in groups],
         assignments=assignments,
     )
 
@@ -366,6 +375,7 @@ def _plan(doc: Document, definitions: Definitions, prune: bool) -> Plan:
         "users": _diff(doc.users, definitions.users, prune=False),
         "courses": _diff(doc.courses, definitions.courses, prune),
         "certifications": _diff(doc.certifications, definitions.certifications, prune),
+        "groups": _diff(doc.groups, definitions.groups, prune=False),
     }
     enrolled = {(e.certification, e.user) for e in doc.enrollments}
     assigned = [a for a in definitions.assignments if (a.certification, a.user) not in enrolled]
@@ -382,7 +392,13 @@ def _diff(existing: dict[str, Any], wanted: Iterable[Definable], prune: bool) ->
         if old is None:
             changes.created.append(record)
             continue
-        fields = [name for name in record._field_names() if getattr(old, name) != getattr(record, name)]
+        # Written as the store has it, or as it means it (as `export` writes it): unchanged either way.
+        meant = as_meant(old)
+        fields = [
+            name
+            for name in record._field_names()
+            if getattr(record, name) not in (getattr(old, name), getattr(meant, name))
+        ]
         if fields:
             changes.updated.append((record, fields))
         else:
@@ -398,8 +414,10 @@ def _diff(existing: dict[str, Any], wanted: Iterable[Definable], prune: bool) ->
     return changes
 
 
-def _carry_out(ctx: Context, doc: Document, plan: Plan, source: str) -> None:
-    """Make every change of the plan on `doc`; the store saves them together with one audit event."""
+def _carry_out(ctx: Context, doc: Document, plan: Plan, source: str) -> list[str]:
+    """Make every change of the plan on `doc`; the store saves them together with one audit event.
+    Returns what groups' rules did: new members and new rules enrol, as `group` commands do."""
+    groups_before = dict(doc.groups)
     for section, changes in plan.sections.items():
         table: dict[str, Any] = getattr(doc, section)
         for record in [*changes.created, *(record for record, _ in changes.updated), *changes.retired]:
@@ -407,8 +425,25 @@ def _carry_out(ctx: Context, doc: Document, plan: Plan, source: str) -> None:
     for a in plan.assigned:
         # Enrolled after the definitions change, so each cycle opens on the new requirements.
         enroll(ctx, doc, doc.certifications[a.certification], doc.users[a.user], by=ctx.actor_id or "", due=a.due)
+    enrolled_by_groups = _enroll_by_changed_groups(ctx, doc, plan.sections["groups"], groups_before)
     details: dict[str, object] = {"file": source, "counts": plan.counts(), "users": plan.concerned_users()}
     note_change(ctx, doc, "apply", details)
+    return enrolled_by_groups
+
+
+def _enroll_by_changed_groups(ctx: Context, doc: Document, changes: Changes, before: dict[str, Group]) -> list[str]:
+    """A group's new rules enrol all its members; its old rules enrol the members who joined."""
+    told: list[str] = []
+    for record in [*changes.created, *(record for record, _ in changes.updated)]:
+        now = doc.groups[record.id]
+        old = before.get(record.id, Group(record.id, now.name))
+        new_rules = tuple(cert_id for cert_id in now.auto_assign if cert_id not in old.auto_assign)
+        kept_rules = tuple(cert_id for cert_id in now.auto_assign if cert_id in old.auto_assign)
+        joined = [doc.users[m] for m in now.members if m not in old.members]
+        members = [doc.users[m] for m in now.members]
+        told += enroll_by_group_rules(ctx, doc, now._replace(auto_assign=new_rules), members)
+        told += enroll_by_group_rules(ctx, doc, now._replace(auto_assign=kept_rules), joined)
+    return told
 
 
 # ---------------------------------------------------------------- export
@@ -432,13 +467,25 @@ def export_definitions(ctx: Context, fmt: str) -> Outcome[str]:
 
 def definitions_data(doc: Document) -> dict[str, Any]:
     """The definitions of `doc` in store order; empty sections are left out."""
-    records = Document(users=doc.users, courses=doc.courses, certifications=doc.certifications)
+    certifications = {cert_id: _effective(cert) for cert_id, cert in doc.certifications.items()}
+    records = Document(users=doc.users, courses=doc.courses, certifications=certifications, groups=doc.groups)
     full = document_to_data(records)
-    data = {section: full[section] for section in SECTIONS if full[section]}
+    data = {section: full[section] for section in SECTIONS if full.get(section)}
     assignments = _assignments_data(doc)
     if assignments:
         data["assignments"] = assignments
     return data
+
+
+def as_meant(record: Definable) -> Definable:
+    """A certification with every course's effective `mandatory` flag (none marked means all are, as
+    `show` lists them); any other record as it is. `export` writes these flags, and `apply` takes a
+    record that spells out what the store's means as unchanged, so applying an exported file changes nothing."""
+    return _effective(record) if isinstance(record, Certification) else record
+
+
+def _effective(cert: Certification) -> Certification:
+    return cert._replace(courses=rules.effective_requirements(cert).courses)
 
 
 def _assignments_data(doc: Document) -> list[dict[str, Any]]:

@@ -39,11 +39,13 @@ DEFAULT_FAIL_ON = ("overdue", "expired", "revoked")
 
 
 class Scope(NamedTuple):
-    """Whose rows a report holds: of one certification or all, and of the learners `include` keeps."""
+    """Whose rows a report holds: of one certification or all, and of the learners `include` keeps;
+    deactivated learners only when `inactive_too` (or named)."""
 
     cert: Certification | None
     include: Callable[[User], bool]
     everyone: bool  # every learner's rows: an admin asking about no one in particular
+    inactive_too: bool = False
 
 
 def read_for_report(ctx: Context, user_id: str | None, rows: bool, *roles: str) -> tuple[Document, User]:
@@ -55,14 +57,20 @@ def read_for_report(ctx: Context, user_id: str | None, rows: bool, *roles: str) 
     return read_about(ctx, need, rows and user_id is None, everyone, roles)
 
 
-def report_scope(doc: Document, acting: User, cert_id: str | None, user_id: str | None) -> Scope:
-    """Lookups (exit 3) before the relationship check (exit 4), as the contract orders them."""
+def report_scope(
+    doc: Document, acting: User, cert_id: str | None, user_id: str | None, include_inactive: bool = False
+) -> Scope:
+    """Lookups (exit 3) before the relationship check (exit 4), as the contract orders them. A learner
+    named with `user_id` is reported on whether active or not."""
     cert = certification(doc, cert_id) if cert_id is not None else None
     named = user(doc, user_id) if user_id is not None else None
     if named is None:
-        return Scope(cert, lambda learner: access.in_report_of(acting, learner), everyone=access.is_admin(acting))
+        in_report = (lambda learner: access.in_report_of(acting, learner)) if include_inactive else (
+            lambda learner: learner.active and access.in_report_of(acting, learner)
+        )
+        return Scope(cert, in_report, everyone=access.is_admin(acting), inactive_too=include_inactive)
     access.may_name_in_report(acting, named)
-    return Scope(cert, lambda learner: learner.id == named.id, everyone=False)
+    return Scope(cert, lambda learner: learner.id == named.id, everyone=False, inactive_too=True)
 
 
 # ---------------------------------------------------------------- rows
@@ -87,6 +95,7 @@ def _row(learner: User, cert: Certification, view: rules.Standing, today: date) 
         "days_left": _days_left(view, today),
         "renewal_open": view.renewal_open,
         "cycle": view.cycle,
+        "active": learner.active,
     }
 
 
@@ -98,7 +107,7 @@ def _learners(doc: Document, scope: Scope) -> set[str] | None:
 def _rows(ctx: Context, doc: Document, scope: Scope) -> list[ReportRow]:
     today = ctx.now.date()
     cert_id = scope.cert.id if scope.cert is not None else None
-    standings = ctx.store.standings(doc, ctx.now, cert_id, _learners(doc, scope))
+    standings = ctx.store.standings(doc, ctx.now, cert_id, _learners(doc, scope), not scope.inactive_too)
     rows = [
         _row(doc.users[user_id], doc.certifications[cert], standing, today) for user_id, cert, standing in standings
     ]
@@ -126,7 +135,7 @@ def _summary(ctx: Context, doc: Document, scope: Scope, expiring_days: int) -> l
     certs = [scope.cert] if scope.cert is not None else sorted(doc.certifications.values(), key=lambda c: c.id)
     until = rules.add_days(ctx.now.date(), expiring_days)
     cert_id = scope.cert.id if scope.cert is not None else None
-    counts = ctx.store.standing_counts(doc, ctx.now, cert_id, _learners(doc, scope), until)
+    counts = ctx.store.standing_counts(doc, ctx.now, cert_id, _learners(doc, scope), until, not scope.inactive_too)
     by_cert = {cert.id: _empty_summary(cert) for cert in certs}
     for (cert_id, status, overdue, expiring), count in counts.items():
         summary = by_cert[cert_id]
@@ -153,27 +162,37 @@ def _empty_summary(cert: Certification) -> Summary:
 
 
 def report(
-    ctx: Context, cert_id: str | None = None, user_id: str | None = None, expiring_within: int | None = None
+    ctx: Context,
+    cert_id: str | None = None,
+    user_id: str | None = None,
+    expiring_within: int | None = None,
+    include_inactive: bool = False,
 ) -> Outcome[list[ReportRow]]:
     """One row per learner and certification (admin: everyone; manager: their direct reports),
-    with `expiring_within` only completions that end within that many days."""
+    with `expiring_within` only completions that end within that many days; deactivated learners
+    only with `include_inactive` (their rows say `active` false)."""
     _check_days(expiring_within, "--expiring-within")
     doc, acting = read_for_report(ctx, user_id, True, *access.STAFF)
-    rows = _rows(ctx, doc, report_scope(doc, acting, cert_id, user_id))
+    rows = _rows(ctx, doc, report_scope(doc, acting, cert_id, user_id, include_inactive))
     if expiring_within is not None:
         rows = [row for row in rows if _expiring(row, expiring_within)]
     return Outcome(rows)
 
 
 def report_summary(
-    ctx: Context, cert_id: str | None = None, user_id: str | None = None, expiring_within: int | None = None
+    ctx: Context,
+    cert_id: str | None = None,
+    user_id: str | None = None,
+    expiring_within: int | None = None,
+    include_inactive: bool = False,
 ) -> Outcome[list[Summary]]:
     """Counts per certification of whom `report` would list; `expiring` counts completions ending
     within `expiring_within` days (default 30)."""
     _check_days(expiring_within, "--expiring-within")
     doc, acting = read_for_report(ctx, user_id, False, *access.STAFF)
     days = DEFAULT_EXPIRING_DAYS if expiring_within is None else expiring_within
-    return Outcome(_summary(ctx, doc, report_scope(doc, acting, cert_id, user_id), days))
+    scope = report_scope(doc, acting, cert_id, user_id, include_inactive)
+    return Outcome(_summary(ctx, doc, scope, days))
 
 
 # ---------------------------------------------------------------- check

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from certcli import access
 from certcli.access import ADMIN, STAFF
 from certcli.errors import StateError, UsageError
 from certcli.model import AuditEntry, Course, Document, User
@@ -67,6 +68,97 @@ def list_users(ctx: Context) -> Outcome[list[UserData]]:
     doc = ctx.store.read(Need(all_users=True))
     actor(ctx, doc, *STAFF)
     return Outcome([user_data(found) for found in doc.users.values()])
+
+
+def set_user(
+    ctx: Context,
+    user_id: str,
+    name: str | None = None,
+    email: str | None = None,
+    manager: str | None = None,
+    no_manager: bool = False,
+    role: str | None = None,
+) -> Outcome[UserData]:
+    """Change a user's name, e-mail address ('' clears it), manager or role (admin). A manager that
+    would make someone their own manager, even through others, is refused; so is leaving no admin."""
+    if manager is not None and no_manager:
+        raise UsageError("--manager and --no-manager exclude each other", hint="pass one of them")
+    if name is not None and not name.strip():
+        raise UsageError("--name is empty", hint="give the user's name")
+    with ctx.store.update(Need(all_users=True)) as doc:
+        actor(ctx, doc, ADMIN)
+        found = user(doc, user_id)
+        if manager is not None:
+            _check_manager(doc, found, user(doc, manager))
+        changes: dict[str, object] = {}
+        if name is not None and name != found.name:
+            changes["name"] = name
+        if email is not None and (email or None) != found.email:
+            changes["email"] = email or None
+        if (manager is not None or no_manager) and manager != found.manager:
+            changes["manager"] = manager
+        if role is not None and role != found.role:
+            if access.is_admin(found):
+                _keep_an_admin(doc, found, f"{found.id} cannot stop being an admin")
+            changes["role"] = role
+        changed = found._replace(**changes)
+        doc.users[found.id] = changed
+        if changes:
+            note_change(ctx, doc, "user set", changes, user=found.id)
+    message = f"Changed {found.id}: {', '.join(changes)}." if changes else "Nothing to change."
+    return Outcome(user_data(changed), [message])
+
+
+def _check_manager(doc: Document, found: User, manager: User) -> None:
+    """`manager` may manage `found` unless it closes a loop: nobody manages themselves, directly or not."""
+    chain, boss = [found.id], manager
+    while True:
+        chain.append(boss.id)
+        if boss.id == found.id:
+            raise StateError(
+                f"{manager.id} cannot manage {found.id}: {' → '.join(reversed(chain))} would be a circle",
+                hint=f"change {manager.id}'s manager first, or choose another",
+            )
+        if boss.manager is None or boss.manager not in doc.users or len(chain) > len(doc.users) + 1:
+            return
+        boss = doc.users[boss.manager]
+
+
+def _keep_an_admin(doc: Document, leaving: User, what: str) -> None:
+    others = [u.id for u in doc.users.values() if access.is_admin(u) and u.active and u.id != leaving.id]
+    if not others:
+        raise StateError(f"{what}: they are the only active admin", hint="make someone else an admin first")
+
+
+def deactivate_user(ctx: Context, user_id: str, reason: str) -> Outcome[UserData]:
+    """Offboard a user (admin): they can no longer act or be assigned, and leave reports; their
+    enrollments, history and audit trail stay as they are."""
+    if not reason.strip():
+        raise UsageError("a deactivation needs a reason", hint="pass --reason TEXT; it is kept in the audit trail")
+    with ctx.store.update(Need(all_users=True)) as doc:
+        acting = actor(ctx, doc, ADMIN)
+        found = user(doc, user_id)
+        if found.id == acting.id:
+            raise StateError("an admin cannot deactivate themselves", hint="ask another admin")
+        if not found.active:
+            return Outcome(user_data(found), [f"{found.id} is deactivated already; nothing to do."])
+        if access.is_admin(found):
+            _keep_an_admin(doc, found, f"{found.id} cannot be deactivated")
+        doc.users[found.id] = changed = found._replace(active=False)
+        note_change(ctx, doc, "user deactivate", {"reason": reason}, user=found.id)
+    return Outcome(user_data(changed), [f"Deactivated {found.id}: {reason}"])
+
+
+def reactivate_user(ctx: Context, user_id: str) -> Outcome[UserData]:
+    """Undo a deactivation (admin): the user acts, is assigned and reported on again."""
+    with ctx.store.update(Need(users=ids(ctx.actor_id, user_id))) as doc:
+        actor(ctx, doc, ADMIN)
+        found = user(doc, user_id)
+        if found.active:
+            return Outcome(user_data(found), [f"{found.id} is active already; nothing to do."])
+        doc.users[found.id] = changed = found._replace(active=True)
+        note_change(ctx, doc, "user reactivate", {}, user=found.id)
+    return Outcome(user_data(changed), [f"Reactivated {found.id}."])
 
 
 def add_course(ctx: Context, course_id: str, title: str, minutes: int | None) -> Outcome[CourseData]:

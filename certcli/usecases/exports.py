@@ -52,7 +52,7 @@ def export_statements(
     doc, acting = read_about(ctx, need, user_id is None, everyone if cert_id else None)
     if user_id not in (None, acting.id):
         access.may_report_on_others(acting, "export-xapi")
-    scope = report_scope(doc, acting, cert_id, user_id)
+    scope = report_scope(doc, acting, cert_id, user_id, include_inactive=True)  # history: leavers too
     if not doc.org_url:
         raise StateError(
             "the organisation has no web address, the base of the statements' identifiers",
@@ -103,7 +103,7 @@ def _calendar_learners(doc: Document, acting: User, user_id: str | None, everyon
     if not everyone:
         return [subject(doc, acting, user_id)]
     access.may_see_everyone(acting)
-    return [found for found in doc.users.values() if access.in_report_of(acting, found)]
+    return [found for found in doc.users.values() if found.active and access.in_report_of(acting, found)]
 
 
 def _entries(ctx: Context, doc: Document, learners: Iterable[User]) -> list[CalendarEntry]:

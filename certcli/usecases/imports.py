@@ -10,10 +10,12 @@ The file
     first).
 
 Columns
-    users        id, name, role, email, manager
+    users        id, name, role, email, manager, groups
                  role (optional): admin | manager | learner, empty means learner;
                  email (optional); manager (optional): a user in the store or in
-                 the same file.
+                 the same file; groups (optional): ids of groups of the store,
+                 separated by `;`, which the user joins (and is enrolled by their
+                 rules, as `group members --add` does).
     assignments  certification, user, due
                  due (optional): YYYY-MM-DD. A learner already assigned is left
                  as is (counted as unchanged), as `assign` does.
@@ -82,7 +84,15 @@ from certcli.model import (
     User,
 )
 from certcli.store.document import is_identifier
-from certcli.usecases.kernel import Context, Outcome, actor, enroll, note_change, open_next_cycle
+from certcli.usecases.kernel import (
+    Context,
+    Outcome,
+    actor,
+    enroll,
+    enroll_by_group_rules,
+    note_change,
+    open_next_cycle,
+)
 
 if TYPE_CHECKING:
     from certcli.usecases.shapes import ImportReport
@@ -102,7 +112,7 @@ class Columns(NamedTuple):
 
 
 COLUMNS = {
-    "users": Columns(("id", "name"), ("role", "email", "manager")),
+    "users": Columns(("id", "name"), ("role", "email", "manager", "groups")),
     "assignments": Columns(("certification", "user"), ("due",)),
     "completions": Columns(("certification", "user", "course", "completed_on")),
 }
@@ -211,6 +221,7 @@ class Tally:
         self.total, self.done = total, 0
         self.imported = self.unchanged = self.enrolled = 0
         self.problems: list[Problem] = []
+        self.notes: list[str] = []  # what else the rows did: enrollments by the groups users join
         self._progress = progress
         self._step = max(1, total // PROGRESS_STEPS)
         if progress is not None:
@@ -273,15 +284,26 @@ def _import_users(ctx: Context, doc: Document, admin: User, rows: list[Row], tal
     first_line: dict[str, int] = {}
     reasons = {row.line: _user_reasons(doc, row, first_line) for row in rows}
     _refuse_reports_of_refused_managers(rows, reasons, first_line, doc)
+    joining: dict[str, list[User]] = {}
     for row in rows:
         if reasons[row.line]:
             tally.problem(row.line, "; ".join(reasons[row.line]))
             continue
         user_id, manager = row.get("id"), row.get("manager") or None
-        doc.users[user_id] = User(
+        added = doc.users[user_id] = User(
             user_id, row.get("name"), row.get("role") or LEARNER, row.get("email") or None, manager
         )
+        for group_id in _groups_of(row):
+            joining.setdefault(group_id, []).append(added)
         tally.imported_one()
+    for group_id, members in joining.items():
+        found = doc.groups[group_id]
+        doc.groups[group_id] = found._replace(members=(*found.members, *(u.id for u in members)))
+        tally.notes += enroll_by_group_rules(ctx, doc, doc.groups[group_id], members)
+
+
+def _groups_of(row: Row) -> list[str]:
+    return list(dict.fromkeys(part.strip() for part in row.get("groups").split(";") if part.strip()))
 
 
 def _user_reasons(doc: Document, row: Row, first_line: dict[str, int]) -> list[str]:
@@ -304,6 +326,7 @@ def _user_reasons(doc: Document, row: Row, first_line: dict[str, int]) -> list[s
         reasons.append(f"role {role!r} is not one of {', '.join(ROLES)}")
     if manager and manager == user_id:
         reasons.append("a user cannot manage themselves")
+    reasons += [f"unknown group {group_id!r}" for group_id in _groups_of(row) if group_id not in doc.groups]
     return reasons
 
 
@@ -623,7 +646,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _messages(kind: str, path: Path, dry_run: bool, tally: Tally) -> list[str]:
-    messages = [f"{path}:{line}: {reason}" for line, reason in tally.problems]
+    messages = [f"{path}:{line}: {reason}" for line, reason in tally.problems] + tally.notes
     verb = "Would import" if dry_run else "Imported"
     summary = f"{verb} {_count(tally.imported, NOUNS[kind])}"
     if tally.enrolled:

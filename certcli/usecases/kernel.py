@@ -9,13 +9,24 @@ contract's order: arguments, store, acting user and role, lookups, relationships
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from certcli import access, rules
 from certcli.errors import NotFound, PermissionDenied, StateError, UsageError
-from certcli.model import ASSIGNED, CYCLE_OPENED, AuditEntry, Certification, Course, Document, Enrollment, Fact, User
+from certcli.model import (
+    ASSIGNED,
+    CYCLE_OPENED,
+    AuditEntry,
+    Certification,
+    Course,
+    Document,
+    Enrollment,
+    Fact,
+    Group,
+    User,
+)
 from certcli.store import Need, Store
 from certcli.store.document import ID_RULE, is_identifier
 
@@ -90,6 +101,8 @@ def actor(ctx: Context, doc: Document, *roles: str) -> User:
     user = doc.users.get(ctx.actor_id)
     if user is None:
         raise PermissionDenied(f"unknown acting user {ctx.actor_id!r}", hint="pass the id of a user in this store")
+    if not user.active:
+        raise PermissionDenied(f"{user.id} is deactivated", hint="ask an admin: certcli user reactivate ID")
     access.require_role(user, *roles)
     return user
 
@@ -104,14 +117,21 @@ def user(doc: Document, user_id: str) -> User:
 def certification(doc: Document, cert_id: str) -> Certification:
     cert = doc.certifications.get(cert_id)
     if cert is None:
-        raise NotFound(f"unknown certification {cert_id!r}", hint="see `certcli list` or `certcli show`")
+        raise NotFound(f"unknown certification {cert_id!r}", hint="see `certcli catalog`")
     return cert
 
 
 def course(doc: Document, course_id: str) -> Course:
     found = doc.courses.get(course_id)
     if found is None:
-        raise NotFound(f"unknown course {course_id!r}")
+        raise NotFound(f"unknown course {course_id!r}", hint="see `certcli course list`")
+    return found
+
+
+def group(doc: Document, group_id: str) -> Group:
+    found = doc.groups.get(group_id)
+    if found is None:
+        raise NotFound(f"unknown group {group_id!r}", hint="see `certcli group list`")
     return found
 
 
@@ -182,6 +202,55 @@ def open_next_cycle(ctx: Context, found: Enrollment, cert: Certification, curren
             hint="use a --now on or after that day",
         )
     record(ctx, found, CYCLE_OPENED, cycle=current.cycle + 1, requirements=rules.effective_requirements(cert))
+
+
+class Assignment(NamedTuple):
+    """What assigning a certification to some learners did: whom it enrolled, who already were,
+    and who were left out because they are deactivated."""
+
+    assigned: list[str]
+    unchanged: list[str]
+    inactive: list[str]
+
+
+def assign_learners(
+    ctx: Context, doc: Document, cert: Certification, learners: Iterable[User], by: str, due: date | None
+) -> Assignment:
+    """Enrol each learner not yet enrolled in `cert` (the certification's deadline counted from now)."""
+    done = Assignment([], [], [])
+    for learner in learners:
+        if not learner.active:
+            done.inactive.append(learner.id)
+        elif doc.enrollment(cert.id, learner.id) is not None:
+            done.unchanged.append(learner.id)
+        else:
+            enroll(ctx, doc, cert, learner, by=by, due=due)
+            done.assigned.append(learner.id)
+    return done
+
+
+def enroll_by_group_rules(ctx: Context, doc: Document, group: Group, joining: Iterable[User]) -> list[str]:
+    """Enrol learners who join `group` (or all its members, when a rule is new) in every certification
+    its rules name; returns what was done, in words. A retired certification enrols nobody."""
+    joining = list(joining)
+    told = []
+    for cert_id in group.auto_assign:
+        cert = doc.certifications[cert_id]
+        if cert.retired:
+            told.append(f"{cert.id} is retired: group {group.id} enrols nobody in it")
+            continue
+        done = assign_learners(ctx, doc, cert, joining, by=ctx.actor_id or "", due=None)
+        if done.assigned:
+            told.append(f"Assigned {cert.id} to {listed(done.assigned)} (group {group.id}).")
+        if done.inactive:
+            told.append(f"Not assigned {cert.id} to {listed(done.inactive)}: deactivated.")
+    return told
+
+
+def listed(ids: Sequence[str], most: int = 10) -> str:
+    """Ids for a message: all of a few, the first `most` of many and how many more."""
+    shown = ", ".join(ids[:most])
+    return shown if len(ids) <= most else f"{shown} and {len(ids) - most} more"
 
 
 def not_retired(cert: Certification) -> None:

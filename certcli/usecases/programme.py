@@ -10,17 +10,20 @@ from certcli import rules
 from certcli.access import ADMIN
 from certcli.dates import format_date
 from certcli.errors import StateError, UsageError
-from certcli.model import REQUIREMENTS_CHANGED, Certification, CourseRef, Document
+from certcli.model import REQUIREMENTS_CHANGED, Certification, CourseRef, Document, User
 from certcli.store import Need
 from certcli.usecases.kernel import (
+    Assignment,
     Context,
     Outcome,
     actor,
+    assign_learners,
     certification,
     check_id,
     course,
-    enroll,
+    group,
     ids,
+    listed,
     not_retired,
     note_change,
     record,
@@ -139,24 +142,71 @@ def _apply_to_open_cycles(ctx: Context, doc: Document, cert: Certification) -> i
     return moved
 
 
-def assign(ctx: Context, cert_id: str, user_ids: list[str], due: date | None) -> Outcome[Assigned]:
-    need = Need(users=ids(ctx.actor_id, *user_ids), certifications=ids(cert_id), enrollments_of_users=ids(*user_ids))
+def assign(
+    ctx: Context,
+    cert_id: str,
+    user_ids: Sequence[str],
+    due: date | None,
+    group_ids: Sequence[str] = (),
+    managers: Sequence[str] = (),
+) -> Outcome[Assigned]:
+    """Enrol the named users, every member of each group and every direct report of each manager;
+    those already enrolled are left as they are, deactivated ones are skipped and named."""
+    if not (user_ids or group_ids or managers):
+        raise UsageError("nobody to assign", hint="name users, or --group GROUP, or --team MANAGER")
+    crowd = bool(group_ids or managers)
+    need = Need(
+        users=ids(ctx.actor_id, *user_ids, *managers),
+        all_users=crowd,
+        certifications=ids(cert_id),
+        groups=ids(*group_ids),
+        enrollments_of_users=() if crowd else ids(*user_ids),
+        enrollments_of_certifications=ids(cert_id) if crowd else (),
+    )
     with ctx.store.update(need) as doc:
         acting = actor(ctx, doc, ADMIN)
         cert = certification(doc, cert_id)
-        learners = [user(doc, user_id) for user_id in dict.fromkeys(user_ids)]
+        learners = _learners(doc, user_ids, group_ids, managers)
         not_retired(cert)
-        assigned: list[str] = []
-        messages: list[str] = []
-        for learner in learners:
-            if doc.enrollment(cert.id, learner.id) is not None:
-                messages.append(f"{learner.id} is already assigned to {cert.id}; nothing to do.")
-                continue
-            enroll(ctx, doc, cert, learner, by=acting.id, due=due)
-            assigned.append(learner.id)
-            messages.append(f"Assigned {cert.id} to {learner.id}.")
-        note_change(ctx, doc, "assign", {"users": assigned, "due": format_date(due)}, certification=cert.id)
-    result: Assigned = {"certification": cert.id, "assigned": assigned}
-    return Outcome(result, messages)
+        done = assign_learners(ctx, doc, cert, learners, by=acting.id, due=due)
+        details: dict[str, object] = {"users": done.assigned, "due": format_date(due)}
+        if group_ids or managers:
+            details.update(groups=list(group_ids), teams=list(managers))
+        note_change(ctx, doc, "assign", details, certification=cert.id)
+    result: Assigned = {
+        "certification": cert.id,
+        "assigned": done.assigned,
+        "unchanged": done.unchanged,
+        "inactive": done.inactive,
+    }
+    return Outcome(result, _assign_messages(cert.id, done))
 
 
+def _learners(doc: Document, user_ids: Sequence[str], group_ids: Sequence[str], managers: Sequence[str]) -> list[User]:
+    """The named users, then each group's members, then each manager's direct reports, each once
+    (lookups first: an unknown id is exit 3)."""
+    wanted = [user(doc, user_id).id for user_id in user_ids]
+    for group_id in group_ids:
+        wanted += group(doc, group_id).members
+    for manager_id in managers:
+        manager = user(doc, manager_id)
+        wanted += [found.id for found in doc.users.values() if found.manager == manager.id]
+    return [doc.users[user_id] for user_id in dict.fromkeys(wanted)]
+
+
+def _assign_messages(cert_id: str, done: Assignment) -> list[str]:
+    if len(done.assigned) + len(done.unchanged) + len(done.inactive) > MESSAGES_BY_NAME:
+        counts = [
+            (done.assigned, f"Assigned {cert_id} to {{}}."),
+            (done.unchanged, f"Already assigned to {cert_id}, nothing to do: {{}}."),
+            (done.inactive, f"Not assigned {cert_id}, deactivated: {{}}."),
+        ]
+        return [text.format(listed(names)) for names, text in counts if names]
+    return (
+        [f"Assigned {cert_id} to {learner}." for learner in done.assigned]
+        + [f"{learner} is already assigned to {cert_id}; nothing to do." for learner in done.unchanged]
+        + [f"{learner} is deactivated: not assigned {cert_id}." for learner in done.inactive]
+    )
+
+
+MESSAGES_BY_NAME = 20  # beyond this many learners, a line per outcome rather than per learner

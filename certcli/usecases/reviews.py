@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from certcli import access, rules
 from certcli.dates import format_date
-from certcli.errors import StateError, UsageError
+from certcli.errors import DataError, NotFound, StateError, UsageError
 from certcli.model import PROOF_REVIEWED, PROOF_SUBMITTED, Certification, Document, Enrollment, User
 from certcli.store import Need
 from certcli.usecases.kernel import (
@@ -21,15 +22,17 @@ from certcli.usecases.kernel import (
     certification,
     enrollment,
     ids,
+    listed,
     note_change,
     record,
+    subject,
     user,
     view,
 )
 from certcli.usecases.views import progress
 
 if TYPE_CHECKING:
-    from certcli.usecases.shapes import Progress, ReviewItem
+    from certcli.usecases.shapes import Progress, ProofFile, ReviewItem
 
 
 
@@ -77,7 +80,8 @@ def _reviewable(
     ctx: Context, doc: Document, acting: User
 ) -> Iterator[tuple[Enrollment, Certification, rules.EnrollmentView]]:
     for found in doc.enrollments:
-        if not access.reviews(acting, doc.users[found.user]):
+        learner = doc.users[found.user]
+        if not learner.active or not access.reviews(acting, learner):
             continue
         cert = doc.certifications[found.certification]
         current = rules.evaluate(found, cert, ctx.now)
@@ -104,7 +108,8 @@ def review_queue(ctx: Context) -> Outcome[list[ReviewItem]]:
             }
         )
     items.sort(key=lambda item: (item["submitted_on"] or "", item["certification"], item["user"]))
-    return Outcome(items)
+    how = ["Open a proof to review it: certcli proof get CERTIFICATION USER -o FILE"] if items else []
+    return Outcome(items, how)
 
 
 def review(ctx: Context, cert_id: str, user_id: str, decision: str, reason: str | None = None) -> Outcome[Progress]:
@@ -130,3 +135,48 @@ def review(ctx: Context, cert_id: str, user_id: str, decision: str, reason: str 
     else:
         message = f"Rejected {learner.id}'s proof for {cert.id}: {reason}"
     return Outcome(result, [message])
+
+
+class FetchedProof(NamedTuple):
+    """A proof file's bytes, checked against its SHA-256, and what it is."""
+
+    content: bytes
+    about: ProofFile
+
+
+def get_proof(ctx: Context, cert_id: str, user_id: str, cycle: int | None = None) -> Outcome[FetchedProof]:
+    """The latest proof of a cycle (the current one unless `cycle`) of `user_id` in `cert_id`, for
+    an admin, the learner's manager and the learner; exit 6 when the kept bytes no longer match."""
+    doc = ctx.store.read(about(ctx, cert_id, user_id))
+    learner = subject(doc, actor(ctx, doc), user_id)
+    cert = certification(doc, cert_id)
+    current = view(ctx, enrollment(doc, cert, learner), cert)
+    numbers = [result.cycle.number for result in current.cycles]
+    if cycle is not None and cycle not in numbers:
+        cycles = listed([str(number) for number in numbers])
+        raise NotFound(f"{learner.id}'s {cert.id} has no cycle {cycle}", hint=f"its cycles: {cycles}")
+    chosen = current.cycles[-1].cycle if cycle is None else current.cycles[numbers.index(cycle)].cycle
+    if chosen.proof is None:
+        raise StateError(f"no proof was uploaded in cycle {chosen.number} of {learner.id}'s {cert.id}")
+    proof = chosen.proof.proof
+    content = ctx.store.proof_content(proof.sha256)
+    if content is None:
+        raise DataError(f"the proof {proof.filename!r} ({proof.sha256[:12]}…) is missing from the store",
+                        hint="run `certcli doctor`; ask the learner to upload it again")  # fmt: skip
+    if hashlib.sha256(content).hexdigest() != proof.sha256:
+        raise DataError(f"the kept copy of {proof.filename!r} no longer matches its SHA-256: it was changed",
+                        hint="run `certcli doctor`; restore it from a backup or ask for a new upload")  # fmt: skip
+    described: ProofFile = {
+        "user": learner.id,
+        "certification": cert.id,
+        "cycle": chosen.number,
+        "filename": proof.filename,
+        "sha256": proof.sha256,
+        "size": proof.size,
+        "review": chosen.proof.review,
+    }
+    said = (
+        f"{proof.filename} of {learner.id} in {cert.id} (cycle {chosen.number}, {proof.size} bytes, "
+        f"SHA-256 checked, review {chosen.proof.review})"
+    )
+    return Outcome(FetchedProof(content, described), [said])

@@ -80,6 +80,42 @@ class UserData(TypedDict):
     role: str
     email: str | None
     manager: str | None
+    active: bool
+
+
+class CatalogItem(TypedDict):
+    """One certification of `catalog`."""
+
+    id: str
+    title: str
+    kind: str
+    type: str
+    published: str | None
+    self_enroll: bool
+    retired: bool
+    courses_required: int
+    status: str | None  # the acting user's; None: not enrolled
+    overdue: bool
+    enrolled: int | None  # learners in the actor's reports enrolled; None for a learner
+
+
+class CourseItem(TypedDict):
+    """One course of `course list`."""
+
+    id: str
+    title: str
+    minutes: int | None
+    retired: bool
+    used_by: list[str]  # the certifications whose definitions list it
+
+
+class GroupData(TypedDict):
+    """A group: `group list` (array), `group show`, `group add`, `group members`, `group auto-assign`."""
+
+    id: str
+    name: str
+    members: list[str]
+    auto_assign: list[str]  # certifications its members are enrolled in
 
 
 class CourseData(TypedDict):
@@ -106,7 +142,9 @@ class OrgData(TypedDict):
 
 class Assigned(TypedDict):
     certification: str
-    assigned: list[str]
+    assigned: list[str]  # newly enrolled
+    unchanged: list[str]  # enrolled already
+    inactive: list[str]  # deactivated: not enrolled
 
 
 # ---------------------------------------------------------------- review
@@ -165,6 +203,18 @@ class History(TypedDict):
     cycles: list[CycleData]
 
 
+class ProofFile(TypedDict):
+    """The proof `proof get` wrote (its message; the bytes are the output)."""
+
+    user: str
+    certification: str
+    cycle: int
+    filename: str
+    sha256: str
+    size: int
+    review: str
+
+
 class Explanation(TypedDict):
     id: str
     user: str
@@ -203,6 +253,7 @@ class ReportRow(TypedDict):
     days_left: int | None  # to valid_until when completed, else to the due date
     renewal_open: bool
     cycle: int
+    active: bool  # false: a deactivated learner (`report --include-inactive`, or named with --user)
 
 
 class Summary(TypedDict):
@@ -271,6 +322,7 @@ class ApplyPlan(TypedDict):
     users: SectionChanges
     courses: SectionChanges
     certifications: SectionChanges
+    groups: SectionChanges
     assignments: AssignmentChanges
     plan: list[str]
 
@@ -306,6 +358,26 @@ class Check(TypedDict):
 class Health(TypedDict):
     healthy: bool
     checks: list[Check]
+
+
+# ---------------------------------------------------------------- export-xapi --lrs
+
+
+class LrsProblem(TypedDict):
+    """Statements the LRS did not store, and why."""
+
+    statements: list[str]  # their ids
+    status: int | None  # the LRS's HTTP status; None: no answer, or not sent after an earlier failure
+    reason: str
+
+
+class LrsDelivery(TypedDict):
+    lrs: str  # the statements resource posted to
+    statements: int  # how many the export holds
+    sent: int  # stored by the LRS on this run
+    already_there: int  # held by the LRS already: answered 409, or left out of the ids it stored
+    failed: int
+    problems: list[LrsProblem]
 
 
 # ---------------------------------------------------------------- migrate

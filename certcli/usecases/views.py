@@ -89,7 +89,14 @@ def page(doc: Document, cert: Certification, view: rules.EnrollmentView | None, 
 
 
 def user_data(found: User) -> UserData:
-    return {"id": found.id, "name": found.name, "role": found.role, "email": found.email, "manager": found.manager}
+    return {
+        "id": found.id,
+        "name": found.name,
+        "role": found.role,
+        "email": found.email,
+        "manager": found.manager,
+        "active": found.active,
+    }
 
 
 def course_data(found: Course) -> CourseData:
