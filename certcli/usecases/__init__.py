@@ -13,6 +13,7 @@
     catalogue        catalog, course list               groups        group ...
     as_code          apply, export
     imports          import (CSV)
+    completion       ids for shell completion
     doctor, migration
 
 Every name below is also reachable as `certcli.usecases.NAME` (`doctor` as `usecases.doctor.doctor`,
@@ -44,6 +45,7 @@ _AREAS = {
     "as_code": ("apply_file", "export_definitions", "definitions_data"),
     "imports": ("import_csv",),
     "migration": ("migrate",),
+    "completion": ("completion_ids",),
 }
 _HOME = {name: area for area, names in _AREAS.items() for name in names}
 

@@ -26,6 +26,7 @@ class ListItem(TypedDict):
     courses_done: int
     courses_required: int
     next_course: str | None
+    next_step: str | None  # course | upload-proof | start | review | None: nothing to do
     renewal_open: bool
     cycle: int | None
     user: str
