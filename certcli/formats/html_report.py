@@ -61,7 +61,10 @@ th[aria-sort=descending] button::after { content: " \\25BC"; }
 .wide { overflow-x: auto; }
 tr.overdue td { background: #fdecea; }
 tr.expiring td { background: #fff8e1; }
-.chart svg { width: 100%; height: auto; max-height: 26rem; }
+.chart { margin: 0; }
+.chart svg { width: 100%; height: auto; }
+#learners td { white-space: nowrap; }
+#learners td:first-child { white-space: normal; }
 .id { color: var(--muted); font-size: .85em; }
 """
 
@@ -140,8 +143,8 @@ def _whole_steps(largest: int) -> list[int]:
 def _chart_svg(
     kind: str, chart_id: str, title: str, colours: Sequence[str], fill: Callable[[Any], None], height: int = 360
 ) -> str:
-    """An inline SVG chart of pygal's `kind`: no script, no XML declaration, no comments (they carry the
-    day it was drawn), a fixed id, so the same data draws the same bytes."""
+    """An inline SVG chart of pygal's `kind`: no script, no XML declaration, no comment, a fixed id, so the
+    same data draws the same bytes."""
     import pygal
     from pygal.style import Style
 
@@ -162,15 +165,19 @@ def _chart_svg(
         truncate_legend=40, truncate_label=30,
     )  # fmt: skip
     chart.uuid = chart_id
-    chart.add_xml_filter(_without_comments)
+    chart.add_xml_filter(_static)
     fill(chart)
     svg: str = chart.render(is_unicode=True)
     return svg
 
 
-def _without_comments(root: Any) -> Any:
-    for node in [child for child in root if not isinstance(child.tag, str)]:
-        root.remove(node)
+def _static(root: Any) -> Any:
+    """The drawing alone: no comments (they carry the day it was drawn) and no script (pygal's settings
+    for its tooltip script, which the page does not load and its policy would refuse)."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if not isinstance(child.tag, str) or child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
     return root
 
 
