@@ -54,7 +54,7 @@ th[aria-sort=descending] button::after { content: " \\25BC"; }
 .bar { width: 4rem; height: .6rem; background: #e6e9ed; border-radius: .3rem; overflow: hidden; }
 .bar span { display: block; height: 100%; background: #2e7d32; }
 .status { display: inline-block; padding: 0 .45rem; border-radius: .7rem; color: #fff; font-size: .85em;
-          white-space: nowrap; }
+          white-space: nowrap; background: #5f6670; }
 #summary thead .status { white-space: normal; text-align: center; }
 #summary { font-size: .92rem; }
 #summary td:first-child { min-width: 11rem; }
@@ -67,6 +67,8 @@ tr.expiring td { background: #fff8e1; }
 #learners td:first-child { white-space: normal; }
 .id { color: var(--muted); font-size: .85em; }
 """
+
+STATUS_STYLE = "".join(f".status-{status} {{ background: {colour}; }}\n" for status, colour in STATUS_COLOURS.items())
 
 SORT_SCRIPT = """
 "use strict";
@@ -186,7 +188,7 @@ def status_chart(summary: Sequence[Mapping[str, Any]]) -> str:
     ordered = list(reversed(summary))
 
     def fill(chart: Any) -> None:
-        chart.x_labels = [item["certification"] for item in ordered]
+        chart.x_labels = [printable(item["certification"]) for item in ordered]
         chart.y_labels = _whole_steps(max((item["learners"] for item in ordered), default=0))
         for status in rules.STATUSES:
             chart.add(status, [item["by_status"][status] for item in ordered])
@@ -203,7 +205,7 @@ def expiry_chart(expiries: Mapping[str, list[int]], starts: Sequence[date]) -> s
         chart.x_labels = [start.strftime("%b %Y") for start in starts]
         chart.y_labels = _whole_steps(max((sum(month) for month in zip(*expiries.values(), strict=True)), default=0))
         for cert_id, counts in expiries.items():
-            chart.add(cert_id, counts)
+            chart.add(printable(cert_id), counts)
 
     return _chart_svg("StackedBar", "expiry-chart", "Completions ending, by month", CHART_COLOURS, fill)
 
@@ -226,8 +228,7 @@ def _percent(rate: float) -> str:
 
 
 def _status_badge(status: str) -> str:
-    colour = STATUS_COLOURS.get(status, "#5f6670")
-    return f'<span class="status" style="background:{colour}">{text(status.replace("_", " "))}</span>'
+    return f'<span class="status status-{text(status)}">{text(status.replace("_", " "))}</span>'
 
 
 def totals(summary: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -380,7 +381,7 @@ def render_report_page(
 <meta name="generator" content="certcli">
 <title>{text(heading)}</title>
 <link rel="icon" href="data:,">
-<style>{STYLE}</style>
+<style>{STYLE}{STATUS_STYLE}</style>
 </head>
 <body>
 <header>
