@@ -433,3 +433,12 @@ def test_in_chromium_markup_in_names_is_text_and_fetches_nothing(
     assert title.startswith(HOSTILE_TITLE)
     assert browser.evaluate("document.scripts.length") == 1
     browser.screenshot(ARTIFACTS / "html-report-hostile-names.png")
+
+
+def test_the_benchmark_runs_and_reports_both_formats() -> None:
+    bench = Path(__file__).resolve().parent.parent / "bench" / "html_report.py"
+    done = subprocess.run([sys.executable, str(bench), "--learners", "10", "--runs", "1"], capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "50 rows" in done.stdout
+    assert "report --format json" in done.stdout and "report --format html -o FILE" in done.stdout
