@@ -1028,7 +1028,7 @@ def report_command(
         bool, typer.Option("--include-inactive", help="Deactivated learners too, marked.")
     ] = False,
     output_format: Annotated[
-        ReportFormat, typer.Option("--format", help="table, csv, json or html (a page with charts; needs -o).")
+        ReportFormat, typer.Option("--format", help="table, csv, json or html (one page with charts, for -o FILE).")
     ] = "table",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the html report to FILE.", metavar="FILE")
