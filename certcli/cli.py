@@ -305,7 +305,7 @@ CompletionDate = Literal["approval", "submitted"]
 SortKey = Literal["relevance", "published", "name", "due"]
 ExportFormat = Literal["toml", "json"]
 ImportKind = Literal["users", "assignments", "completions"]
-ReportFormat = Literal["table", "csv", "json"]
+ReportFormat = Literal["table", "csv", "json", "html"]
 
 
 def _ids_of(kind: str) -> Callable[[typer.Context, str], list[str]]:
@@ -1204,12 +1204,17 @@ def report_command(
     include_inactive: Annotated[
         bool, typer.Option("--include-inactive", help="Deactivated learners too, marked.")
     ] = False,
-    output_format: Annotated[ReportFormat, typer.Option("--format", help="table, csv or json.")] = "table",
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="table, csv, json or html (one page with charts, for -o FILE).")
+    ] = "table",
     as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the html report to FILE.", metavar="FILE")
+    ] = None,
 ) -> None:
     """Who holds what: one row per learner and certification (admin, or a manager for their reports).
 
-    Example: certcli report --expiring-within 30 --format csv
+    Example: certcli report --expiring-within 30 --format csv; certcli report --format html -o report.html
     """
     from certcli.formats.csv_rows import SUMMARY_CSV_FIELDS, rows_to_csv
     from certcli.usecases.compliance import report, report_summary
@@ -1218,6 +1223,13 @@ def report_command(
         raise UsageError(f"--json and --format {output_format} ask for two formats", hint="give one of them")
     output_format = "json" if as_json else output_format
     context = _context(ctx)
+    if output_format == "html":
+        if summary:
+            raise UsageError("the html report holds the summary already", hint="drop --summary")
+        _report_page(context, output, cert, user, expiring_within, include_inactive)
+        return
+    if output is not None:
+        raise UsageError(f"-o writes the html report, not {output_format}", hint="pass --format html, or redirect")
     if summary:
         counts = report_summary(context, cert, user, expiring_within, include_inactive)
         if output_format == "csv":
@@ -1232,6 +1244,25 @@ def report_command(
         _deliver(context, rows_to_csv(rows.data), None, None)
     else:
         _emit(rows, output_format == "json", render.report_table)
+
+
+def _report_page(
+    context: Context,
+    output: Path | None,
+    cert: str | None,
+    user: str | None,
+    expiring_within: int | None,
+    include_inactive: bool,
+) -> None:
+    """`report --format html`: the page to -o FILE, or to stdout when that is not a terminal."""
+    from certcli.usecases.compliance import report_page
+
+    _output_allowed(context, output)
+    if output is None and render.is_terminal():
+        raise UsageError("an html report is a file, not text for the terminal", hint="pass -o FILE, or redirect stdout")
+    page = report_page(context, cert, user, expiring_within, include_inactive)
+    _tell(page.messages)
+    _deliver(context, page.data["html"], output, "the html report")
 
 
 @app.command("check")

@@ -37,7 +37,7 @@ _AREAS = {
     "reviews": ("upload_proof", "review_queue", "review", "get_proof"),
     "recertification": ("revoke", "history", "explain"),
     "audit_trail": ("audit_events", "audit_verify", "checked_audit_trail"),
-    "compliance": ("report", "report_summary", "check", "parse_fail_on"),
+    "compliance": ("report", "report_summary", "check", "parse_fail_on", "report_page"),
     "exports": ("export_statements", "badge", "calendar"),
     "lrs_delivery": ("send_statements",),
     "catalogue": ("catalog", "list_courses"),

@@ -269,6 +269,14 @@ class Summary(TypedDict):
     expiring: int
 
 
+class ReportPage(TypedDict):
+    """`report --format html`: the page, and the summaries and rows it shows."""
+
+    html: str
+    summary: list[Summary]
+    rows: list[ReportRow]
+
+
 class Finding(TypedDict):
     user: str
     certification: str
