@@ -790,7 +790,7 @@ def reminder_due(view: EnrollmentView, schedule: ReminderSchedule, today: date) 
         return ReminderDue(view.held.cycle.number, EXPIRY_REMINDER, days, view.valid_until)
     if view.due is None or view.status in (REVOKED_STATUS, PENDING_APPROVAL):
         return None
-    if view.overdue:
+    if view.overdue or view.status == EXPIRED:  # an expiry was told before: once expired, only "overdue"
         late = overdue_threshold(view.due, schedule.overdue_every, today)
         return None if late is None else ReminderDue(view.cycle, OVERDUE_REMINDER, late, view.due)
     days = nearest_threshold_before(view.due, schedule.before_due, today)
