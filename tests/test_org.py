@@ -34,7 +34,7 @@ def ok(store: Path, *args: str, actor: str | None = "root") -> Result:
 
 
 def shown(store: Path, actor: str = "root") -> Any:
-    """The organisation's name and address as `org show --json` gives them (its reminder schedule: tests/test_remind.py)."""
+    """The name and address `org show --json` gives (its reminder schedule: tests/test_remind.py)."""
     data = json.loads(ok(store, "org", "show", "--json", actor=actor).stdout)
     return {key: data[key] for key in ("name", "url")}
 
