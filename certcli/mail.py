@@ -42,13 +42,15 @@ class Server(NamedTuple):
 
 
 def server_from_url(url: str) -> Server:
-    """The server `url` names; UsageError (the URL shown without its user part) when it is not one."""
+    """The server `url` names; UsageError (the URL shown without a password) when it is not one."""
     from urllib.parse import unquote, urlsplit
+
+    from certcli.store import redact
 
     hint = (
         "set CERTCLI_SMTP_URL to smtp://HOST[:PORT], smtp+starttls://[USER@]HOST[:PORT] or smtps://[USER@]HOST[:PORT]"
     )
-    shown = _without_user(url)
+    shown = redact(url)
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -66,14 +68,6 @@ def server_from_url(url: str) -> Server:
         raise UsageError(f"CERTCLI_SMTP_URL {shown!r} has a path, a query or a fragment", hint=hint)
     user = unquote(parts.username) if parts.username else None
     return Server(parts.scheme, parts.hostname, port or PORTS[parts.scheme], user)
-
-
-def _without_user(url: str) -> str:
-    scheme, separator, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    if separator and "@" in authority:
-        return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
-    return url
 
 
 class Mailer:
