@@ -128,11 +128,11 @@ def remind_failure(data: RemindResult) -> DataError | None:
 def plan_run(doc: Document, now: datetime) -> RunPlan:
     """Every message the schedule calls for at `now` and is not recorded as sent, learners' first (in the
     store's order), then managers' digests; and the users who get nothing though something is due."""
-    due_by_user: dict[str, list[Pending]] = {}
+    due_by_user: dict[str, list[tuple[Pending, Enrollment]]] = {}
     for enrollment in doc.enrollments:
         pending = _pending(doc, enrollment, now)
         if pending is not None:
-            due_by_user.setdefault(enrollment.user, []).append(pending)
+            due_by_user.setdefault(enrollment.user, []).append((pending, enrollment))
     messages: list[Outgoing] = []
     skipped: list[SkippedUser] = []
     digests: dict[str, list[Pending]] = {}
@@ -141,19 +141,20 @@ def plan_run(doc: Document, now: datetime) -> RunPlan:
         if not learner.active:
             skipped.append({"user": user_id, "reason": DEACTIVATED})
             continue
-        if learner.manager is not None:
-            manager_sees = [p for p in reminders if not _reminded(doc, p, learner.manager)]
-            if manager_sees:
-                digests.setdefault(learner.manager, []).extend(manager_sees)
-        unsent = [p for p in reminders if not _reminded(doc, p, user_id)]
+        boss = learner.manager
+        if boss is not None:
+            digests.setdefault(boss, []).extend(p for p, found in reminders if not rules.reminded(found, boss, p.due))
+        unsent = [p for p, found in reminders if not rules.reminded(found, user_id, p.due)]
         if unsent:
             _address_or_skip(learner, Outgoing(learner, False, unsent), messages, skipped, "")
-    for manager_id, reminders in digests.items():
+    for manager_id, reports in digests.items():
         manager = doc.users[manager_id]
+        if not reports:
+            continue
         if not manager.active:
             skipped.append({"user": manager_id, "reason": f"{DEACTIVATED} (a manager's digest)"})
             continue
-        _address_or_skip(manager, Outgoing(manager, True, reminders), messages, skipped, " (a manager's digest)")
+        _address_or_skip(manager, Outgoing(manager, True, reports), messages, skipped, " (a manager's digest)")
     return RunPlan(messages, skipped)
 
 
@@ -166,9 +167,9 @@ def _address_or_skip(
         skipped.append({"user": recipient.id, "reason": NO_ADDRESS + why})
 
 
-def _reminded(doc: Document, pending: Pending, recipient: str) -> bool:
-    found = doc.enrollment(pending.certification, pending.user)
-    return found is not None and rules.reminded(found, recipient, pending.due)
+def _enrollments(doc: Document) -> dict[tuple[str, str], Enrollment]:
+    """The document's enrollments by (user, certification)."""
+    return {(found.user, found.certification): found for found in doc.enrollments}
 
 
 def _pending(doc: Document, enrollment: Enrollment, now: datetime) -> Pending | None:
@@ -233,7 +234,10 @@ def _deliver(ctx: Context, mailer: mail.Mailer, outgoing: Outgoing, sender: str,
     need = Need(users=ids(ctx.actor_id, recipient.id, *learners), enrollments_of_users=learners)
     try:
         with ctx.store.update(need) as doc:
-            unsent = [p for p in outgoing.reminders if not _reminded(doc, p, recipient.id)]
+            held = _enrollments(doc)
+            unsent = [
+                p for p in outgoing.reminders if not rules.reminded(held[p.user, p.certification], recipient.id, p.due)
+            ]
             if not unsent:
                 return None
             fresh = outgoing._replace(reminders=unsent)
@@ -241,7 +245,7 @@ def _deliver(ctx: Context, mailer: mail.Mailer, outgoing: Outgoing, sender: str,
             problem = mailer.send(message) if message is not None else "not a valid e-mail address"
             if problem is not None:
                 raise _NotTaken(problem)
-            _record(ctx, doc, fresh, str(message["Subject"]) if message is not None else "")
+            _record(ctx, doc, held, fresh, str(message["Subject"]) if message is not None else "")
     except _NotTaken as refused:
         return str(refused)
     return fresh
@@ -265,13 +269,15 @@ def _message(outgoing: Outgoing, sender: str, org: str, now: datetime) -> EmailM
         return None
 
 
-def _record(ctx: Context, doc: Document, outgoing: Outgoing, subject: str) -> None:
+def _record(
+    ctx: Context, doc: Document, held: dict[tuple[str, str], Enrollment], outgoing: Outgoing, subject: str
+) -> None:
     """A `reminded` fact on each enrollment, by the recipient, and the audit event naming the reminders."""
     for pending in outgoing.reminders:
-        found = doc.enrollment(pending.certification, pending.user)
-        assert found is not None  # enrollments are never removed
         due = pending.due
-        found.facts.append(Fact(REMINDED, ctx.now, by=outgoing.recipient.id, cycle=due.cycle, reminder=due.code))
+        held[pending.user, pending.certification].facts.append(
+            Fact(REMINDED, ctx.now, by=outgoing.recipient.id, cycle=due.cycle, reminder=due.code)
+        )
     details: dict[str, object] = {
         "to": outgoing.recipient.email,
         "subject": subject,
