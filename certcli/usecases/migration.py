@@ -52,7 +52,8 @@ def _proofs(store: Store, doc: Document) -> tuple[dict[str, bytes], list[str]]:
 def _content(doc: Document) -> tuple[Any, ...]:
     """What a copy must hold the same: everything but the audit head."""
     return (
-        doc.schema, doc.org_name, doc.org_url, doc.users, doc.courses, doc.certifications, doc.enrollments
+        doc.schema, doc.org_name, doc.org_url, doc.users, doc.courses, doc.certifications, doc.enrollments,
+        doc.reminders,
     )  # fmt: skip
 
 
