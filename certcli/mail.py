@@ -95,7 +95,7 @@ class Mailer:
         try:
             connection = self.connection or self._connect()
         except (OSError, smtplib.SMTPException) as error:
-            self.unreachable = self.clean(f"cannot reach the mail server {self.server.shown}: {_reason(error)}")
+            self.unreachable = self.clean(f"cannot connect to the mail server {self.server.shown}: {_reason(error)}")
             return self.unreachable
         try:
             refused = connection.send_message(message)

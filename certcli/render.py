@@ -399,8 +399,9 @@ def remind_text(result: RemindResult, colour: bool) -> str:
 
 
 def _reminder_line(reminder: ReminderData) -> str:
-    when = "days overdue" if reminder["kind"] == "overdue" else f"days before {reminder['date']}"
+    days = reminder["threshold"]
+    when = "overdue" if reminder["kind"] == "overdue" else f"before {reminder['date']}"
     return (
         f"{reminder['user']} {reminder['certification']} (cycle {reminder['cycle']}): "
-        f"{reminder['kind']}, {reminder['threshold']} {when}"
+        f"{reminder['kind']}, {days} day{'' if days == 1 else 's'} {when}"
     )

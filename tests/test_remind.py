@@ -312,6 +312,13 @@ def test_deactivated_users_and_users_without_an_address_get_nothing_and_are_list
     assert "eli" not in {user for user, *_ in reminders_of(data, "omar.haddad@acme.example")}
 
 
+def test_an_address_the_mail_standards_refuse_is_skipped_not_failed(store: str, smtp: MailServer) -> None:
+    assert cli(store, "user", "set", "dev", "--email", "dev at acme").exit_code == 0
+    data = remind(store, smtp.url)
+    assert {"user": "dev", "reason": "e-mail address 'dev at acme' not usable"} in data["skipped"]
+    assert data["failed"] == [] and len(data["sent"]) == 8
+
+
 def test_names_and_subjects_in_any_script_travel_as_utf8(store: str, smtp: MailServer) -> None:
     assert cli(store, "user", "set", "ana", "--name", "Ána Žáková 安娜").exit_code == 0
     assert cli(store, "org", "set", "--name", "Acme Société").exit_code == 0

@@ -103,6 +103,18 @@ def html_body(name: str, items: Sequence[Item], today: date, org: str, digest: b
     )
 
 
+def usable_address(address: str) -> bool:
+    """Whether the `email` package takes `address` as a recipient's: a local part in ASCII and a domain."""
+    from email.errors import MessageError
+    from email.headerregistry import Address
+
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError, MessageError):
+        return False
+    return True
+
+
 class Envelope(NamedTuple):
     """Who sends a message to whom: the sender's address and the recipient's name and address."""
 

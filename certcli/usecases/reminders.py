@@ -161,10 +161,12 @@ def plan_run(doc: Document, now: datetime) -> RunPlan:
 def _address_or_skip(
     recipient: User, outgoing: Outgoing, messages: list[Outgoing], skipped: list[SkippedUser], why: str
 ) -> None:
-    if recipient.email:
-        messages.append(outgoing)
-    else:
+    if not recipient.email:
         skipped.append({"user": recipient.id, "reason": NO_ADDRESS + why})
+    elif not letters.usable_address(recipient.email):
+        skipped.append({"user": recipient.id, "reason": f"e-mail address {recipient.email!r} not usable{why}"})
+    else:
+        messages.append(outgoing)
 
 
 def _enrollments(doc: Document) -> dict[tuple[str, str], Enrollment]:
@@ -253,6 +255,8 @@ def _deliver(ctx: Context, mailer: mail.Mailer, outgoing: Outgoing, sender: str,
 
 def _message(outgoing: Outgoing, sender: str, org: str, now: datetime) -> EmailMessage | None:
     """The e-mail for `outgoing`; None when the recipient's address is not one the `email` package takes."""
+    from email.errors import MessageError
+
     items = [pending.item for pending in outgoing.reminders]
     name, today, digest = outgoing.recipient.name, now.date(), outgoing.digest
     organisation = org or "your organisation"
@@ -265,7 +269,7 @@ def _message(outgoing: Outgoing, sender: str, org: str, now: datetime) -> EmailM
             letters.html_body(name, items, today, organisation, digest),
             now,
         )
-    except (ValueError, IndexError, TypeError):  # the email package's refusals of an address it cannot parse
+    except (ValueError, IndexError, MessageError):  # the email package's refusals of what it cannot parse
         return None
 
 
