@@ -56,7 +56,7 @@ SECTIONS = {
     "Learning": ("catalog", "list", "sort", "show", "start", "complete", "upload-proof", "history", "explain"),
     "Review": ("review", "proof", "approve", "reject"),
     "Administration": ("init", "define", "assign", "revoke", "user", "course", "group", "org", "apply", "import"),
-    "Reports and exports": ("report", "check", "calendar", "badge", "export", "export-xapi"),
+    "Reports and exports": ("report", "check", "remind", "calendar", "badge", "export", "export-xapi"),
     "The store": ("audit", "doctor", "migrate"),
 }
 GLOBAL_OPTIONS_HELP = (
