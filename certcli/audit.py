@@ -13,15 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from certcli.dates import format_time
+from certcli.dates import format_time, parse_time
 from certcli.model import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256")
+# Keys later events carry and earlier ones lack: the real time of the write, and (database stores)
+# the SHA-256 of every row the change wrote (None: removed), by table and key.
+OPTIONAL_EVENT_KEYS = ("recorded_at", "rows")
+WHOLE_STORE = "*"  # in an event's rows: the event lists every row the store holds (a store created or copied)
+SKEW_LIMIT = timedelta(hours=24)  # an effective time further than this from the real one is marked
+BACKDATED, POSTDATED = "backdated", "postdated"
 
 
 def _canonical(value: Any) -> bytes:
@@ -52,11 +58,23 @@ def event_hash(event: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical({key: value for key, value in event.items() if key != "sha256"})).hexdigest()
 
 
-def make_event(entry: AuditEntry, head: AuditHead | None, store_sha256: str) -> dict[str, Any]:
-    """The next event of the chain after `head`."""
+def row_digest(row: Any) -> str:
+    """SHA-256 of one database row's content, as an event records it and `audit verify` re-hashes it."""
+    return hashlib.sha256(_canonical(row)).hexdigest()
+
+
+def make_event(
+    entry: AuditEntry,
+    head: AuditHead | None,
+    store_sha256: str,
+    recorded_at: datetime,
+    rows: dict[str, dict[str, str | None]] | None = None,
+) -> dict[str, Any]:
+    """The next event of the chain after `head`, written at the real time `recorded_at`."""
     event: dict[str, Any] = {
         "seq": head.seq + 1 if head else 1,
         "at": format_time(entry.at),
+        "recorded_at": format_time(recorded_at),
         "actor": entry.actor,
         "action": entry.action,
         "subject": dict(entry.subject),
@@ -64,8 +82,27 @@ def make_event(entry: AuditEntry, head: AuditHead | None, store_sha256: str) -> 
         "prev": head.sha256 if head else GENESIS,
         "store_sha256": store_sha256,
     }
+    if rows is not None:
+        event["rows"] = rows
     event["sha256"] = event_hash(event)
     return event
+
+
+def skew(event: dict[str, Any]) -> str | None:
+    """`BACKDATED` or `POSTDATED` when the event's effective time (`at`, which --now sets) is more
+    than a day from when it was really written; None otherwise, and for events that predate `recorded_at`."""
+    recorded = event.get("recorded_at")
+    if not isinstance(recorded, str):
+        return None
+    try:
+        difference = parse_time(event["at"]) - parse_time(recorded)
+    except ValueError:
+        return None
+    if difference < -SKEW_LIMIT:
+        return BACKDATED
+    if difference > SKEW_LIMIT:
+        return POSTDATED
+    return None
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -86,8 +123,12 @@ def decode_event(raw: bytes | str) -> dict[str, Any]:
 
 def event_problem(event: Any) -> str | None:
     """What makes `event` something other than an audit event (keys and their types), or None."""
-    if not isinstance(event, dict) or set(event) != set(EVENT_KEYS):
+    if not isinstance(event, dict) or not set(EVENT_KEYS) <= set(event) <= {*EVENT_KEYS, *OPTIONAL_EVENT_KEYS}:
         return "not an audit event (it does not have exactly the event's keys)"
+    if "recorded_at" in event and not isinstance(event["recorded_at"], str):
+        return "its recorded_at is not text"
+    if "rows" in event and not _row_digests(event["rows"]):
+        return "its rows are not a table of row digests"
     if isinstance(event["seq"], bool) or not isinstance(event["seq"], int) or event["seq"] < 1:
         return "its seq is not a whole number ≥ 1"
     for key in ("at", "actor", "action"):
@@ -101,6 +142,54 @@ def event_problem(event: Any) -> str | None:
         if not isinstance(event[key], str) or not _SHA256.fullmatch(event[key]):
             return f"its {key} is not a SHA-256"
     return None
+
+
+def _row_digests(rows: Any) -> bool:
+    if not isinstance(rows, dict) or not all(isinstance(table, dict) for table in rows.values()):
+        return False
+    digests = [digest for table in rows.values() for digest in table.values()]
+    return all(digest is None or (isinstance(digest, str) and _SHA256.fullmatch(digest)) for digest in digests)
+
+
+def _latest_digests(events: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], tuple[int, str | None]], bool]:
+    """Each row's digest as the latest event that wrote or removed it left it, with that event's number;
+    and whether the events account for every row (from an event listing the whole store on, every
+    event records its rows), so that a row none of them names was added behind the trail's back."""
+    latest: dict[tuple[str, str], tuple[int, str | None]] = {}
+    complete = False
+    for event in events:
+        rows = event.get("rows")
+        if rows is None:
+            complete = False
+            continue
+        if WHOLE_STORE in rows:
+            latest, complete = {}, True
+        for table, digests in rows.items():
+            for key, digest in digests.items():
+                latest[table, key] = (event["seq"], digest)
+    return latest, complete
+
+
+def row_problems(events: list[dict[str, Any]], found: dict[tuple[str, str], str], partial: bool) -> list[str]:
+    """The rows in `found` (table and key: the digest of the row's content now) that differ from what
+    the trail recorded: edited, added or removed without an event. `partial`: `found` holds only
+    some rows, so a row missing from it is not a removal."""
+    latest, complete = _latest_digests(events)
+    problems = []
+    for (table, key), digest in found.items():
+        seq, recorded = latest.get((table, key), (None, None))
+        if seq is None:
+            if complete:
+                problems.append(f"{table} row {key!r} was added without an audit event")
+        elif recorded is None:
+            problems.append(f"{table} row {key!r} was added without an audit event (event {seq} removed it)")
+        elif recorded != digest:
+            problems.append(f"{table} row {key!r} was edited without an audit event (event {seq} wrote it)")
+    if not partial:
+        for (table, key), (seq, recorded) in latest.items():
+            if recorded is not None and (table, key) not in found:
+                problems.append(f"{table} row {key!r} was removed without an audit event (event {seq} wrote it)")
+    return problems
 
 
 def decode_log(raw: bytes) -> tuple[list[dict[str, Any]], str | None]:

@@ -80,7 +80,7 @@ class User(Record):
     """`active` False: deactivated (offboarded): they cannot act or be assigned and leave reports,
     while their enrollments, history and audit trail stay."""
 
-    __slots__ = ("id", "name", "role", "email", "manager", "active")
+    __slots__ = ("id", "name", "role", "email", "manager", "active", "login")
 
     def __init__(
         self,
@@ -90,9 +90,11 @@ class User(Record):
         email: str | None = None,
         manager: str | None = None,
         active: bool = True,
+        login: str | None = None,
     ) -> None:
         self.id, self.name, self.role, self.email, self.manager = id, name, role, email, manager
         self.active = active
+        self.login = login  # the operating system login name that acts as this user when --as is not given
 
 
 class Group(Record):
@@ -276,12 +278,14 @@ class Document(Record):
 
     `org_url`: the organisation's web address (https), the base of the identifiers
     its exported statements and credentials use.
+    `org_key`: the organisation's public signing key as a JWK (checkpoints and badges), or None.
     `pending_audit` is the change the current command makes, recorded in the
     audit log when the store is saved; it is not part of the document.
     """
 
     _fields = (
-        "org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url", "groups"
+        "org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url", "groups",
+        "org_key",
     )  # fmt: skip
     __slots__ = (*_fields, "pending_audit")
 
@@ -296,8 +300,10 @@ class Document(Record):
         audit_head: AuditHead | None = None,
         org_url: str = "",
         groups: dict[str, Group] | None = None,
+        org_key: dict[str, Any] | None = None,
     ) -> None:
         self.org_name, self.schema, self.audit_head, self.org_url = org_name, schema, audit_head, org_url
+        self.org_key = org_key
         self.groups: dict[str, Group] = groups if groups is not None else {}
         self.users: dict[str, User] = users if users is not None else {}
         self.courses: dict[str, Course] = courses if courses is not None else {}

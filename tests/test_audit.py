@@ -18,7 +18,7 @@ from certcli.errors import CertcliError
 from certcli.store import Store, open_store
 
 ADMIN, MANAGER, ANN, BEN = "root", "mia", "ann", "ben"
-EVENT_FIELDS = {"seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256"}
+EVENT_FIELDS = {"seq", "at", "recorded_at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256"}
 
 
 def at(when: str) -> datetime:

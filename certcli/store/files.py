@@ -6,7 +6,7 @@ import contextlib
 import os
 import stat
 from collections.abc import Collection, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -242,7 +242,7 @@ class FileStore:
                 self.put_proof(sha256, content)
             head = AuditHead(events[-1]) if events else None
             data = document_to_data(doc)
-            event = audit.make_event(pending_entry(doc), head, audit.document_hash(data))
+            event = audit.make_event(pending_entry(doc), head, audit.document_hash(data), datetime.now(UTC))
             try:
                 if events:  # the history first: a store without its log would not verify
                     self._write_log(history)
@@ -317,7 +317,7 @@ class FileStore:
                 f"audit log {self.audit_path} does not match the store: {problem}",
                 hint="run `certcli audit verify`; restore the store and its log from a backup",
             )
-        return audit.make_event(pending_entry(doc), head, audit.document_hash(after))
+        return audit.make_event(pending_entry(doc), head, audit.document_hash(after), datetime.now(UTC))
 
     def _save_with_event(
         self, doc: Document, head: AuditHead | None, before: dict[str, Any], after: dict[str, Any], mode: int

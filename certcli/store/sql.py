@@ -156,8 +156,11 @@ def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
     }
 
 
-def _org_data(doc: Document) -> dict[str, str]:
-    return {key: value for key, value in (("name", doc.org_name), ("url", doc.org_url)) if value}
+def _org_data(doc: Document) -> dict[str, Any]:
+    data: dict[str, Any] = {key: value for key, value in (("name", doc.org_name), ("url", doc.org_url)) if value}
+    if doc.org_key:
+        data["key"] = dict(doc.org_key)
+    return data
 
 
 def _ids_in(rows: Iterable[dict[str, Any]], key: str) -> set[str]:
@@ -422,6 +425,8 @@ class SqlStore:
         with self._transaction(write=False) as conn:
             doc = self._load(conn, self._checked_meta(conn, write=False), need)
             events, problem = self._audit_events(conn) if with_audit else ([], None)
+            if with_audit and problem is None:
+                problem = self._rows_problem(conn, events)
         return doc, events, problem
 
     def _load(self, conn: Any, meta: dict[str, Any], need: Need | None) -> Document:
@@ -707,7 +712,7 @@ class SqlStore:
             for sha256, content in proofs.items():
                 self._put_proof(conn, sha256, content)
             head = AuditHead(events[-1]) if events else None
-            self._save(conn, doc, head, empty, _rows_of(doc), None)
+            self._save(conn, doc, head, empty, _rows_of(doc), None, whole=True)
 
     @contextlib.contextmanager
     def update(self, need: Need | None = None) -> Iterator[Document]:
@@ -715,6 +720,7 @@ class SqlStore:
             meta = self._checked_meta(conn, write=True)
             doc = self._load(conn, meta, need)
             before, org_before = _rows_of(doc), _org_data(doc)
+            self._refuse_broken_trail(conn, doc, before, org_before)
             self._conn = conn
             try:
                 yield doc
@@ -745,16 +751,20 @@ class SqlStore:
         head: AuditHead | None,
         before: dict[str, dict[Any, dict[str, Any]]],
         after: dict[str, dict[Any, dict[str, Any]]],
-        org_before: dict[str, str] | None,
+        org_before: dict[str, Any] | None,
+        whole: bool = False,
     ) -> None:
         """Write the rows that changed between `before` and `after`, then the audit event,
-        which carries the SHA-256 of the rows written and removed."""
+        which carries the SHA-256 of the rows written and removed, and each row's own digest
+        (`whole`: the event lists every row of the store)."""
         from certcli import audit
 
         change = audit.ChangeHash()
+        digests: dict[str, dict[str, str | None]] = {audit.WHOLE_STORE: {}} if whole else {}
         if _org_data(doc) != org_before:
             self._set_meta(conn, "org", _dumps(_org_data(doc)))
             change.add("org", "written", _org_data(doc))
+            digests["org"] = {ORG_ROW: audit.row_digest(_org_data(doc))}
         for table in _TABLES:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
@@ -762,16 +772,68 @@ class SqlStore:
             for key in removed:
                 self._delete(conn, table, key)
                 change.add(table, "removed", _plain(key))
+                digests.setdefault(table, {})[row_key(key)] = None
             self._write(conn, doc, table, written, old)
-            for data in written.values():
+            for key, data in written.items():
                 change.add(table, "written", data)
+                digests.setdefault(table, {})[row_key(key)] = audit.row_digest(data)
         for cert_id in before["certifications"]:
             if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
                 self._refresh_standings(conn, doc.certifications[cert_id])
-        event = audit.make_event(pending_entry(doc), head, change.hexdigest())
+        self._append_event(conn, doc, head, change.hexdigest(), digests)
+
+    def _append_event(
+        self, conn: Any, doc: Document, head: AuditHead | None, change: str, digests: dict[str, dict[str, str | None]]
+    ) -> None:
+        from datetime import UTC
+
+        from certcli import audit
+
+        event = audit.make_event(pending_entry(doc), head, change, datetime.now(UTC), digests)
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
         self._set_meta(conn, "head", _dumps(event))
         doc.audit_head = AuditHead(event)
+
+    # ------------------------------------------------------------ what the trail covers
+
+    def _refuse_broken_trail(
+        self, conn: Any, doc: Document, loaded: dict[str, dict[Any, dict[str, Any]]], org: dict[str, Any]
+    ) -> None:
+        """A change is made only on a trail that verifies, as on a file store: the chain of events,
+        the head the store records, and the rows this change read against the digests recorded for them."""
+        from certcli import audit
+
+        events, problem = self._audit_events(conn)
+        problem = problem or audit.verify(events, doc.audit_head, None)
+        if problem is None:
+            found = {(table, row_key(key)): audit.row_digest(data) for table, rows in loaded.items()
+                     for key, data in rows.items()}  # fmt: skip
+            found["org", ORG_ROW] = audit.row_digest(org)
+            problems = audit.row_problems(events, found, partial=True)
+            problem = problems[0] if problems else None
+        if problem is not None:
+            raise DataError(
+                f"store {self.location}: audit trail broken: {problem}",
+                hint="run `certcli audit verify`; restore the store from a backup (nothing was written)",
+            )
+
+    def _rows_problem(self, conn: Any, events: list[dict[str, Any]]) -> str | None:
+        """Every row of the store re-hashed against the latest event that wrote it: the rows edited,
+        added or removed without an event, named (the first few), or None."""
+        from certcli import audit
+
+        found: dict[tuple[str, str], str] = {}
+        for table in _TABLES:
+            for data in self._select(conn, table, "1 = 1", []):
+                key = (data["user"], data["certification"]) if table == "enrollments" else data["id"]
+                found[table, row_key(key)] = audit.row_digest(data)
+        org = self._meta(conn).get("org", {})
+        found["org", ORG_ROW] = audit.row_digest(org)
+        problems = audit.row_problems(events, found, partial=False)
+        if not problems:
+            return None
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        return "; ".join(problems[:5]) + more
 
     def _delete(self, conn: Any, table: str, key: Any) -> None:
         if table == "enrollments":
@@ -863,6 +925,14 @@ class SqlStore:
 
 def _plain(key: Any) -> Any:
     return list(key) if isinstance(key, tuple) else key
+
+
+ORG_ROW = "org"  # the organisation's settings, kept as one meta value, are the one "row" of table org
+
+
+def row_key(key: Any) -> str:
+    """A row's key as an event names it: the id, or `user/certification` for an enrollment."""
+    return "/".join(key) if isinstance(key, tuple) else str(key)
 
 
 def _event(text: Any) -> dict[str, Any]:
