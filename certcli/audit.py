@@ -258,3 +258,40 @@ def matches(event: dict[str, Any], user: str | None, cert: str | None, since: da
     if cert is not None and subject.get("certification") != cert:
         return False
     return since is None or event["at"][:10] >= since.isoformat()
+
+
+# ---------------------------------------------------------------- checkpoints
+
+CHECKPOINT_ACTION = "audit checkpoint"
+CHECKPOINT_TYPE = "certcli-audit-checkpoint"
+
+
+def checkpoint_claims(head: AuditHead, signed_at: datetime, issuer: str) -> dict[str, Any]:
+    """What a checkpoint signs: the chain's head (its number and hash commit to every earlier event
+    and to the store as of that event), who signs and when."""
+    return {"type": CHECKPOINT_TYPE, "seq": head.seq, "sha256": head.sha256, "iss": issuer,
+            "iat": int(signed_at.timestamp()), "signed_at": format_time(signed_at)}  # fmt: skip
+
+
+def recorded_checkpoints(events: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(event number, signed checkpoint) of every checkpoint the trail records."""
+    return [
+        (event["seq"], event["details"]["checkpoint"])
+        for event in events
+        if event["action"] == CHECKPOINT_ACTION and isinstance(event["details"].get("checkpoint"), str)
+    ]
+
+
+def checkpoint_problem(events: list[dict[str, Any]], claims: dict[str, Any]) -> str | None:
+    """What in the trail no longer matches the signed checkpoint `claims`, or None."""
+    seq, sha256 = claims.get("seq"), claims.get("sha256")
+    if claims.get("type") != CHECKPOINT_TYPE or isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        return "it is not a certcli audit checkpoint"
+    if len(events) < seq:
+        return (
+            f"it covers event {seq} but the trail ends at event {len(events)}: events were removed, "
+            "or the store and its trail were rolled back"
+        )
+    if events[seq - 1]["sha256"] != sha256:
+        return f"event {seq} is not the event it signed: the trail up to event {seq} was rewritten"
+    return None

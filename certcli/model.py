@@ -280,14 +280,14 @@ class Document(Record):
     its exported statements and credentials use.
     `org_key`: the organisation's public signing key as a JWK (checkpoints and badges), or None.
     `pending_audit` is the change the current command makes, recorded in the
-    audit log when the store is saved; it is not part of the document.
+    audit log when the store is saved; it is not part of the document, nor is `record_anyway`.
     """
 
     _fields = (
         "org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url", "groups",
         "org_key",
     )  # fmt: skip
-    __slots__ = (*_fields, "pending_audit")
+    __slots__ = (*_fields, "pending_audit", "record_anyway")
 
     def __init__(
         self,
@@ -310,6 +310,7 @@ class Document(Record):
         self.certifications: dict[str, Certification] = certifications if certifications is not None else {}
         self.enrollments: list[Enrollment] = enrollments if enrollments is not None else []
         self.pending_audit: AuditEntry | None = None
+        self.record_anyway = False  # the change is its audit event alone (a checkpoint): saved all the same
 
     def enrollment(self, certification: str, user: str) -> Enrollment | None:
         for item in self.enrollments:

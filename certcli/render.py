@@ -255,19 +255,22 @@ def explanation_text(data: Explanation, colour: bool) -> str:
 
 
 def audit_table(events: list[dict[str, Any]], colour: bool) -> str:
+    from certcli.audit import skew
+
     if not events:
         return "No audit events."
     rows = [
         [
             event["seq"],
-            event["at"],
+            event["at"] + (f" ({paint(skew(event) or '', '33', colour)})" if skew(event) else ""),
+            _dash(event.get("recorded_at")),
             _dash(event["actor"]),
             event["action"],
             " ".join(f"{key}={value}" for key, value in event["subject"].items()) or "-",
         ]
         for event in events
     ]
-    return table(rows, ["SEQ", "AT", "ACTOR", "ACTION", "SUBJECT"])
+    return table(rows, ["SEQ", "AT", "RECORDED AT", "ACTOR", "ACTION", "SUBJECT"])
 
 
 def report_table(rows: list[ReportRow], colour: bool) -> str:
@@ -360,4 +363,5 @@ def plan_text(plan: ApplyPlan, colour: bool) -> str:
 
 def org_text(org: OrgData, colour: bool) -> str:
     """`org show` for people: one line per setting, `-` where unset."""
-    return f"Name: {org['name'] or '-'}\nURL:  {org['url'] or '-'}"
+    key = org["key"]["kid"] + f" ({org['key']['alg']})" if org["key"] else "-"
+    return f"Name: {org['name'] or '-'}\nURL:  {org['url'] or '-'}\nKey:  {key}"

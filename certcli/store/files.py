@@ -279,7 +279,7 @@ class FileStore:
             head, before = doc.audit_head, document_to_data(doc)
             yield doc
             after = document_to_data(doc)
-            if after != before:
+            if after != before or doc.record_anyway:
                 self._save_with_event(doc, head, before, after, stat.S_IMODE(os.stat(self.path).st_mode))
 
     # ------------------------------------------------------------ the audit log

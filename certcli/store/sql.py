@@ -727,7 +727,7 @@ class SqlStore:
             finally:
                 self._conn = None
             after = _rows_of(doc)
-            if after != before or _org_data(doc) != org_before:
+            if after != before or _org_data(doc) != org_before or doc.record_anyway:
                 self._save(conn, doc, doc.audit_head, before, after, org_before)
 
     def put_proof(self, sha256: str, content: bytes) -> None:

@@ -29,15 +29,15 @@ _AREAS = {
     "kernel": ("Context", "Outcome"),
     "directory": (
         "init_store", "add_user", "set_user", "deactivate_user", "reactivate_user", "list_users", "add_course",
-        "show_org", "set_org", "checked_org_url",
+        "show_org", "set_org", "checked_org_url", "org_keygen", "login_user",
     ),  # fmt: skip
     "programme": ("Definition", "define", "assign"),
     "learning": ("list_certifications", "show", "start", "complete"),
     "reviews": ("upload_proof", "review_queue", "review", "get_proof"),
     "recertification": ("revoke", "history", "explain"),
-    "audit_trail": ("audit_events", "audit_verify", "checked_audit_trail"),
+    "audit_trail": ("audit_events", "audit_verify", "checked_audit_trail", "audit_checkpoint"),
     "compliance": ("report", "report_summary", "check", "parse_fail_on"),
-    "exports": ("export_statements", "badge", "calendar"),
+    "exports": ("export_statements", "badge", "calendar", "signed_badge", "verify_badge"),
     "lrs_delivery": ("send_statements",),
     "catalogue": ("catalog", "list_courses"),
     "groups": ("add_group", "list_groups", "show_group", "change_members", "auto_assign"),

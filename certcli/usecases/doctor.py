@@ -32,6 +32,7 @@ def doctor(ctx: Context) -> Outcome[Health]:
     findings = [passed("store", f"{ctx.store.location} loads and validates ({_counts(doc)})")]
     findings += ctx.store.check_health(doc)
     findings.append(_audit_finding(trail))
+    findings.append(_timing_finding(trail))
     problems = [finding for finding in findings if not finding.ok]
     checks: list[Check] = [{"check": f.check, "ok": f.ok, "detail": f.detail} for f in findings]
     if problems:
@@ -45,6 +46,18 @@ def _counts(doc: Document) -> str:
     collections = ((doc.users, "user"), (doc.courses, "course"), (doc.certifications, "certification"))
     counts = [number(len(items), word) for items, word in collections]
     return ", ".join([*counts, number(len(doc.enrollments), "enrollment")])
+
+
+def _timing_finding(trail: Trail) -> Finding:
+    """How many events carry a time (--now) over a day from when they were written: reported, not a problem."""
+    from certcli import audit
+
+    skews = [audit.skew(event) for event in trail.events]
+    backdated, postdated = skews.count(audit.BACKDATED), skews.count(audit.POSTDATED)
+    detail = f"{number(backdated, 'event')} backdated, {postdated} postdated by over 24 hours"
+    if backdated or postdated:
+        detail += "; `certcli audit --backdated` lists them"
+    return passed("timing", detail)
 
 
 def _audit_finding(trail: Trail) -> Finding:
