@@ -240,6 +240,24 @@ def verify(events: list[dict[str, Any]], head: AuditHead | None, store_sha256: s
     return None
 
 
+def tail_problem(tail: list[dict[str, Any]], head: AuditHead | None) -> str | None:
+    """What is wrong with the chain's end: `tail` its last two events (or fewer), `head` the event the store
+    records; None when the head is the last event, unedited, and follows the one before it."""
+    if head is None:
+        return f"the store records no audit event but the trail holds event {tail[-1]['seq']}" if tail else None
+    if event_hash(head.event) != head.sha256:
+        return f"event {head.seq} as the store records it was edited"
+    if not tail or tail[-1] != head.event:
+        return f"event {head.seq}, which the store records, is not the trail's last event: the trail was edited"
+    if event_hash(tail[-1]) != tail[-1]["sha256"]:
+        return f"event {head.seq} was edited: its content no longer matches its SHA-256"
+    if len(tail) == 2 and (tail[0]["seq"] != head.seq - 1 or tail[-1]["prev"] != tail[0]["sha256"]):
+        return f"event {head.seq} does not follow event {head.seq - 1}: an event was removed or edited"
+    if len(tail) == 1 and head.event["prev"] != GENESIS:
+        return f"event {head.seq - 1} is missing: events were removed"
+    return None
+
+
 def restorable(events: list[dict[str, Any]], head: AuditHead | None) -> bool:
     """Whether the log lacks just the store's latest event, which a cut-short change left unappended."""
     if head is None or len(events) != head.seq - 1:

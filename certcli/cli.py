@@ -1234,14 +1234,20 @@ def export_xapi_command(
 
 
 @app.command("doctor")
-def doctor_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Check a store's health (admin): it validates, modes, lock and temp files, proofs, audit chain.
+def doctor_command(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="First work a database's standings out again from the facts (admin).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a store's health (admin): it validates, modes, lock and temp files, proofs, audit chain, standings.
 
     Exits 0 when healthy, 6 listing the problems. Example: certcli doctor --json
     """
     from certcli.usecases.doctor import doctor
 
-    outcome = doctor(_context(ctx))
+    outcome = doctor(_context(ctx), repair)
     healthy = outcome.data["healthy"]
     _emit(outcome if healthy else outcome._replace(messages=()), as_json, render.health_text)
     if not healthy:  # the problems are the error: one line each

@@ -158,6 +158,9 @@ def verify(token: str, trusted: dict[str, str]) -> tuple[dict[str, Any], dict[st
     parts = token.strip().split(".")
     if len(parts) != 3:
         raise ValueError("it is not a compact JWS (three parts separated by dots)")
+    named = _unverified_part(parts[0]).get("kid")
+    if named not in (None, trusted["kid"]):
+        raise ValueError(f"it names another key ({named}), not the organisation's ({trusted['kid']})")
     bare: dict[str, str | list[str]] = {**_bare(trusted)}
     key = import_key(bare)
     algorithm = ALGORITHMS[trusted["kty"]]
@@ -170,8 +173,6 @@ def verify(token: str, trusted: dict[str, str]) -> tuple[dict[str, Any], dict[st
     except (ValueError, TypeError, KeyError):
         raise ValueError("it is not a well-formed compact JWS") from None
     header = found.headers()
-    if header.get("kid") not in (None, trusted["kid"]):
-        raise ValueError(f"it names another key ({header.get('kid')}), not the organisation's ({trusted['kid']})")
     try:
         payload = json.loads(found.payload)
     except ValueError:
@@ -191,11 +192,16 @@ def _reason(error: Exception) -> str:
 
 def unverified_claims(token: str) -> dict[str, Any]:
     """The JSON payload of a compact JWS already verified, read again without the key ({} if unreadable)."""
+    parts = token.split(".")
+    return _unverified_part(parts[1]) if len(parts) == 3 else {}
+
+
+def _unverified_part(part: str) -> dict[str, Any]:
+    """A base64url JSON object of a compact JWS, unchecked ({} if it is not one)."""
     import base64
 
     try:
-        body = token.split(".")[1]
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (IndexError, ValueError):
+        value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except ValueError:
         return {}
-    return payload if isinstance(payload, dict) else {}
+    return value if isinstance(value, dict) else {}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from certcli.atomic import fsync_folder, sweep_temp_files, write_atomically
 from certcli.errors import DataError, StateError, StoreBusy
 from certcli.formats.documents import FileFormat
-from certcli.model import AuditHead, Document
+from certcli.model import AuditEntry, AuditHead, Document
 from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need, pending_entry, tally
 from certcli.store.document import document_from_data, document_to_data
 
@@ -106,6 +106,9 @@ class FileStore:
         from certcli.store.health import file_store_findings
 
         return file_store_findings(doc, self.path, self.audit_path, self.proofs_dir)
+
+    def rebuild_derived(self, entry: AuditEntry) -> int:
+        return 0  # a file keeps nothing worked out from the facts
 
     def content_hash(self, doc: Document) -> str | None:
         from certcli import audit

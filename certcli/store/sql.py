@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from certcli import rules
 from certcli.dates import format_date, format_time
 from certcli.errors import CertcliError, DataError, StateError, StoreBusy
-from certcli.model import SCHEMA_VERSION, AuditHead, Certification, Document, Enrollment
+from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document, Enrollment
 from certcli.store import Need, pending_entry, tally
 from certcli.store.document import (
     certification_data,
@@ -258,7 +258,59 @@ class SqlStore:
     def check_health(self, doc: Document) -> list[Finding]:
         from certcli.store.health import kept_proofs_findings
 
-        return kept_proofs_findings(doc, self.proof_content)
+        return kept_proofs_findings(doc, self.proof_content) + self._standings_findings()
+
+    def _standings_findings(self) -> list[Finding]:
+        """The standings table worked out again from the facts: one finding per enrollment whose rows differ."""
+        from certcli.store.health import Finding, number, passed
+
+        with self._transaction(write=False) as conn:
+            self._require_store(conn)
+            differing, count = self._standings_differences(conn)
+        if not differing:
+            return [passed("standings", f"{number(count, 'standings row')} match the facts they are worked out from")]
+        fix = "run `certcli doctor --repair` to work them out again"
+        return [Finding("standings", False, f"{what}; {fix}") for what in differing]
+
+    def _standings_differences(self, conn: Any) -> tuple[list[str], int]:
+        """What differs between the standings table and the facts, by enrollment, and how many rows it holds."""
+        meta = self._meta(conn)
+        doc = self._load(conn, meta, Need(all_certifications=True))
+        expected: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
+        for cert in doc.certifications.values():
+            for enrollment in self._enrollments(self._select(conn, "enrollments", "certification_id = ?", [cert.id])):
+                pieces = _derived(enrollment, cert)[1]
+                expected[enrollment.user, cert.id] = {tuple(piece) for piece in pieces}
+        found: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
+        columns = f"user_id, certification_id, last_fact_at, first_day, until_day, {STANDING_COLUMNS}"
+        rows = self._rows(conn, f"SELECT {columns} FROM standings")
+        for row in rows:
+            found.setdefault((row[0], row[1]), set()).add(tuple(row))
+        differing = []
+        for key in sorted(set(expected) | set(found), key=repr):
+            if expected.get(key, set()) != found.get(key, set()):
+                what = "has no enrollment" if key not in expected else "differ from what its facts give"
+                differing.append(f"standings rows of {key[0]} in {key[1]} {what}")
+        return differing, len(rows)
+
+    def rebuild_derived(self, entry: AuditEntry) -> int:
+        """Work the standings out again from the facts when any row differs, with an audit event;
+        how many enrollments' rows differed (0: nothing was written)."""
+        from certcli import audit
+
+        with self._transaction(write=True) as conn:
+            meta = self._checked_meta(conn, write=True)
+            doc = self._load(conn, meta, Need(all_certifications=True))
+            self._refuse_broken_trail(conn, doc)
+            differing, _ = self._standings_differences(conn)
+            if not differing:
+                return 0
+            self._run(conn, "DELETE FROM standings")
+            for cert in doc.certifications.values():
+                self._refresh_standings(conn, cert)
+            doc.pending_audit = entry._replace(details={**entry.details, "standings": len(differing)})
+            self._append_event(conn, doc, doc.audit_head, audit.ChangeHash().hexdigest(), {})
+        return len(differing)
 
     # ------------------------------------------------------------ dialect hooks
 
@@ -720,7 +772,7 @@ class SqlStore:
             meta = self._checked_meta(conn, write=True)
             doc = self._load(conn, meta, need)
             before, org_before = _rows_of(doc), _org_data(doc)
-            self._refuse_broken_trail(conn, doc, before, org_before)
+            self._refuse_broken_trail(conn, doc)
             self._conn = conn
             try:
                 yield doc
@@ -796,21 +848,20 @@ class SqlStore:
 
     # ------------------------------------------------------------ what the trail covers
 
-    def _refuse_broken_trail(
-        self, conn: Any, doc: Document, loaded: dict[str, dict[Any, dict[str, Any]]], org: dict[str, Any]
-    ) -> None:
-        """A change is made only on a trail that verifies, as on a file store: the chain of events,
-        the head the store records, and the rows this change read against the digests recorded for them."""
+    def _refuse_broken_trail(self, conn: Any, doc: Document) -> None:
+        """A change is made only where the trail's end holds, as on a file store: the head the store records is
+        the last event, unedited, and follows the one before it. (The whole chain and every row are
+        re-hashed by `audit verify` and `doctor`; a change reads only what it needs, at any size.)"""
         from certcli import audit
 
-        events, problem = self._audit_events(conn)
-        problem = problem or audit.verify(events, doc.audit_head, None)
-        if problem is None:
-            found = {(table, row_key(key)): audit.row_digest(data) for table, rows in loaded.items()
-                     for key, data in rows.items()}  # fmt: skip
-            found["org", ORG_ROW] = audit.row_digest(org)
-            problems = audit.row_problems(events, found, partial=True)
-            problem = problems[0] if problems else None
+        rows = self._rows(conn, "SELECT seq, event FROM audit_events ORDER BY seq DESC LIMIT 2")
+        problem: str | None
+        try:
+            tail = [_event(text) for _, text in reversed(rows)]
+        except ValueError as exc:
+            tail, problem = [], f"the audit_events table was edited: {exc}"
+        else:
+            problem = audit.tail_problem(tail, doc.audit_head)
         if problem is not None:
             raise DataError(
                 f"store {self.location}: audit trail broken: {problem}",

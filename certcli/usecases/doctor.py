@@ -24,12 +24,14 @@ if TYPE_CHECKING:
 
 
 
-def doctor(ctx: Context) -> Outcome[Health]:
-    """Every check's finding, and messages listing the problems (or saying the store is healthy)."""
+def doctor(ctx: Context, repair: bool = False) -> Outcome[Health]:
+    """Every check's finding, and messages listing the problems (or saying the store is healthy); with
+    `repair`, what the store keeps derived from the facts (a database's standings) is worked out again first."""
+    repaired = [_repair(ctx)] if repair else []
     trail = checked_audit_trail(ctx.store)  # a store that does not load is a DataError, before the role check
     doc = trail.doc
     actor(ctx, doc, ADMIN)
-    findings = [passed("store", f"{ctx.store.location} loads and validates ({_counts(doc)})")]
+    findings = [*repaired, passed("store", f"{ctx.store.location} loads and validates ({_counts(doc)})")]
     findings += ctx.store.check_health(doc)
     findings.append(_audit_finding(trail))
     findings.append(_timing_finding(trail))
@@ -40,6 +42,20 @@ def doctor(ctx: Context) -> Outcome[Health]:
     else:
         messages = [f"{ctx.store.location} is healthy: {len(findings)} checks passed."]
     return Outcome({"healthy": not problems, "checks": checks}, messages)
+
+
+def _repair(ctx: Context) -> Finding:
+    from certcli.model import AuditEntry
+    from certcli.store import Need
+    from certcli.usecases.kernel import ids
+
+    actor(ctx, ctx.store.read(Need(users=ids(ctx.actor_id))), ADMIN)
+    count = ctx.store.rebuild_derived(AuditEntry(ctx.now, ctx.actor_id or "", "doctor repair", {}, {}))
+    if not count:
+        return passed("repair", "nothing to repair: what the store works out from the facts matches them")
+    return passed(
+        "repair", f"worked out the standings of {number(count, 'enrollment')} again (an audit event records it)"
+    )
 
 
 def _counts(doc: Document) -> str:
