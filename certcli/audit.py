@@ -311,5 +311,5 @@ def checkpoint_problem(events: list[dict[str, Any]], claims: dict[str, Any]) -> 
             "or the store and its trail were rolled back"
         )
     if events[seq - 1]["sha256"] != sha256:
-        return f"event {seq} is not the event it signed: the trail up to event {seq} was rewritten"
+        return f"no longer matches: event {seq} is not the event it signed, the trail up to it was rewritten"
     return None

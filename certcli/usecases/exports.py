@@ -138,8 +138,8 @@ def verify_badge(ctx: Context, badge_file: Path) -> Outcome[BadgeChecked]:
         "valid": True, "id": str(claims["id"]), "certification": cert, "kid": str(header.get("kid")),
         "validFrom": str(claims["validFrom"]), "validUntil": claims.get("validUntil"),
     }  # fmt: skip
-    until = f" until {data['validUntil']}" if data["validUntil"] else ""
-    return Outcome(data, [f"Valid: {claims.get('name')} ({cert}), signed by the organisation's key, valid{until}."])
+    until = f"until {data['validUntil']}" if data["validUntil"] else "with no end date"
+    return Outcome(data, [f"Valid: {claims.get('name')} ({cert}), signed by the organisation's key, valid {until}."])
 
 
 def _invalid(badge_file: Path, reason: str) -> DataError:
