@@ -26,6 +26,11 @@ EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev", "sto
 # the SHA-256 of every row the change wrote (None: removed), by table and key.
 OPTIONAL_EVENT_KEYS = ("recorded_at", "rows")
 WHOLE_STORE = "*"  # in an event's rows: the event lists every row the store holds (a store created or copied)
+# A change that writes more rows of a table than this (a store copied, a bulk import) records the table as
+# UNLISTED rather than each row: an event stays small enough to read on every command, and those rows are
+# covered by the chain (and by any kept checkpoint) until a later change writes them again.
+LISTED_ROWS_LIMIT = 10_000
+UNLISTED = "*"
 SKEW_LIMIT = timedelta(hours=24)  # an effective time further than this from the real one is marked
 BACKDATED, POSTDATED = "backdated", "postdated"
 
@@ -151,44 +156,50 @@ def _row_digests(rows: Any) -> bool:
     return all(digest is None or (isinstance(digest, str) and _SHA256.fullmatch(digest)) for digest in digests)
 
 
-def _latest_digests(events: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], tuple[int, str | None]], bool]:
+def _latest_digests(
+    events: list[dict[str, Any]],
+) -> tuple[dict[tuple[str, str], tuple[int, str | None]], bool, set[str]]:
     """Each row's digest as the latest event that wrote or removed it left it, with that event's number;
-    and whether the events account for every row (from an event listing the whole store on, every
-    event records its rows), so that a row none of them names was added behind the trail's back."""
+    whether the events account for every row (from an event listing the whole store on, every event
+    records its rows), so that a row none of them names was added behind the trail's back; and the
+    tables a change too large to list left unaccounted for (their rows written since are checked)."""
     latest: dict[tuple[str, str], tuple[int, str | None]] = {}
     complete = False
+    unlisted: set[str] = set()
     for event in events:
         rows = event.get("rows")
         if rows is None:
             complete = False
             continue
         if WHOLE_STORE in rows:
-            latest, complete = {}, True
+            latest, complete, unlisted = {}, True, set()
         for table, digests in rows.items():
+            if UNLISTED in digests:
+                latest = {key: value for key, value in latest.items() if key[0] != table}
+                unlisted.add(table)
+                continue
             for key, digest in digests.items():
                 latest[table, key] = (event["seq"], digest)
-    return latest, complete
+    return latest, complete, unlisted
 
 
-def row_problems(events: list[dict[str, Any]], found: dict[tuple[str, str], str], partial: bool) -> list[str]:
-    """The rows in `found` (table and key: the digest of the row's content now) that differ from what
-    the trail recorded: edited, added or removed without an event. `partial`: `found` holds only
-    some rows, so a row missing from it is not a removal."""
-    latest, complete = _latest_digests(events)
+def row_problems(events: list[dict[str, Any]], found: dict[tuple[str, str], str]) -> list[str]:
+    """The rows in `found` (table and key: the digest of every row's content now) that differ from what
+    the trail recorded: edited, added or removed without an event."""
+    latest, complete, unlisted = _latest_digests(events)
     problems = []
     for (table, key), digest in found.items():
         seq, recorded = latest.get((table, key), (None, None))
         if seq is None:
-            if complete:
+            if complete and table not in unlisted:
                 problems.append(f"{table} row {key!r} was added without an audit event")
         elif recorded is None:
             problems.append(f"{table} row {key!r} was added without an audit event (event {seq} removed it)")
         elif recorded != digest:
             problems.append(f"{table} row {key!r} was edited without an audit event (event {seq} wrote it)")
-    if not partial:
-        for (table, key), (seq, recorded) in latest.items():
-            if recorded is not None and (table, key) not in found:
-                problems.append(f"{table} row {key!r} was removed without an audit event (event {seq} wrote it)")
+    for (table, key), (seq, recorded) in latest.items():
+        if recorded is not None and (table, key) not in found:
+            problems.append(f"{table} row {key!r} was removed without an audit event (event {seq} wrote it)")
     return problems
 
 

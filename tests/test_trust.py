@@ -402,3 +402,30 @@ def test_signing_needs_the_organisations_key(demo_store: Path, tmp_path: Path) -
     stranger = _new_key(tmp_path / "stranger.pem")
     result = cli(demo_store, "badge", "leadership-essentials", "--sign", str(stranger), actor="ana")
     assert result.exit_code == 6 and "not the organisation's signing key" in result.stderr
+
+
+def _event(seq: int, rows: dict[str, dict[str, str | None]] | None) -> dict[str, Any]:
+    return {"seq": seq, **({"rows": rows} if rows is not None else {})}
+
+
+def test_row_digests_name_rows_changed_behind_the_trail() -> None:
+    """Pure: each row against the latest event that wrote it; a table too large to list is left to the chain."""
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    whole = _event(1, {audit.WHOLE_STORE: {}, "users": {"ana": a, "ben": a}})
+    assert audit.row_problems([whole], {("users", "ana"): a, ("users", "ben"): a}) == []
+    assert audit.row_problems([whole, _event(2, {"users": {"ben": None}})], {("users", "ana"): a}) == []
+    found = {("users", "ana"): b, ("users", "eve"): c}
+    assert audit.row_problems([whole], found) == [
+        "users row 'ana' was edited without an audit event (event 1 wrote it)",
+        "users row 'eve' was added without an audit event",
+        "users row 'ben' was removed without an audit event (event 1 wrote it)",
+    ]
+    unlisted = _event(2, {"users": {audit.UNLISTED: None}})
+    assert audit.row_problems([whole, unlisted], found) == []
+    assert audit.row_problems([whole, unlisted, _event(3, {"users": {"eve": a}})], found) == [
+        "users row 'eve' was edited without an audit event (event 3 wrote it)"
+    ]
+    older = _event(1, None)  # before events recorded rows: rows never written since are not accounted for
+    assert audit.row_problems([older, _event(2, {"users": {"ana": a}})], found) == [
+        "users row 'ana' was edited without an audit event (event 2 wrote it)"
+    ]

@@ -832,6 +832,9 @@ class SqlStore:
         for cert_id in before["certifications"]:
             if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
                 self._refresh_standings(conn, doc.certifications[cert_id])
+        for table, listed_rows in digests.items():
+            if len(listed_rows) > audit.LISTED_ROWS_LIMIT:  # the event stays small enough to read on every command
+                digests[table] = {audit.UNLISTED: None}
         self._append_event(conn, doc, head, change.hexdigest(), digests)
 
     def _append_event(
@@ -880,7 +883,7 @@ class SqlStore:
                 found[table, row_key(key)] = audit.row_digest(data)
         org = self._meta(conn).get("org", {})
         found["org", ORG_ROW] = audit.row_digest(org)
-        problems = audit.row_problems(events, found, partial=False)
+        problems = audit.row_problems(events, found)
         if not problems:
             return None
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
