@@ -429,3 +429,13 @@ def test_row_digests_name_rows_changed_behind_the_trail() -> None:
     assert audit.row_problems([older, _event(2, {"users": {"ana": a}})], found) == [
         "users row 'ana' was edited without an audit event (event 2 wrote it)"
     ]
+
+
+def test_no_checkpoint_is_signed_over_a_broken_trail(database: str, tmp_path: Path) -> None:
+    key_file = keyed(database, tmp_path)
+    with raw_database(database) as db:
+        db.run("UPDATE users SET data = REPLACE(data, '\"learner\"', '\"admin\"') WHERE id = 'ana'")
+    result = cli(database, "audit", "checkpoint", "--key", str(key_file), "-o", str(tmp_path / "cp.jws"))
+    assert result.exit_code == 6 and "users row 'ana' was edited" in result.stderr
+    assert not (tmp_path / "cp.jws").exists()
+    assert audit.recorded_checkpoints(open_store(database).read_audit()[0]) == []

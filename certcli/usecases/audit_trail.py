@@ -156,6 +156,10 @@ def audit_checkpoint(ctx: Context, key_file: Path | None = None) -> Outcome[Chec
     from certcli import keys
 
     signing = keys.load_private(keys.key_file(key_file))
+    trail = checked_audit_trail(ctx.store, Need(users=ids(ctx.actor_id)))  # never sign over a broken trail
+    actor(ctx, trail.doc, ADMIN)
+    if trail.problem is not None:
+        raise DataError(f"audit trail broken: {trail.problem}", hint="nothing was signed; run `certcli audit verify`")
     with ctx.store.update(Need(users=ids(ctx.actor_id))) as doc:
         actor(ctx, doc, ADMIN)
         _require_org_key(doc, signing.public["kid"])
