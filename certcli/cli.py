@@ -1301,7 +1301,9 @@ def badge_command(
 
     Example: certcli badge security-awareness --sign acme-signing.pem -o security-awareness.jws
     """
-    if cert_id == "verify" and badge_file is not None:
+    if cert_id == "verify":
+        if badge_file is None:
+            raise UsageError("badge verify needs the signed badge file", hint="certcli badge verify FILE")
         from certcli.usecases.exports import verify_badge
 
         _emit(verify_badge(_context(ctx), badge_file), as_json, _quiet)
