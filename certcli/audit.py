@@ -13,15 +13,26 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from certcli.dates import format_time
+from certcli.dates import format_time, parse_time
 from certcli.model import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256")
+# Keys later events carry and earlier ones lack: the real time of the write, and (database stores)
+# the SHA-256 of every row the change wrote (None: removed), by table and key.
+OPTIONAL_EVENT_KEYS = ("recorded_at", "rows")
+WHOLE_STORE = "*"  # in an event's rows: the event lists every row the store holds (a store created or copied)
+# A change that writes more rows of a table than this (a store copied, a bulk import) records the table as
+# UNLISTED rather than each row: an event stays small enough to read on every command, and those rows are
+# covered by the chain (and by any kept checkpoint) until a later change writes them again.
+LISTED_ROWS_LIMIT = 10_000
+UNLISTED = "*"
+SKEW_LIMIT = timedelta(hours=24)  # an effective time further than this from the real one is marked
+BACKDATED, POSTDATED = "backdated", "postdated"
 
 
 def _canonical(value: Any) -> bytes:
@@ -52,11 +63,23 @@ def event_hash(event: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical({key: value for key, value in event.items() if key != "sha256"})).hexdigest()
 
 
-def make_event(entry: AuditEntry, head: AuditHead | None, store_sha256: str) -> dict[str, Any]:
-    """The next event of the chain after `head`."""
+def row_digest(row: Any) -> str:
+    """SHA-256 of one database row's content, as an event records it and `audit verify` re-hashes it."""
+    return hashlib.sha256(_canonical(row)).hexdigest()
+
+
+def make_event(
+    entry: AuditEntry,
+    head: AuditHead | None,
+    store_sha256: str,
+    recorded_at: datetime,
+    rows: dict[str, dict[str, str | None]] | None = None,
+) -> dict[str, Any]:
+    """The next event of the chain after `head`, written at the real time `recorded_at`."""
     event: dict[str, Any] = {
         "seq": head.seq + 1 if head else 1,
         "at": format_time(entry.at),
+        "recorded_at": format_time(recorded_at),
         "actor": entry.actor,
         "action": entry.action,
         "subject": dict(entry.subject),
@@ -64,8 +87,27 @@ def make_event(entry: AuditEntry, head: AuditHead | None, store_sha256: str) -> 
         "prev": head.sha256 if head else GENESIS,
         "store_sha256": store_sha256,
     }
+    if rows is not None:
+        event["rows"] = rows
     event["sha256"] = event_hash(event)
     return event
+
+
+def skew(event: dict[str, Any]) -> str | None:
+    """`BACKDATED` or `POSTDATED` when the event's effective time (`at`, which --now sets) is more
+    than a day from when it was really written; None otherwise, and for events that predate `recorded_at`."""
+    recorded = event.get("recorded_at")
+    if not isinstance(recorded, str):
+        return None
+    try:
+        difference = parse_time(event["at"]) - parse_time(recorded)
+    except ValueError:
+        return None
+    if difference < -SKEW_LIMIT:
+        return BACKDATED
+    if difference > SKEW_LIMIT:
+        return POSTDATED
+    return None
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -86,8 +128,12 @@ def decode_event(raw: bytes | str) -> dict[str, Any]:
 
 def event_problem(event: Any) -> str | None:
     """What makes `event` something other than an audit event (keys and their types), or None."""
-    if not isinstance(event, dict) or set(event) != set(EVENT_KEYS):
+    if not isinstance(event, dict) or not set(EVENT_KEYS) <= set(event) <= {*EVENT_KEYS, *OPTIONAL_EVENT_KEYS}:
         return "not an audit event (it does not have exactly the event's keys)"
+    if "recorded_at" in event and not isinstance(event["recorded_at"], str):
+        return "its recorded_at is not text"
+    if "rows" in event and not _row_digests(event["rows"]):
+        return "its rows are not a table of row digests"
     if isinstance(event["seq"], bool) or not isinstance(event["seq"], int) or event["seq"] < 1:
         return "its seq is not a whole number ≥ 1"
     for key in ("at", "actor", "action"):
@@ -101,6 +147,60 @@ def event_problem(event: Any) -> str | None:
         if not isinstance(event[key], str) or not _SHA256.fullmatch(event[key]):
             return f"its {key} is not a SHA-256"
     return None
+
+
+def _row_digests(rows: Any) -> bool:
+    if not isinstance(rows, dict) or not all(isinstance(table, dict) for table in rows.values()):
+        return False
+    digests = [digest for table in rows.values() for digest in table.values()]
+    return all(digest is None or (isinstance(digest, str) and _SHA256.fullmatch(digest)) for digest in digests)
+
+
+def _latest_digests(
+    events: list[dict[str, Any]],
+) -> tuple[dict[tuple[str, str], tuple[int, str | None]], bool, set[str]]:
+    """Each row's digest as the latest event that wrote or removed it left it, with that event's number;
+    whether the events account for every row (from an event listing the whole store on, every event
+    records its rows), so that a row none of them names was added behind the trail's back; and the
+    tables a change too large to list left unaccounted for (their rows written since are checked)."""
+    latest: dict[tuple[str, str], tuple[int, str | None]] = {}
+    complete = False
+    unlisted: set[str] = set()
+    for event in events:
+        rows = event.get("rows")
+        if rows is None:
+            complete = False
+            continue
+        if WHOLE_STORE in rows:
+            latest, complete, unlisted = {}, True, set()
+        for table, digests in rows.items():
+            if UNLISTED in digests:
+                latest = {key: value for key, value in latest.items() if key[0] != table}
+                unlisted.add(table)
+                continue
+            for key, digest in digests.items():
+                latest[table, key] = (event["seq"], digest)
+    return latest, complete, unlisted
+
+
+def row_problems(events: list[dict[str, Any]], found: dict[tuple[str, str], str]) -> list[str]:
+    """The rows in `found` (table and key: the digest of every row's content now) that differ from what
+    the trail recorded: edited, added or removed without an event."""
+    latest, complete, unlisted = _latest_digests(events)
+    problems = []
+    for (table, key), digest in found.items():
+        seq, recorded = latest.get((table, key), (None, None))
+        if seq is None:
+            if complete and table not in unlisted:
+                problems.append(f"{table} row {key!r} was added without an audit event")
+        elif recorded is None:
+            problems.append(f"{table} row {key!r} was added without an audit event (event {seq} removed it)")
+        elif recorded != digest:
+            problems.append(f"{table} row {key!r} was edited without an audit event (event {seq} wrote it)")
+    for (table, key), (seq, recorded) in latest.items():
+        if recorded is not None and (table, key) not in found:
+            problems.append(f"{table} row {key!r} was removed without an audit event (event {seq} wrote it)")
+    return problems
 
 
 def decode_log(raw: bytes) -> tuple[list[dict[str, Any]], str | None]:
@@ -151,6 +251,24 @@ def verify(events: list[dict[str, Any]], head: AuditHead | None, store_sha256: s
     return None
 
 
+def tail_problem(tail: list[dict[str, Any]], head: AuditHead | None) -> str | None:
+    """What is wrong with the chain's end: `tail` its last two events (or fewer), `head` the event the store
+    records; None when the head is the last event, unedited, and follows the one before it."""
+    if head is None:
+        return f"the store records no audit event but the trail holds event {tail[-1]['seq']}" if tail else None
+    if event_hash(head.event) != head.sha256:
+        return f"event {head.seq} as the store records it was edited"
+    if not tail or tail[-1] != head.event:
+        return f"event {head.seq}, which the store records, is not the trail's last event: the trail was edited"
+    if event_hash(tail[-1]) != tail[-1]["sha256"]:
+        return f"event {head.seq} was edited: its content no longer matches its SHA-256"
+    if len(tail) == 2 and (tail[0]["seq"] != head.seq - 1 or tail[-1]["prev"] != tail[0]["sha256"]):
+        return f"event {head.seq} does not follow event {head.seq - 1}: an event was removed or edited"
+    if len(tail) == 1 and head.event["prev"] != GENESIS:
+        return f"event {head.seq - 1} is missing: events were removed"
+    return None
+
+
 def restorable(events: list[dict[str, Any]], head: AuditHead | None) -> bool:
     """Whether the log lacks just the store's latest event, which a cut-short change left unappended."""
     if head is None or len(events) != head.seq - 1:
@@ -169,3 +287,40 @@ def matches(event: dict[str, Any], user: str | None, cert: str | None, since: da
     if cert is not None and subject.get("certification") != cert:
         return False
     return since is None or event["at"][:10] >= since.isoformat()
+
+
+# ---------------------------------------------------------------- checkpoints
+
+CHECKPOINT_ACTION = "audit checkpoint"
+CHECKPOINT_TYPE = "certcli-audit-checkpoint"
+
+
+def checkpoint_claims(head: AuditHead, signed_at: datetime, issuer: str) -> dict[str, Any]:
+    """What a checkpoint signs: the chain's head (its number and hash commit to every earlier event
+    and to the store as of that event), who signs and when."""
+    return {"type": CHECKPOINT_TYPE, "seq": head.seq, "sha256": head.sha256, "iss": issuer,
+            "iat": int(signed_at.timestamp()), "signed_at": format_time(signed_at)}  # fmt: skip
+
+
+def recorded_checkpoints(events: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(event number, signed checkpoint) of every checkpoint the trail records."""
+    return [
+        (event["seq"], event["details"]["checkpoint"])
+        for event in events
+        if event["action"] == CHECKPOINT_ACTION and isinstance(event["details"].get("checkpoint"), str)
+    ]
+
+
+def checkpoint_problem(events: list[dict[str, Any]], claims: dict[str, Any]) -> str | None:
+    """What in the trail no longer matches the signed checkpoint `claims`, or None."""
+    seq, sha256 = claims.get("seq"), claims.get("sha256")
+    if claims.get("type") != CHECKPOINT_TYPE or isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        return "it is not a certcli audit checkpoint"
+    if len(events) < seq:
+        return (
+            f"it covers event {seq} but the trail ends at event {len(events)}: events were removed, "
+            "or the store and its trail were rolled back"
+        )
+    if events[seq - 1]["sha256"] != sha256:
+        return f"no longer matches: event {seq} is not the event it signed, the trail up to it was rewritten"
+    return None

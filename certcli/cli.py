@@ -369,7 +369,13 @@ def main_options(
         ),
     ] = None,
     actor: Annotated[
-        str | None, typer.Option("--as", envvar="CERTCLI_USER", help="The acting user's id.", metavar="USER")
+        str | None, typer.Option(
+            "--as",
+            envvar="CERTCLI_USER",
+            help="The acting user's id (a claim, on a local store). Default: the user whose id or login is "
+            "your operating system login name.",
+            metavar="USER",
+        )
     ] = None,
     now: Annotated[
         datetime | None,
@@ -429,7 +435,21 @@ def _context(ctx: typer.Context) -> Context:
     globals_ = _globals(ctx)
     max_bytes = _env_number("CERTCLI_PROOF_MAX_BYTES", DEFAULT_PROOF_MAX_BYTES, int)
     store = _open_store(ctx, _store_location(globals_), _lock_timeout())
-    return Context(store=store, actor_id=globals_.actor, now=_now(globals_), proof_max_bytes=max_bytes)
+    acting = globals_.actor or _login_actor(store)
+    return Context(store=store, actor_id=acting, now=_now(globals_), proof_max_bytes=max_bytes)
+
+
+def _login_actor(store: Store) -> str | None:
+    """With neither --as nor CERTCLI_USER: the user whose id (or `login`) is the operating system login name."""
+    import getpass
+
+    from certcli.usecases.directory import login_user
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no login name for this process's user
+        return None
+    return login_user(store, login) if store.exists() else None
 
 
 # ---------------------------------------------------------------- the way out: results on stdout, messages on stderr
@@ -555,15 +575,20 @@ def user_set(
     manager: Annotated[str | None, typer.Option("--manager", help="Id of the user's manager.", metavar="ID")] = None,
     no_manager: Annotated[bool, typer.Option("--no-manager", help="The user has no manager.")] = False,
     role: Annotated[Role | None, typer.Option("--role", help="admin, manager or learner.")] = None,
+    login: Annotated[
+        str | None,
+        typer.Option("--login", help="Their operating system login name, which acts as them without --as ('' clears).",
+                     metavar="NAME"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a user's name, e-mail address, manager or role (admin).
+    """Change a user's name, e-mail address, manager, role or login name (admin).
 
     Example: certcli user set ben --manager omar --email ben@acme.example
     """
     from certcli.usecases.directory import set_user
 
-    _emit(set_user(_context(ctx), user_id, name, email, manager, no_manager, role), as_json, _quiet)
+    _emit(set_user(_context(ctx), user_id, name, email, manager, no_manager, role, login), as_json, _quiet)
 
 
 @user_app.command("deactivate")
@@ -773,6 +798,29 @@ def org_set(
 
     reminders = ScheduleChange(before_due, before_expiry, overdue_every, mail_from)
     _emit(set_org(_context(ctx), name, url, reminders), as_json, _quiet)
+
+
+@org_app.command("keygen")
+def org_keygen_command(
+    ctx: typer.Context,
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="The new private key file (owner-only; never replaced).", metavar="FILE"),
+    ],
+    key_type: Annotated[
+        Literal["rsa", "ed25519"], typer.Option("--type", help="rsa (RS256, every verifier has it) or ed25519 (EdDSA).")
+    ] = "rsa",
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the organisation's signing key (admin): private key to FILE, public key (JWK) into the settings.
+
+    Example: certcli org keygen -o /etc/certcli/acme-signing.pem
+    """
+    from certcli.usecases.directory import org_keygen
+
+    context = _context(ctx)
+    _output_allowed(context, output)
+    _emit(org_keygen(context, output, key_type), as_json, _quiet)
 
 
 @app.command("define")
@@ -1123,6 +1171,10 @@ def audit_list(
     since: Annotated[
         date | None, typer.Option("--since", parser=_parse_date, help="Events on or after this day.", metavar="DATE")
     ] = None,
+    backdated: Annotated[
+        bool,
+        typer.Option("--backdated", help="Only events whose time (--now) is over 24 h from when they were written."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List audit events (admin); `audit verify` checks the chain.
@@ -1132,18 +1184,62 @@ def audit_list(
     if ctx.invoked_subcommand is None:
         from certcli.usecases.audit_trail import audit_events
 
-        _emit(audit_events(_context(ctx), user, cert, since), as_json, render.audit_table)
+        _emit(audit_events(_context(ctx), user, cert, since, backdated), as_json, render.audit_table)
+
+
+KeyOpt = Annotated[
+    Path | None,
+    typer.Option("--key", help="The signing key file (default: CERTCLI_SIGNING_KEY).", metavar="KEYFILE"),
+]
 
 
 @audit_app.command("verify")
-def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Check the audit chain is whole and matches the store (admin): exit 0, or 6 naming the first bad event.
+def audit_verify(
+    ctx: typer.Context,
+    checkpoints: Annotated[
+        list[Path] | None,
+        typer.Option("--checkpoint", help="A checkpoint file kept elsewhere; the trail must still hold it.",
+                     metavar="FILE"),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Check checkpoints with this key file or public JWK file, not the store's own key.",
+                     metavar="FILE"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the audit chain, the store and every signed checkpoint (admin): exit 0, or 6 naming what does not match.
 
-    Example: certcli audit verify
+    Example: certcli audit verify --checkpoint /backup/checkpoint.jws --key /backup/acme-public.json
     """
     from certcli.usecases.audit_trail import audit_verify
 
-    _emit(audit_verify(_context(ctx)), as_json, _quiet)
+    _emit(audit_verify(_context(ctx), checkpoints or [], key), as_json, _quiet)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint_command(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Also write the signed checkpoint to FILE, to keep elsewhere.",
+                     metavar="FILE"),
+    ] = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign the trail's latest event with the organisation's key and record the checkpoint (admin).
+
+    Example: certcli audit verify && certcli audit checkpoint -o /backup/checkpoint-$(date +%F).jws
+    """
+    from certcli.usecases.audit_trail import audit_checkpoint
+
+    context = _context(ctx)
+    _output_allowed(context, output)
+    outcome = audit_checkpoint(context, key)
+    if output is not None:
+        _deliver(context, outcome.data["checkpoint"] + "\n", output, f"the checkpoint of event {outcome.data['seq']}")
+    _emit(outcome, as_json, _quiet)
 
 
 # ---------------------------------------------------------------- certifications as code, bulk import, compliance
@@ -1395,14 +1491,20 @@ def remind_command(
 
 
 @app.command("doctor")
-def doctor_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Check a store's health (admin): it validates, modes, lock and temp files, proofs, audit chain.
+def doctor_command(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="First work a database's standings out again from the facts (admin).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a store's health (admin): it validates, modes, lock and temp files, proofs, audit chain, standings.
 
     Exits 0 when healthy, 6 listing the problems. Example: certcli doctor --json
     """
     from certcli.usecases.doctor import doctor
 
-    outcome = doctor(_context(ctx))
+    outcome = doctor(_context(ctx), repair)
     healthy = outcome.data["healthy"]
     _emit(outcome if healthy else outcome._replace(messages=()), as_json, render.health_text)
     if not healthy:  # the problems are the error: one line each
@@ -1435,15 +1537,47 @@ def migrate_command(
 
 
 @app.command("badge")
-def badge_command(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, output: OutputOpt = None) -> None:
-    """An Open Badges 3.0 credential (JSON, unsigned) for a completed certification.
+def badge_command(
+    ctx: typer.Context,
+    cert_id: Annotated[str, typer.Argument(help="Certification id, or `verify` to check a signed badge.",
+                                           metavar="CERT")],
+    badge_file: Annotated[
+        Path | None, typer.Argument(help="With `verify`: the signed badge file.", metavar="[FILE]")
+    ] = None,
+    user: UserOpt = None,
+    output: OutputOpt = None,
+    sign: Annotated[
+        Path | None,
+        typer.Option("--sign", help="Sign it with this key file (compact JWS); CERTCLI_SIGNING_KEY also signs.",
+                     metavar="KEYFILE"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """An Open Badges 3.0 credential for a completed certification: JSON, or signed with --sign.
+    `badge verify FILE` checks a signed one: exit 0 valid, 6 with the reason.
 
-    Example: certcli badge security-awareness -o security-awareness.json
+    Example: certcli badge security-awareness --sign acme-signing.pem -o security-awareness.jws
     """
-    from certcli.usecases.exports import badge
+    if cert_id == "verify":
+        if badge_file is None:
+            raise UsageError("badge verify needs the signed badge file", hint="certcli badge verify FILE")
+        from certcli.usecases.exports import verify_badge
 
+        _emit(verify_badge(_context(ctx), badge_file), as_json, _quiet)
+        return
+    if badge_file is not None:
+        raise UsageError(f"unexpected argument {str(badge_file)!r}", hint="certcli badge CERT, or badge verify FILE")
     context = _context(ctx)
     _output_allowed(context, output)
+    if sign is not None or os.environ.get("CERTCLI_SIGNING_KEY"):
+        from certcli.usecases.exports import signed_badge
+
+        signed = signed_badge(context, cert_id, user, sign)
+        _tell(signed.messages)
+        _deliver(context, signed.data + "\n", output, f"the signed badge of {cert_id}")
+        return
+    from certcli.usecases.exports import badge
+
     outcome = badge(context, cert_id, user)
     _tell(outcome.messages)
     _deliver(context, render.to_json(outcome.data) + "\n", output, f"the unsigned badge of {cert_id}")

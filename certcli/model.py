@@ -83,7 +83,7 @@ class User(Record):
     """`active` False: deactivated (offboarded): they cannot act or be assigned and leave reports,
     while their enrollments, history and audit trail stay."""
 
-    __slots__ = ("id", "name", "role", "email", "manager", "active")
+    __slots__ = ("id", "name", "role", "email", "manager", "active", "login")
 
     def __init__(
         self,
@@ -93,9 +93,11 @@ class User(Record):
         email: str | None = None,
         manager: str | None = None,
         active: bool = True,
+        login: str | None = None,
     ) -> None:
         self.id, self.name, self.role, self.email, self.manager = id, name, role, email, manager
         self.active = active
+        self.login = login  # the operating system login name that acts as this user when --as is not given
 
 
 class Group(Record):
@@ -301,15 +303,17 @@ class Document(Record):
 
     `org_url`: the organisation's web address (https), the base of the identifiers
     its exported statements and credentials use. `reminders`: when `remind` writes to whom.
+    `org_key`: the organisation's public signing key as a JWK (checkpoints and badges), or None.
     `pending_audit` is the change the current command makes, recorded in the
-    audit log when the store is saved; it is not part of the document.
+    audit log when the store is saved; it is not part of the document, nor is `record_anyway`.
     """
 
     _fields = (
         "org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url", "groups",
         "reminders",
+        "org_key",
     )  # fmt: skip
-    __slots__ = (*_fields, "pending_audit")
+    __slots__ = (*_fields, "pending_audit", "record_anyway")
 
     def __init__(
         self,
@@ -323,15 +327,18 @@ class Document(Record):
         org_url: str = "",
         groups: dict[str, Group] | None = None,
         reminders: ReminderSchedule | None = None,
+        org_key: dict[str, Any] | None = None,
     ) -> None:
         self.org_name, self.schema, self.audit_head, self.org_url = org_name, schema, audit_head, org_url
         self.reminders = reminders if reminders is not None else ReminderSchedule()
+        self.org_key = org_key
         self.groups: dict[str, Group] = groups if groups is not None else {}
         self.users: dict[str, User] = users if users is not None else {}
         self.courses: dict[str, Course] = courses if courses is not None else {}
         self.certifications: dict[str, Certification] = certifications if certifications is not None else {}
         self.enrollments: list[Enrollment] = enrollments if enrollments is not None else []
         self.pending_audit: AuditEntry | None = None
+        self.record_anyway = False  # the change is its audit event alone (a checkpoint): saved all the same
 
     def enrollment(self, certification: str, user: str) -> Enrollment | None:
         for item in self.enrollments:

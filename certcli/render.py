@@ -261,19 +261,22 @@ def explanation_text(data: Explanation, colour: bool) -> str:
 
 
 def audit_table(events: list[dict[str, Any]], colour: bool) -> str:
+    from certcli.audit import skew
+
     if not events:
         return "No audit events."
     rows = [
         [
             event["seq"],
-            event["at"],
+            event["at"] + (f" ({paint(skew(event) or '', '33', colour)})" if skew(event) else ""),
+            _dash(event.get("recorded_at")),
             _dash(event["actor"]),
             event["action"],
             " ".join(f"{key}={value}" for key, value in event["subject"].items()) or "-",
         ]
         for event in events
     ]
-    return table(rows, ["SEQ", "AT", "ACTOR", "ACTION", "SUBJECT"])
+    return table(rows, ["SEQ", "AT", "RECORDED AT", "ACTOR", "ACTION", "SUBJECT"])
 
 
 def report_table(rows: list[ReportRow], colour: bool) -> str:
@@ -366,11 +369,13 @@ def plan_text(plan: ApplyPlan, colour: bool) -> str:
 
 def org_text(org: OrgData, colour: bool) -> str:
     """`org show` for people: one line per setting, `-` where unset."""
+    key = org["key"]["kid"] + f" ({org['key']['alg']})" if org["key"] else "-"
     reminders = org["reminders"]
     every = reminders["overdue_every"]
     lines = [
         f"Name: {org['name'] or '-'}",
         f"URL:  {org['url'] or '-'}",
+        f"Key:  {key}",
         f"Reminders before a due date:       {_days(reminders['before_due'])}",
         f"Reminders before a validity ends:  {_days(reminders['before_expiry'])}",
         f"Reminders while overdue:           {f'every {every} days' if every else 'none'}",

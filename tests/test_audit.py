@@ -18,7 +18,7 @@ from certcli.errors import CertcliError
 from certcli.store import Store, open_store
 
 ADMIN, MANAGER, ANN, BEN = "root", "mia", "ann", "ben"
-EVENT_FIELDS = {"seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256"}
+EVENT_FIELDS = {"seq", "at", "recorded_at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256"}
 
 
 def at(when: str) -> datetime:
@@ -344,7 +344,9 @@ def test_a_clean_store_verifies(tmp_path: Path, suffix: str) -> None:
     assert result.exit_code == 0, result.stderr
     assert "7 events" in result.stderr
     report = json.loads(run(path, ADMIN, "2026-03-01", "audit", "verify", "--json").stdout)
-    assert report == {"ok": True, "events": 7, "head": events(path)[-1]["sha256"]}
+    assert report == {
+        "ok": True, "events": 7, "head": events(path)[-1]["sha256"], "checkpoints": 0, "uncovered": 7, "key": None
+    }  # fmt: skip
 
 
 def _lines(path: Path) -> list[str]:

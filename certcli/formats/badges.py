@@ -1,8 +1,8 @@
 """Open Badges 3.0: a completed certification as an `OpenBadgeCredential`.
 
 `build_credential` is pure (model objects in, a JSON-ready dict out); `badge` is the
-use case behind `certcli badge`. The credential is unsigned: it is the payload an
-issuing service signs (adding `proof`), which the 1EdTech schema does not require.
+use case behind `certcli badge`. The credential is unsigned; `jwt_claims` makes it the
+payload of the specification's JSON Web Token proof format (§8.2), which `badge --sign` signs.
 
 The learner appears only as a salted SHA-256 hash of their e-mail address (or, with
 no address, of their user id): whoever knows the address can check the badge is
@@ -189,3 +189,29 @@ def build_credential(doc: Document, cert: Certification, learner: User, held: ru
     if items:
         credential["evidence"] = items
     return credential
+
+
+# ---------------------------------------------------------------- the JSON Web Token proof format
+
+
+def _epoch(timestamp: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp())
+
+
+def jwt_claims(credential: dict[str, Any]) -> dict[str, Any]:
+    """The credential as a JWT payload: itself, with the registered claims the specification maps
+    from it (`iss` the issuer's id, `jti` its id, `nbf` and `exp` its validity, as seconds)."""
+    claims = {**credential, "iss": credential["issuer"]["id"], "jti": credential["id"]}
+    claims["nbf"] = _epoch(credential["validFrom"])
+    if "validUntil" in credential:
+        claims["exp"] = _epoch(credential["validUntil"])
+    return claims
+
+
+def cycle_of(credential_identifier: str, org_url: str, user_id: str, cert_id: str, cycles: int) -> int | None:
+    """Which of the learner's cycles 1..`cycles` of `cert_id` the credential `credential_identifier` is, if any."""
+    return next(
+        (n for n in range(1, cycles + 1) if credential_id(org_url, user_id, cert_id, n) == credential_identifier), None
+    )

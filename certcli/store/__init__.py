@@ -97,6 +97,10 @@ class Store(Protocol):
     def proof_content(self, sha256: str) -> bytes | None:
         """A kept proof file's content, or None when it is missing."""
 
+    def rebuild_derived(self, entry: AuditEntry) -> int:
+        """Work out again what the backend keeps derived from the facts (a database's standings) when it
+        differs, recording `entry` as the audit event; how many enrollments' rows differed (0: nothing written)."""
+
     def content_hash(self, doc: Document) -> str | None:
         """The SHA-256 the latest audit event must carry for `doc`, or None where the
         backend records a hash of each change instead of the whole document."""

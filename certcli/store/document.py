@@ -284,14 +284,16 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
         problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
     org_name = org_url = ""
     reminders = ReminderSchedule()
+    org_key = None
     if "org" in top.table:
-        org = Reader(problems, top.table["org"], "org", {"name", "url", "reminders"})
+        org = Reader(problems, top.table["org"], "org", {"name", "url", "reminders", "key"})
         org_name = org.text("name", default="") or ""
         org_url = org.text("url", default="") or ""
         if org_url and not ORG_URL_PATTERN.match(org_url):
             problems.add("org.url", f"{org_url!r} is not an https:// address", "write it as https://HOST[/PATH]")
         if "reminders" in org.table:
             reminders = read_schedule(Reader(problems, org.table["reminders"], "org.reminders", SCHEDULE_KEYS))
+        org_key = _read_public_key(org)
 
     audit_head = _read_audit_head(problems, top.table["audit"]) if "audit" in top.table else None
     users = read_all(problems, top.array("users"), "users", read_user)
@@ -339,7 +341,21 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
         audit_head=audit_head,
         groups={g.id: g for _, g in groups},
         reminders=reminders,
+        org_key=org_key,
     )
+
+def _read_public_key(org: Reader) -> dict[str, Any] | None:
+    """The organisation's public key: a JWK table of text values with `kty` and `kid` (never a private part)."""
+    key = org.table.get("key")
+    if key is None:
+        return None
+    if not isinstance(key, dict) or not all(isinstance(value, str) for value in key.values()):
+        org._bad("key", key, "a public JWK (a table of text values)")
+        return None
+    if "kty" not in key or "kid" not in key or "d" in key:
+        org._bad("key", key, "a public JWK with kty and kid and no private part")
+        return None
+    return dict(key)
 
 
 SCHEDULE_KEYS = ("before_due", "before_expiry", "overdue_every", "mail_from")
@@ -396,16 +412,18 @@ def named_ids(tables: Any) -> set[str]:
 
 
 AUDIT_EVENT_KEYS = ("seq", "at", "actor", "action", "subject", "details", "prev", "store_sha256", "sha256")
+OPTIONAL_AUDIT_EVENT_KEYS = ("recorded_at", "rows")  # later events carry them
 
 
 def _read_audit_head(problems: Problems, table: Any) -> AuditHead | None:
     """The store's copy of the latest audit event; its chain is checked by `audit verify`."""
     before = len(problems.items)
-    reader = Reader(problems, table, "audit", set(AUDIT_EVENT_KEYS))
+    reader = Reader(problems, table, "audit", {*AUDIT_EVENT_KEYS, *OPTIONAL_AUDIT_EVENT_KEYS})
     if not reader.ok:
         return None
     reader.integer("seq", 1, required=True)
     reader.time("at", required=True)
+    reader.time("recorded_at")
     reader.text("actor")
     reader.text("action", required=True)
     for key in ("prev", "store_sha256", "sha256"):
@@ -463,6 +481,7 @@ def read_user(r: Reader) -> User | None:
         email=r.text("email"),
         manager=r.ident("manager", required=False),
         active=r.boolean("active", default=True),
+        login=r.text("login"),
     )
     if user.manager is not None and user.manager == user.id:
         r.problems.add(f"{r.where}.manager", "a user cannot manage themselves", "name another user or remove it")
@@ -669,7 +688,9 @@ def document_to_data(doc: Document) -> dict[str, Any]:
     """The plain document both file formats hold: strings, numbers, booleans, lists, tables."""
     data = {
         "schema": doc.schema,
-        "org": _compact({"name": doc.org_name, "url": doc.org_url, "reminders": schedule_data(doc.reminders)})
+        "org": _compact(
+            {"name": doc.org_name, "url": doc.org_url, "reminders": schedule_data(doc.reminders), "key": doc.org_key}
+        )
         or {"name": ""},
         "users": [user_data(u) for u in doc.users.values()],
         "courses": [course_data(c) for c in doc.courses.values()],
@@ -685,6 +706,8 @@ def document_to_data(doc: Document) -> dict[str, Any]:
 
 def user_data(user: User) -> dict[str, Any]:
     data = _compact({"id": user.id, "name": user.name, "role": user.role, "email": user.email, "manager": user.manager})
+    if user.login:
+        data["login"] = user.login
     if not user.active:
         data["active"] = False  # only a deactivated user says so: active is the default
     return data

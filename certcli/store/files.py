@@ -6,14 +6,14 @@ import contextlib
 import os
 import stat
 from collections.abc import Collection, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certcli.atomic import fsync_folder, sweep_temp_files, write_atomically
 from certcli.errors import DataError, StateError, StoreBusy
 from certcli.formats.documents import FileFormat
-from certcli.model import AuditHead, Document
+from certcli.model import AuditEntry, AuditHead, Document
 from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need, pending_entry, tally
 from certcli.store.document import document_from_data, document_to_data
 
@@ -106,6 +106,9 @@ class FileStore:
         from certcli.store.health import file_store_findings
 
         return file_store_findings(doc, self.path, self.audit_path, self.proofs_dir)
+
+    def rebuild_derived(self, entry: AuditEntry) -> int:
+        return 0  # a file keeps nothing worked out from the facts
 
     def content_hash(self, doc: Document) -> str | None:
         from certcli import audit
@@ -242,7 +245,7 @@ class FileStore:
                 self.put_proof(sha256, content)
             head = AuditHead(events[-1]) if events else None
             data = document_to_data(doc)
-            event = audit.make_event(pending_entry(doc), head, audit.document_hash(data))
+            event = audit.make_event(pending_entry(doc), head, audit.document_hash(data), datetime.now(UTC))
             try:
                 if events:  # the history first: a store without its log would not verify
                     self._write_log(history)
@@ -279,7 +282,7 @@ class FileStore:
             head, before = doc.audit_head, document_to_data(doc)
             yield doc
             after = document_to_data(doc)
-            if after != before:
+            if after != before or doc.record_anyway:
                 self._save_with_event(doc, head, before, after, stat.S_IMODE(os.stat(self.path).st_mode))
 
     # ------------------------------------------------------------ the audit log
@@ -317,7 +320,7 @@ class FileStore:
                 f"audit log {self.audit_path} does not match the store: {problem}",
                 hint="run `certcli audit verify`; restore the store and its log from a backup",
             )
-        return audit.make_event(pending_entry(doc), head, audit.document_hash(after))
+        return audit.make_event(pending_entry(doc), head, audit.document_hash(after), datetime.now(UTC))
 
     def _save_with_event(
         self, doc: Document, head: AuditHead | None, before: dict[str, Any], after: dict[str, Any], mode: int

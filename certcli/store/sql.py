@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from certcli import rules
 from certcli.dates import format_date, format_time
 from certcli.errors import CertcliError, DataError, StateError, StoreBusy
-from certcli.model import SCHEMA_VERSION, AuditHead, Certification, Document, Enrollment
+from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document, Enrollment
 from certcli.store import Need, pending_entry, tally
 from certcli.store.document import (
     certification_data,
@@ -159,7 +159,10 @@ def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
 
 def _org_data(doc: Document) -> dict[str, Any]:
     settings = (("name", doc.org_name), ("url", doc.org_url), ("reminders", schedule_data(doc.reminders)))
-    return {key: value for key, value in settings if value}
+    data: dict[str, Any] = {key: value for key, value in settings if value}
+    if doc.org_key:
+        data["key"] = dict(doc.org_key)
+    return data
 
 
 def _ids_in(rows: Iterable[dict[str, Any]], key: str) -> set[str]:
@@ -257,7 +260,59 @@ class SqlStore:
     def check_health(self, doc: Document) -> list[Finding]:
         from certcli.store.health import kept_proofs_findings
 
-        return kept_proofs_findings(doc, self.proof_content)
+        return kept_proofs_findings(doc, self.proof_content) + self._standings_findings()
+
+    def _standings_findings(self) -> list[Finding]:
+        """The standings table worked out again from the facts: one finding per enrollment whose rows differ."""
+        from certcli.store.health import Finding, number, passed
+
+        with self._transaction(write=False) as conn:
+            self._require_store(conn)
+            differing, count = self._standings_differences(conn)
+        if not differing:
+            return [passed("standings", f"{number(count, 'standings row')} match the facts they are worked out from")]
+        fix = "run `certcli doctor --repair` to work them out again"
+        return [Finding("standings", False, f"{what}; {fix}") for what in differing]
+
+    def _standings_differences(self, conn: Any) -> tuple[list[str], int]:
+        """What differs between the standings table and the facts, by enrollment, and how many rows it holds."""
+        meta = self._meta(conn)
+        doc = self._load(conn, meta, Need(all_certifications=True))
+        expected: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
+        for cert in doc.certifications.values():
+            for enrollment in self._enrollments(self._select(conn, "enrollments", "certification_id = ?", [cert.id])):
+                pieces = _derived(enrollment, cert)[1]
+                expected[enrollment.user, cert.id] = {tuple(piece) for piece in pieces}
+        found: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
+        columns = f"user_id, certification_id, last_fact_at, first_day, until_day, {STANDING_COLUMNS}"
+        rows = self._rows(conn, f"SELECT {columns} FROM standings")
+        for row in rows:
+            found.setdefault((row[0], row[1]), set()).add(tuple(row))
+        differing = []
+        for key in sorted(set(expected) | set(found), key=repr):
+            if expected.get(key, set()) != found.get(key, set()):
+                what = "has no enrollment" if key not in expected else "differ from what its facts give"
+                differing.append(f"standings rows of {key[0]} in {key[1]} {what}")
+        return differing, len(rows)
+
+    def rebuild_derived(self, entry: AuditEntry) -> int:
+        """Work the standings out again from the facts when any row differs, with an audit event;
+        how many enrollments' rows differed (0: nothing was written)."""
+        from certcli import audit
+
+        with self._transaction(write=True) as conn:
+            meta = self._checked_meta(conn, write=True)
+            doc = self._load(conn, meta, Need(all_certifications=True))
+            self._refuse_broken_trail(conn, doc)
+            differing, _ = self._standings_differences(conn)
+            if not differing:
+                return 0
+            self._run(conn, "DELETE FROM standings")
+            for cert in doc.certifications.values():
+                self._refresh_standings(conn, cert)
+            doc.pending_audit = entry._replace(details={**entry.details, "standings": len(differing)})
+            self._append_event(conn, doc, doc.audit_head, audit.ChangeHash().hexdigest(), {})
+        return len(differing)
 
     # ------------------------------------------------------------ dialect hooks
 
@@ -424,6 +479,8 @@ class SqlStore:
         with self._transaction(write=False) as conn:
             doc = self._load(conn, self._checked_meta(conn, write=False), need)
             events, problem = self._audit_events(conn) if with_audit else ([], None)
+            if with_audit and problem is None:
+                problem = self._rows_problem(conn, events)
         return doc, events, problem
 
     def _load(self, conn: Any, meta: dict[str, Any], need: Need | None) -> Document:
@@ -709,7 +766,7 @@ class SqlStore:
             for sha256, content in proofs.items():
                 self._put_proof(conn, sha256, content)
             head = AuditHead(events[-1]) if events else None
-            self._save(conn, doc, head, empty, _rows_of(doc), None)
+            self._save(conn, doc, head, empty, _rows_of(doc), None, whole=True)
 
     @contextlib.contextmanager
     def update(self, need: Need | None = None) -> Iterator[Document]:
@@ -717,13 +774,14 @@ class SqlStore:
             meta = self._checked_meta(conn, write=True)
             doc = self._load(conn, meta, need)
             before, org_before = _rows_of(doc), _org_data(doc)
+            self._refuse_broken_trail(conn, doc)
             self._conn = conn
             try:
                 yield doc
             finally:
                 self._conn = None
             after = _rows_of(doc)
-            if after != before or _org_data(doc) != org_before:
+            if after != before or _org_data(doc) != org_before or doc.record_anyway:
                 self._save(conn, doc, doc.audit_head, before, after, org_before)
 
     def put_proof(self, sha256: str, content: bytes) -> None:
@@ -748,15 +806,19 @@ class SqlStore:
         before: dict[str, dict[Any, dict[str, Any]]],
         after: dict[str, dict[Any, dict[str, Any]]],
         org_before: dict[str, Any] | None,
+        whole: bool = False,
     ) -> None:
         """Write the rows that changed between `before` and `after`, then the audit event,
-        which carries the SHA-256 of the rows written and removed."""
+        which carries the SHA-256 of the rows written and removed, and each row's own digest
+        (`whole`: the event lists every row of the store)."""
         from certcli import audit
 
         change = audit.ChangeHash()
+        digests: dict[str, dict[str, str | None]] = {audit.WHOLE_STORE: {}} if whole else {}
         if _org_data(doc) != org_before:
             self._set_meta(conn, "org", _dumps(_org_data(doc)))
             change.add("org", "written", _org_data(doc))
+            digests["org"] = {ORG_ROW: audit.row_digest(_org_data(doc))}
         for table in _TABLES:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
@@ -764,16 +826,70 @@ class SqlStore:
             for key in removed:
                 self._delete(conn, table, key)
                 change.add(table, "removed", _plain(key))
+                digests.setdefault(table, {})[row_key(key)] = None
             self._write(conn, doc, table, written, old)
-            for data in written.values():
+            for key, data in written.items():
                 change.add(table, "written", data)
+                digests.setdefault(table, {})[row_key(key)] = audit.row_digest(data)
         for cert_id in before["certifications"]:
             if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
                 self._refresh_standings(conn, doc.certifications[cert_id])
-        event = audit.make_event(pending_entry(doc), head, change.hexdigest())
+        for table, listed_rows in digests.items():
+            if len(listed_rows) > audit.LISTED_ROWS_LIMIT:  # the event stays small enough to read on every command
+                digests[table] = {audit.UNLISTED: None}
+        self._append_event(conn, doc, head, change.hexdigest(), digests)
+
+    def _append_event(
+        self, conn: Any, doc: Document, head: AuditHead | None, change: str, digests: dict[str, dict[str, str | None]]
+    ) -> None:
+        from datetime import UTC
+
+        from certcli import audit
+
+        event = audit.make_event(pending_entry(doc), head, change, datetime.now(UTC), digests)
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
         self._set_meta(conn, "head", _dumps(event))
         doc.audit_head = AuditHead(event)
+
+    # ------------------------------------------------------------ what the trail covers
+
+    def _refuse_broken_trail(self, conn: Any, doc: Document) -> None:
+        """A change is made only where the trail's end holds, as on a file store: the head the store records is
+        the last event, unedited, and follows the one before it. (The whole chain and every row are
+        re-hashed by `audit verify` and `doctor`; a change reads only what it needs, at any size.)"""
+        from certcli import audit
+
+        rows = self._rows(conn, "SELECT seq, event FROM audit_events ORDER BY seq DESC LIMIT 2")
+        problem: str | None
+        try:
+            tail = [_event(text) for _, text in reversed(rows)]
+        except ValueError as exc:
+            tail, problem = [], f"the audit_events table was edited: {exc}"
+        else:
+            problem = audit.tail_problem(tail, doc.audit_head)
+        if problem is not None:
+            raise DataError(
+                f"store {self.location}: audit trail broken: {problem}",
+                hint="run `certcli audit verify`; restore the store from a backup (nothing was written)",
+            )
+
+    def _rows_problem(self, conn: Any, events: list[dict[str, Any]]) -> str | None:
+        """Every row of the store re-hashed against the latest event that wrote it: the rows edited,
+        added or removed without an event, named (the first few), or None."""
+        from certcli import audit
+
+        found: dict[tuple[str, str], str] = {}
+        for table in _TABLES:
+            for data in self._select(conn, table, "1 = 1", []):
+                key = (data["user"], data["certification"]) if table == "enrollments" else data["id"]
+                found[table, row_key(key)] = audit.row_digest(data)
+        org = self._meta(conn).get("org", {})
+        found["org", ORG_ROW] = audit.row_digest(org)
+        problems = audit.row_problems(events, found)
+        if not problems:
+            return None
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        return "; ".join(problems[:5]) + more
 
     def _delete(self, conn: Any, table: str, key: Any) -> None:
         if table == "enrollments":
@@ -865,6 +981,14 @@ class SqlStore:
 
 def _plain(key: Any) -> Any:
     return list(key) if isinstance(key, tuple) else key
+
+
+ORG_ROW = "org"  # the organisation's settings, kept as one meta value, are the one "row" of table org
+
+
+def row_key(key: Any) -> str:
+    """A row's key as an event names it: the id, or `user/certification` for an enrollment."""
+    return "/".join(key) if isinstance(key, tuple) else str(key)
 
 
 def _event(text: Any) -> dict[str, Any]:

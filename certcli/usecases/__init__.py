@@ -31,15 +31,15 @@ _AREAS = {
     "kernel": ("Context", "Outcome"),
     "directory": (
         "init_store", "add_user", "set_user", "deactivate_user", "reactivate_user", "list_users", "add_course",
-        "show_org", "set_org", "checked_org_url", "ScheduleChange",
+        "show_org", "set_org", "checked_org_url", "ScheduleChange", "org_keygen", "login_user",
     ),  # fmt: skip
     "programme": ("Definition", "define", "assign"),
     "learning": ("list_certifications", "show", "start", "complete"),
     "reviews": ("upload_proof", "review_queue", "review", "get_proof"),
     "recertification": ("revoke", "history", "explain"),
-    "audit_trail": ("audit_events", "audit_verify", "checked_audit_trail"),
+    "audit_trail": ("audit_events", "audit_verify", "checked_audit_trail", "audit_checkpoint"),
     "compliance": ("report", "report_summary", "check", "parse_fail_on", "report_page"),
-    "exports": ("export_statements", "badge", "calendar"),
+    "exports": ("export_statements", "badge", "calendar", "signed_badge", "verify_badge"),
     "lrs_delivery": ("send_statements",),
     "reminders": ("remind", "remind_failure"),
     "catalogue": ("catalog", "list_courses"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from certcli import access
@@ -15,7 +16,7 @@ from certcli.usecases.kernel import Context, Outcome, actor, check_id, ids, note
 from certcli.usecases.views import course_data, user_data
 
 if TYPE_CHECKING:
-    from certcli.usecases.shapes import CourseData, Created, OrgData, ReminderSettings, UserData
+    from certcli.usecases.shapes import CourseData, Created, KeyMade, OrgData, ReminderSettings, UserData
 
 
 
@@ -78,9 +79,11 @@ def set_user(
     manager: str | None = None,
     no_manager: bool = False,
     role: str | None = None,
+    login: str | None = None,
 ) -> Outcome[UserData]:
-    """Change a user's name, e-mail address ('' clears it), manager or role (admin). A manager that
-    would make someone their own manager, even through others, is refused; so is leaving no admin."""
+    """Change a user's name, e-mail address ('' clears it), manager, role or operating system login
+    name ('' clears it) (admin). A manager that would make someone their own manager, even through
+    others, is refused; so is leaving no admin, and a login name another user has."""
     if manager is not None and no_manager:
         raise UsageError("--manager and --no-manager exclude each other", hint="pass one of them")
     if name is not None and not name.strip():
@@ -101,6 +104,9 @@ def set_user(
             if access.is_admin(found):
                 _keep_an_admin(doc, found, f"{found.id} cannot stop being an admin")
             changes["role"] = role
+        if login is not None and (login or None) != found.login:
+            _login_free(doc, found, login)
+            changes["login"] = login or None
         changed = found._replace(**changes)
         doc.users[found.id] = changed
         if changes:
@@ -122,6 +128,23 @@ def _check_manager(doc: Document, found: User, manager: User) -> None:
         if boss.manager is None or boss.manager not in doc.users or len(chain) > len(doc.users) + 1:
             return
         boss = doc.users[boss.manager]
+
+
+def _login_free(doc: Document, found: User, login: str) -> None:
+    taken = [u.id for u in doc.users.values() if u.id != found.id and login in (u.id, u.login)]
+    if login and taken:
+        raise StateError(f"login name {login!r} already names user {taken[0]}", hint="one login name, one user")
+
+
+def login_user(store: Store, login: str) -> str | None:
+    """The id of the user the operating system login name `login` acts as: the user with that id,
+    else the one whose `login` it is; None when there is none (or the store cannot tell)."""
+    doc = store.read(Need(users=ids(login)))
+    if login in doc.users:
+        return login
+    if store.partial_reads:
+        doc = store.read(Need(all_users=True))
+    return next((u.id for u in doc.users.values() if u.login == login), None)
 
 
 def _keep_an_admin(doc: Document, leaving: User, what: str) -> None:
@@ -184,7 +207,7 @@ def _org_data(doc: Document) -> OrgData:
         "overdue_every": schedule.overdue_every,
         "mail_from": schedule.mail_from or None,
     }
-    return {"name": doc.org_name or None, "url": doc.org_url or None, "reminders": reminders}
+    return {"name": doc.org_name or None, "url": doc.org_url or None, "reminders": reminders, "key": doc.org_key}
 
 
 class ScheduleChange(NamedTuple):
@@ -242,6 +265,40 @@ def _schedule(current: ReminderSchedule, change: ScheduleChange) -> ReminderSche
     if change.mail_from is not None:
         changes["mail_from"] = checked_address(change.mail_from)
     return current._replace(**changes)
+
+
+def org_keygen(ctx: Context, key_file: Path, kind: str = "rsa") -> Outcome[KeyMade]:
+    """Make the organisation's signing key pair (admin): the private key into `key_file`, owner-only
+    and never into the store; the public key into the organisation's settings, replacing any earlier one."""
+    from certcli import keys
+
+    if kind not in keys.KEY_TYPES:
+        raise UsageError(f"unknown key type {kind!r}", hint=f"use one of: {', '.join(keys.KEY_TYPES)}")
+    pem, public = keys.generate(kind)
+    try:
+        with ctx.store.update(Need(users=ids(ctx.actor_id))) as doc:
+            actor(ctx, doc, ADMIN)
+            replaced = doc.org_key["kid"] if doc.org_key else None
+            keys.write_private(key_file, pem)
+            doc.org_key = public
+            note_change(ctx, doc, "org keygen", {"kid": public["kid"], "alg": public["alg"], "replaced": replaced})
+    except BaseException:
+        if _written_by_us(key_file, pem):
+            key_file.unlink()
+        raise
+    data: KeyMade = {"kid": public["kid"], "alg": public["alg"], "key_file": str(key_file), "public": public}
+    told = [f"Wrote the private key to {key_file} (owner-only; keep it out of the store and backed up apart)."]
+    if replaced:
+        told.append(f"It replaces key {replaced}: badges and checkpoints it signed verify only with --key.")
+    return Outcome(data, told)
+
+
+def _written_by_us(key_file: Path, pem: bytes) -> bool:
+    """Whether `key_file` holds the key this command wrote (so a failed command may remove it)."""
+    try:
+        return key_file.read_bytes() == pem
+    except OSError:
+        return False
 
 
 def show_org(ctx: Context) -> Outcome[OrgData]:

@@ -24,14 +24,17 @@ if TYPE_CHECKING:
 
 
 
-def doctor(ctx: Context) -> Outcome[Health]:
-    """Every check's finding, and messages listing the problems (or saying the store is healthy)."""
+def doctor(ctx: Context, repair: bool = False) -> Outcome[Health]:
+    """Every check's finding, and messages listing the problems (or saying the store is healthy); with
+    `repair`, what the store keeps derived from the facts (a database's standings) is worked out again first."""
+    repaired = [_repair(ctx)] if repair else []
     trail = checked_audit_trail(ctx.store)  # a store that does not load is a DataError, before the role check
     doc = trail.doc
     actor(ctx, doc, ADMIN)
-    findings = [passed("store", f"{ctx.store.location} loads and validates ({_counts(doc)})")]
+    findings = [*repaired, passed("store", f"{ctx.store.location} loads and validates ({_counts(doc)})")]
     findings += ctx.store.check_health(doc)
     findings.append(_audit_finding(trail))
+    findings.append(_timing_finding(trail))
     problems = [finding for finding in findings if not finding.ok]
     checks: list[Check] = [{"check": f.check, "ok": f.ok, "detail": f.detail} for f in findings]
     if problems:
@@ -41,10 +44,36 @@ def doctor(ctx: Context) -> Outcome[Health]:
     return Outcome({"healthy": not problems, "checks": checks}, messages)
 
 
+def _repair(ctx: Context) -> Finding:
+    from certcli.model import AuditEntry
+    from certcli.store import Need
+    from certcli.usecases.kernel import ids
+
+    actor(ctx, ctx.store.read(Need(users=ids(ctx.actor_id))), ADMIN)
+    count = ctx.store.rebuild_derived(AuditEntry(ctx.now, ctx.actor_id or "", "doctor repair", {}, {}))
+    if not count:
+        return passed("repair", "nothing to repair: what the store works out from the facts matches them")
+    return passed(
+        "repair", f"worked out the standings of {number(count, 'enrollment')} again (an audit event records it)"
+    )
+
+
 def _counts(doc: Document) -> str:
     collections = ((doc.users, "user"), (doc.courses, "course"), (doc.certifications, "certification"))
     counts = [number(len(items), word) for items, word in collections]
     return ", ".join([*counts, number(len(doc.enrollments), "enrollment")])
+
+
+def _timing_finding(trail: Trail) -> Finding:
+    """How many events carry a time (--now) over a day from when they were written: reported, not a problem."""
+    from certcli import audit
+
+    skews = [audit.skew(event) for event in trail.events]
+    backdated, postdated = skews.count(audit.BACKDATED), skews.count(audit.POSTDATED)
+    detail = f"{number(backdated, 'event')} backdated, {postdated} postdated by over 24 hours"
+    if backdated or postdated:
+        detail += "; `certcli audit --backdated` lists them"
+    return passed("timing", detail)
 
 
 def _audit_finding(trail: Trail) -> Finding:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certcli import access, rules
-from certcli.errors import StateError, UsageError
+from certcli.errors import DataError, StateError, UsageError
 from certcli.formats import xapi
 from certcli.formats.badges import build_credential
 from certcli.formats.ical import CalendarEntry, calendar_entries, render_calendar, uid_host
@@ -30,7 +31,7 @@ from certcli.usecases.kernel import (
 )
 
 if TYPE_CHECKING:
-    from certcli.usecases.shapes import Feed
+    from certcli.usecases.shapes import BadgeChecked, Feed
 
 
 
@@ -79,6 +80,25 @@ def _not_completed_hint(cert: Certification, status: str) -> str:
 def badge(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome[dict[str, Any]]:
     """The Open Badges credential for a completed certification of the acting user (or, with
     `user_id`, of whom the access policy lets them see)."""
+    return Outcome(_credential(ctx, cert_id, user_id)[1])
+
+
+def signed_badge(ctx: Context, cert_id: str, user_id: str | None, key_file: Path | None) -> Outcome[str]:
+    """The badge as a compact JWS (Open Badges 3.0 §8.2), signed with the organisation's private key."""
+    from certcli import keys
+    from certcli.formats.badges import jwt_claims
+
+    signing = keys.load_private(keys.key_file(key_file))
+    doc, credential = _credential(ctx, cert_id, user_id)
+    if doc.org_key is None or doc.org_key["kid"] != signing.public["kid"]:
+        raise DataError(
+            "the key file is not the organisation's signing key: nobody could verify the badge",
+            hint="pass the key file `certcli org keygen` wrote, or make one with it",
+        )
+    return Outcome(keys.sign(jwt_claims(credential), signing, "JWT"))
+
+
+def _credential(ctx: Context, cert_id: str, user_id: str | None) -> tuple[Document, dict[str, Any]]:
     doc = ctx.store.read(about(ctx, cert_id, user_id))
     learner = subject(doc, actor(ctx, doc), user_id)
     cert = certification(doc, cert_id)
@@ -94,7 +114,83 @@ def badge(ctx: Context, cert_id: str, user_id: str | None = None) -> Outcome[dic
             f"{learner.id}'s {cert.id} is {current.status}, not completed, as of {ctx.now.date()}: no badge",
             hint=_not_completed_hint(cert, current.status),
         )
-    return Outcome(build_credential(doc, cert, learner, current.held))
+    return doc, build_credential(doc, cert, learner, current.held)
+
+
+def verify_badge(ctx: Context, badge_file: Path) -> Outcome[BadgeChecked]:
+    """Whether the signed badge in `badge_file` is valid (any user): signed with the organisation's
+    key, issued by it, valid on `ctx.now`, and, when the store holds its enrollment, not revoked since."""
+    from certcli import keys
+
+    token = keys.read_token(badge_file, "a signed badge")
+    doc = ctx.store.read(Need(users=ids(ctx.actor_id), all_certifications=True))
+    actor(ctx, doc)
+    if doc.org_key is None:
+        raise StateError("the organisation has no public key to check badges with", hint="certcli org keygen -o FILE")
+    try:
+        header, claims = keys.verify(token, doc.org_key)
+    except ValueError as exc:
+        raise _invalid(badge_file, str(exc)) from None
+    problem, cert = _badge_problem(ctx, doc, claims)
+    if problem is not None:
+        raise _invalid(badge_file, problem)
+    data: BadgeChecked = {
+        "valid": True, "id": str(claims["id"]), "certification": cert, "kid": str(header.get("kid")),
+        "validFrom": str(claims["validFrom"]), "validUntil": claims.get("validUntil"),
+    }  # fmt: skip
+    until = f"until {data['validUntil']}" if data["validUntil"] else "with no end date"
+    return Outcome(data, [f"Valid: {claims.get('name')} ({cert}), signed by the organisation's key, valid {until}."])
+
+
+def _invalid(badge_file: Path, reason: str) -> DataError:
+    return DataError(f"badge {badge_file} is not valid: {reason}", hint="ask its holder for a current badge")
+
+
+def _badge_problem(ctx: Context, doc: Document, claims: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Why the verified credential `claims` is not valid on `ctx.now`, and its certification's id."""
+    from certcli.dates import parse_time
+    from certcli.formats.identifiers import base_url, certification_url
+
+    issuer = claims.get("issuer")
+    if not isinstance(issuer, dict) or issuer.get("id") != base_url(doc.org_url):
+        return "it was not issued by this organisation", None
+    try:
+        valid_from = parse_time(str(claims.get("validFrom")))
+        valid_until = parse_time(str(claims["validUntil"])) if "validUntil" in claims else None
+    except ValueError:
+        return "its validFrom or validUntil is not a date-time", None
+    if ctx.now < valid_from:
+        return f"it is valid only from {claims['validFrom']}", None
+    if valid_until is not None and ctx.now >= valid_until:
+        return f"it expired on {claims['validUntil']}", None
+    subject_ = claims.get("credentialSubject")
+    achievement_id = subject_.get("achievement", {}).get("id") if isinstance(subject_, dict) else None
+    certs = doc.certifications.values()
+    cert = next((c for c in certs if certification_url(doc.org_url, c.id) == achievement_id), None)
+    if cert is None:
+        return None, None
+    return _revoked(ctx, cert, str(claims.get("id"))), cert.id
+
+
+def _revoked(ctx: Context, cert: Certification, credential: str) -> str | None:
+    """Why the credential no longer holds when the store has its enrollment: its cycle was revoked by `ctx.now`."""
+    from certcli.formats.badges import cycle_of
+    from certcli.model import CYCLE_OPENED, REVOKED
+
+    need = Need(users=ids(ctx.actor_id), certifications=[cert.id], enrollments_of_certifications=[cert.id])
+    doc = ctx.store.read(need)
+    for found in doc.enrollments:
+        if found.certification != cert.id:
+            continue
+        cycles = sum(1 for fact in found.facts if fact.type == CYCLE_OPENED)
+        number = cycle_of(credential, doc.org_url, found.user, cert.id, cycles)
+        if number is None:
+            continue
+        for fact in found.facts:
+            if fact.type == REVOKED and fact.cycle == number and fact.at <= ctx.now:
+                return f"it was revoked on {fact.at.date().isoformat()}: {fact.reason or 'no reason given'}"
+        return None
+    return None
 
 
 def _calendar_learners(doc: Document, acting: User, user_id: str | None, everyone: bool) -> list[User]:

@@ -97,7 +97,11 @@ def read_about(
 def actor(ctx: Context, doc: Document, *roles: str) -> User:
     """The acting user, holding one of `roles` (none given: any role)."""
     if not ctx.actor_id:
-        raise PermissionDenied("no acting user", hint="pass --as USER or set CERTCLI_USER")
+        raise PermissionDenied(
+            "no acting user",
+            hint="pass --as USER or set CERTCLI_USER, or have an admin set your login name: "
+            "certcli user set ID --login NAME",
+        )
     user = doc.users.get(ctx.actor_id)
     if user is None:
         raise PermissionDenied(f"unknown acting user {ctx.actor_id!r}", hint="pass the id of a user in this store")

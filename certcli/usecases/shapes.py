@@ -5,7 +5,7 @@ pays for defining them. Dates are `YYYY-MM-DD`, null where unknown."""
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 # ---------------------------------------------------------------- shared: certifications, proofs, users, courses
 
@@ -137,6 +137,7 @@ class OrgData(TypedDict):
     name: str | None
     url: str | None
     reminders: ReminderSettings
+    key: dict[str, str] | None  # the public signing key as a JWK
 
 
 class ReminderSettings(TypedDict):
@@ -147,6 +148,13 @@ class ReminderSettings(TypedDict):
     before_expiry: list[int]
     overdue_every: int
     mail_from: str | None
+
+
+class KeyMade(TypedDict):
+    kid: str
+    alg: str
+    key_file: str
+    public: dict[str, str]
 
 
 # ---------------------------------------------------------------- assign
@@ -245,6 +253,25 @@ class Verified(TypedDict):
     ok: bool
     events: int
     head: str | None
+    checkpoints: int  # checkpoints the trail records, each verified
+    uncovered: int  # events after the last one a checkpoint covers
+    key: Literal["given", "store"] | None  # whose public key checked them: --key, or the store's own
+
+
+class BadgeChecked(TypedDict):
+    valid: bool
+    id: str  # the credential's id
+    certification: str | None  # None: the store does not define its achievement
+    kid: str
+    validFrom: str
+    validUntil: str | None
+
+
+class CheckpointMade(TypedDict):
+    seq: int  # the event signed: the chain's head
+    sha256: str
+    kid: str
+    checkpoint: str  # the compact JWS
 
 
 # ---------------------------------------------------------------- report, report --summary, check
