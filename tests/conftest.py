@@ -26,6 +26,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    # Without --as, certcli acts as the user named like the login name: no test store has this one.
+    monkeypatch.setenv("LOGNAME", "certcli-test-nobody")
     monkeypatch.setenv("TERMINAL_WIDTH", "200")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

@@ -23,7 +23,7 @@ from certcli.usecases.doctor import doctor
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WORKER_SCRIPT = Path(__file__).with_name("store_worker.py")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-CHECKS = {"store", "permissions", "lock", "temp_files", "proofs", "audit"}
+CHECKS = {"store", "permissions", "lock", "temp_files", "proofs", "audit", "timing"}
 PDF = b"%PDF-1.4\n% a certificate\n%%EOF\n"
 SECOND_NAME = "second.pdf"
 
@@ -109,7 +109,7 @@ def test_a_store_built_by_certcli_is_healthy_and_doctor_changes_nothing(store: P
     assert {check["check"] for check in outcome.data["checks"]} == CHECKS
     assert all(check["ok"] for check in outcome.data["checks"]), outcome.data
     assert len(outcome.data["checks"]) == len(CHECKS)
-    assert outcome.messages == [f"{store} is healthy: 6 checks passed."]
+    assert outcome.messages == [f"{store} is healthy: 7 checks passed."]
     details = {check["check"]: check["detail"] for check in outcome.data["checks"]}
     assert details["proofs"] == "2 referenced proof files present, each matching its SHA-256"
     assert "audit trail intact: 10 events" in details["audit"]

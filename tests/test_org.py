@@ -34,9 +34,9 @@ def ok(store: Path, *args: str, actor: str | None = "root") -> Result:
 
 
 def shown(store: Path, actor: str = "root") -> Any:
-    """The name and address `org show --json` gives (its reminder schedule: tests/test_remind.py)."""
+    """The name, address and key `org show --json` gives (its reminder schedule: tests/test_remind.py)."""
     data = json.loads(ok(store, "org", "show", "--json", actor=actor).stdout)
-    return {key: data[key] for key in ("name", "url")}
+    return {key: data[key] for key in ("name", "url", "key")}
 
 
 def assert_one_error(result: Result, code: int) -> None:
@@ -91,7 +91,7 @@ def test_init_keeps_the_org_address(tmp_path: Path) -> None:
     path = tmp_path / "new.toml"
     ok(path, "init", "--admin", "root", "--org", "Acme", "--org-url", "https://acme.example/", actor=None)
     assert tomllib.loads(path.read_text())["org"] == {"name": "Acme", "url": "https://acme.example"}
-    assert shown(path) == {"name": "Acme", "url": "https://acme.example"}
+    assert shown(path) == {"name": "Acme", "url": "https://acme.example", "key": None}
 
 
 def test_init_refuses_a_bad_address_and_creates_nothing(tmp_path: Path) -> None:
@@ -105,8 +105,8 @@ def test_init_refuses_a_bad_address_and_creates_nothing(tmp_path: Path) -> None:
 
 
 def test_anyone_may_see_the_settings(store: Path) -> None:
-    assert shown(store, "ann") == {"name": "Acme", "url": None}
-    assert ok(store, "org", "show", actor="ann").stdout.startswith("Name: Acme\nURL:  -\n")
+    assert shown(store, "ann") == {"name": "Acme", "url": None, "key": None}
+    assert ok(store, "org", "show", actor="ann").stdout.startswith("Name: Acme\nURL:  -\nKey:  -\n")
 
 
 def test_show_needs_a_known_user(store: Path) -> None:
@@ -116,7 +116,8 @@ def test_show_needs_a_known_user(store: Path) -> None:
 def test_an_admin_sets_the_address_and_the_name_in_one_audit_event(store: Path) -> None:
     result = ok(store, "org", "set", "--url", "https://acme.example/", "--name", "Acme Corp", "--json")
     assert json.loads(result.stdout)["url"] == "https://acme.example"
-    assert shown(store, "ann") == {"name": "Acme Corp", "url": "https://acme.example"}
+    assert json.loads(result.stdout)["key"] is None
+    assert shown(store, "ann") == {"name": "Acme Corp", "url": "https://acme.example", "key": None}
     events = [json.loads(line) for line in Path(f"{store}.audit.jsonl").read_text().splitlines()]
     assert events[-1]["action"] == "org-set"
     assert events[-1]["details"] == {"name": "Acme Corp", "url": "https://acme.example"}
