@@ -368,7 +368,8 @@ users = ["zoe", "ghost"]
 
     assert raised.value.exit_code == 6
     assert problems(raised.value) == [
-        f"{path}: users[0].colour: unknown key; remove it, or use one of: active, email, id, manager, name, role",
+        f"{path}: users[0].colour: unknown key; remove it, or use one of: "
+        "active, email, id, login, manager, name, role",
         f"{path}: certifications[0].kind: expected one of internal, external, got 'intern'; "
         "write kind as one of internal, external",
         f"{path}: assignments[0].users[1]: unknown user 'ghost'; add the user to users, or name a user of the store",
