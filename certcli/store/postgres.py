@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from certcli.errors import DataError
+from certcli.model import AuditHead
 from certcli.store import redact, scrub
 from certcli.store.sql import NOTHING, OWN_TABLES, STORE, Connection, SqlStore, listed
 
@@ -64,13 +65,22 @@ class PostgresStore(SqlStore):
     def _begin(self, conn: Any, write: bool) -> None:
         if write:
             conn.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(self.lock_timeout * 1000)}ms"])
-            if self._has_tables(conn):  # every change moves the audit head: lock it for the whole change
-                conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE", [])
         else:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
 
-    def _has_tables(self, conn: Any) -> bool:
-        return bool(conn.execute("SELECT to_regclass('certcli_meta') IS NOT NULL", [])[0][0])
+    def _row_lock(self, table: str) -> str:
+        """A change locks the enrollments it loads against other changes, and the users, courses and
+        certifications it loads against changing under it while other changes may read them too."""
+        return " FOR UPDATE" if table == "enrollments" else " FOR SHARE"
+
+    def _locked_head(self, conn: Any, head: AuditHead | None) -> AuditHead | None:
+        """Changes append one at a time: the row lock on the layout is the chain's lock, and the
+        head read under it is the one the last change committed."""
+        conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE", [])
+        rows = self._rows(conn, "SELECT value FROM certcli_meta WHERE key = 'head'")
+        if not rows:
+            return head
+        return self._document({"audit": self._parsed(rows[0][0], "certcli_meta 'head'")}, whole=False).audit_head
 
     def _contents(self, conn: Any) -> str:
         found = {
@@ -125,7 +135,11 @@ class PostgresConnection(Connection):
 
         try:
             yield
-        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+        except (
+            psycopg2.errors.LockNotAvailable,
+            psycopg2.errors.SerializationFailure,
+            psycopg2.errors.DeadlockDetected,
+        ):
             raise self._busy("another change") from None
         except psycopg2.Error as exc:
             raise self._converted(exc.pgcode or "", str(exc), statement) from None

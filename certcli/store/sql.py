@@ -7,10 +7,11 @@ enrollment row keeps columns for the queries: when its last fact happened,
 whether a proof waits for review, and its standing timeline (`rules.standing_timeline`),
 so a report over a million enrollments reads a column instead of replaying facts.
 
-A change is one transaction that holds the write lock from the first read to the
-commit (SQLite `BEGIN IMMEDIATE`; PostgreSQL a row lock on the audit head, which
-every change moves), writes only the rows that changed, and appends its audit
-event. Proof files are kept in the database: a shared store has no shared folder.
+A change is one transaction that writes only the rows that changed and appends its
+audit event. SQLite holds the write lock from the first read to the commit (`BEGIN
+IMMEDIATE`); PostgreSQL locks the rows a change loads (`FOR UPDATE` its enrollments,
+`FOR SHARE` the rest) and the audit head only from the moment of appending to the
+commit, so changes to different learners' enrollments go on side by side. Proof files are kept in the database: a shared store has no shared folder.
 
 Nothing read from a database is trusted more than a file: every row and meta value
 is parsed and validated, a reference a partial load relies on must lead to a row,
@@ -95,6 +96,7 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
 LAYOUT = len(LAYOUT_STEPS)
 
 _TABLES = ("users", "courses", "certifications", "enrollments", "groups")
+_KEYS = {"enrollments": "user_id, certification_id"}  # a row's key columns, where they are not `id`
 OWN_TABLES = ("certcli_meta", *_TABLES, "standings", "audit_events", "proofs")
 
 # What a database holds, as `SqlStore._contents` tells it; anything else is a description in words.
@@ -247,6 +249,7 @@ class SqlStore:
         self._notices: list[str] = []
         self.partial_reads = True
         self._conn: Any = None  # the connection of the change in progress, for put_proof
+        self._locking_rows = False  # whether rows are being loaded for a change, which locks them
 
     def take_notices(self) -> list[str]:
         notices, self._notices = self._notices, []
@@ -264,6 +267,15 @@ class SqlStore:
 
     def _begin(self, conn: Any, write: bool) -> None:
         raise NotImplementedError
+
+    def _row_lock(self, table: str) -> str:
+        """What a change's SELECT of `table` ends with to lock the rows it loads (none where the
+        whole store is locked for the change)."""
+        return ""
+
+    def _locked_head(self, conn: Any, head: AuditHead | None) -> AuditHead | None:
+        """The audit chain's head, locked until the change commits: the event is appended after it."""
+        return head
 
     def _sql(self, text: str) -> str:
         """`text` with `?` placeholders in the dialect's spelling."""
@@ -346,7 +358,7 @@ class SqlStore:
         rows = self._rows(conn, "SELECT key, value FROM certcli_meta")
         return {key: self._parsed(value, f"certcli_meta {key!r}") for key, value in rows}
 
-    def _checked_meta(self, conn: Any, write: bool) -> dict[str, Any]:
+    def _checked_meta(self, conn: Any, write: bool, head_locked: bool = False) -> dict[str, Any]:
         """The meta table, after bringing an older layout forward (in a change only)."""
         self._require_store(conn)
         meta = self._meta(conn)
@@ -364,6 +376,9 @@ class SqlStore:
             return meta
         if not write:
             raise Outdated()
+        if not head_locked:  # every other change waits while the tables are brought forward
+            self._locked_head(conn, None)
+            return self._checked_meta(conn, write, head_locked=True)
         if layout < LAYOUT:
             self._create_layout(conn, layout)
         if worked_out_by != rules.RULES_VERSION:
@@ -451,7 +466,9 @@ class SqlStore:
     def _select(self, conn: Any, table: str, where: str, params: list[Any]) -> list[dict[str, Any]]:
         """The data of the rows of `table` that match, in the document's order."""
         columns = "user_id, certification_id, facts" if table == "enrollments" else "id, data"
-        rows = self._rows(conn, f"SELECT {columns} FROM {table} WHERE {where} ORDER BY position", params)
+        order = f"position, {_KEYS.get(table, 'id')}"  # rows written at the same moment share a position
+        lock = self._row_lock(table) if self._locking_rows else ""
+        rows = self._rows(conn, f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order}{lock}", params)
         if table == "enrollments":
             return [self._enrollment_data(row) for row in rows]
         return [self._row_data(table, key, text) for key, text in rows]
@@ -713,7 +730,11 @@ class SqlStore:
     def update(self, need: Need | None = None) -> Iterator[Document]:
         with self._transaction(write=True) as conn:
             meta = self._checked_meta(conn, write=True)
-            doc = self._load(conn, meta, need)
+            self._locking_rows = True
+            try:
+                doc = self._load(conn, meta, need)
+            finally:
+                self._locking_rows = False
             before, org_before = _rows_of(doc), _org_data(doc)
             self._conn = conn
             try:
@@ -768,6 +789,7 @@ class SqlStore:
         for cert_id in before["certifications"]:
             if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
                 self._refresh_standings(conn, doc.certifications[cert_id])
+        head = self._locked_head(conn, head)
         event = audit.make_event(pending_entry(doc), head, change.hexdigest())
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
         self._set_meta(conn, "head", _dumps(event))
