@@ -176,7 +176,8 @@ def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost() -> 
         first_to_ana.start()
         assert inside.wait(60)
         change("ben c1", open_store(url, lock_timeout=5.0), "c1", "ben")  # commits while ana's is open
-        second_to_ana = threading.Thread(target=change, args=("ana c2", open_store(url, lock_timeout=60.0), "c2", "ana"))
+        waiting = open_store(url, lock_timeout=60.0)
+        second_to_ana = threading.Thread(target=change, args=("ana c2", waiting, "c2", "ana"))
         second_to_ana.start()
         time.sleep(1.0)
         assert second_to_ana.is_alive(), "the second change to ana's enrollment should wait for the first"
@@ -190,6 +191,6 @@ def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost() -> 
         assert usecases.show(ctx, "pack", "ana").data["status"] == "completed"  # c1 and c2: nothing lost
         assert usecases.show(ctx, "pack", "ben").data["courses_done"] == 1
         events, problem = open_store(url).read_audit()
-        completions = [(e["subject"].get("user"), e["details"].get("course")) for e in events if e["action"] == "complete"]
+        completions = [(e["subject"]["user"], e["details"]["course"]) for e in events if e["action"] == "complete"]
         assert (problem, completions) == (None, [("ben", "c1"), ("ana", "c1"), ("ana", "c2")])
         assert usecases.audit_verify(ctx).data["ok"] is True

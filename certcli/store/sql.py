@@ -11,7 +11,8 @@ A change is one transaction that writes only the rows that changed and appends i
 audit event. SQLite holds the write lock from the first read to the commit (`BEGIN
 IMMEDIATE`); PostgreSQL locks the rows a change loads (`FOR UPDATE` its enrollments,
 `FOR SHARE` the rest) and the audit head only from the moment of appending to the
-commit, so changes to different learners' enrollments go on side by side. Proof files are kept in the database: a shared store has no shared folder.
+commit, so changes to different learners' enrollments go on side by side. Proof
+files are kept in the database: a shared store has no shared folder.
 
 Nothing read from a database is trusted more than a file: every row and meta value
 is parsed and validated, a reference a partial load relies on must lead to a row,
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from certcli import rules
 from certcli.dates import format_date, format_time
 from certcli.errors import CertcliError, DataError, StateError, StoreBusy
-from certcli.model import SCHEMA_VERSION, AuditHead, Certification, Document, Enrollment
+from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document, Enrollment
 from certcli.store import Need, pending_entry, tally
 from certcli.store.document import (
     certification_data,
@@ -48,6 +49,7 @@ from certcli.store.document import (
 if TYPE_CHECKING:
     from certcli.rules import Standing
     from certcli.store.health import Finding
+    from certcli.store.sql_paging import SqlLoading, SqlSnapshot
 
 # The tables, as a list of forward migrations: a database at layout N runs steps N+1 onwards.
 # `{blob}` is the binary column type of the dialect.
@@ -707,6 +709,17 @@ class SqlStore:
         self.restore(doc, [], {})
 
     def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        with self.loading(doc) as load:
+            load.add_events(events)
+            for sha256, content in proofs.items():
+                load.add_proof(sha256, content)
+            load.add_page(doc)
+            load.finish(pending_entry(doc))
+
+    @contextlib.contextmanager
+    def loading(self, header: Document) -> Iterator[SqlLoading]:
+        from certcli.store.sql_paging import SqlLoading
+
         with self._transaction(write=True) as conn:
             self._lock_creation(conn)
             contents = self._contents(conn)
@@ -716,15 +729,17 @@ class SqlStore:
                 raise self._not_a_store(contents, StateError)
             self._prepare_new(conn)
             self._create_layout(conn, 0)
-            self._set_meta(conn, "schema", str(doc.schema))
+            self._set_meta(conn, "schema", str(header.schema))
             self._set_meta(conn, "rules", str(rules.RULES_VERSION))
-            empty: dict[str, dict[Any, dict[str, Any]]] = {table: {} for table in _TABLES}
-            for event in events:
-                self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
-            for sha256, content in proofs.items():
-                self._put_proof(conn, sha256, content)
-            head = AuditHead(events[-1]) if events else None
-            self._save(conn, doc, head, empty, _rows_of(doc), None)
+            yield SqlLoading(self, conn, header)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[SqlSnapshot]:
+        from certcli.store.sql_paging import SqlSnapshot
+
+        self.read(Need())  # brings an older layout forward first
+        with self._transaction(write=False) as conn:
+            yield SqlSnapshot(self, conn, self._checked_meta(conn, write=False))
 
     @contextlib.contextmanager
     def update(self, need: Need | None = None) -> Iterator[Document]:
@@ -789,11 +804,17 @@ class SqlStore:
         for cert_id in before["certifications"]:
             if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
                 self._refresh_standings(conn, doc.certifications[cert_id])
-        head = self._locked_head(conn, head)
-        event = audit.make_event(pending_entry(doc), head, change.hexdigest())
+        event = self._append_event(conn, pending_entry(doc), head, change.hexdigest())
+        doc.audit_head = AuditHead(event)
+
+    def _append_event(self, conn: Any, entry: AuditEntry, head: AuditHead | None, change: str) -> dict[str, Any]:
+        """Record `entry` as the event after the chain's head, carrying the SHA-256 `change` of what it wrote."""
+        from certcli import audit
+
+        event = audit.make_event(entry, self._locked_head(conn, head), change)
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
         self._set_meta(conn, "head", _dumps(event))
-        doc.audit_head = AuditHead(event)
+        return event
 
     def _delete(self, conn: Any, table: str, key: Any) -> None:
         if table == "enrollments":
@@ -825,9 +846,8 @@ class SqlStore:
                 inserts.append([*(key if table == "enrollments" else [key]), position, *values])
         names = self._column_names(table)
         if inserts:
-            keys = "user_id, certification_id" if table == "enrollments" else "id"
-            marks = ", ".join("?" * (len(inserts[0])))
-            self._many(conn, f"INSERT INTO {table} ({keys}, position, {', '.join(names)}) VALUES ({marks})", inserts)
+            keys = ("user_id", "certification_id") if table == "enrollments" else ("id",)
+            self._insert(conn, table, (*keys, "position", *names), inserts)
         if updates:
             where = "user_id = ? AND certification_id = ?" if table == "enrollments" else "id = ?"
             sets = ", ".join(f"{name} = ?" for name in names)
@@ -861,16 +881,16 @@ class SqlStore:
         if replaced:
             self._many(conn, "DELETE FROM standings WHERE user_id = ? AND certification_id = ?", replaced)
         if pieces:
-            marks = ", ".join("?" * len(pieces[0]))
-            self._many(
-                conn,
-                f"INSERT INTO standings (user_id, certification_id, last_fact_at, first_day, until_day, "
-                f"{STANDING_COLUMNS}) VALUES ({marks})",
-                pieces,
-            )
+            columns = ("user_id", "certification_id", "last_fact_at", "first_day", "until_day")
+            self._insert(conn, "standings", (*columns, *STANDING_COLUMNS.split(", ")), pieces)
 
     def _many(self, conn: Any, text: str, rows: list[list[Any]]) -> None:
         conn.executemany(self._sql(text), rows)
+
+    def _insert(self, conn: Any, table: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
+        """Insert new rows, by the dialect's fastest way."""
+        marks = ", ".join("?" * len(columns))
+        self._many(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def _refresh_standings(self, conn: Any, cert: Certification) -> None:
         """A certification's definition changed: its enrollments' standings are worked out again."""
@@ -943,6 +963,16 @@ class Connection:
     def executemany(self, text: str, rows: list[list[Any]]) -> None:
         with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
             cursor.executemany(text, rows)
+
+    def stream(self, text: str, params: list[Any], page_rows: int) -> Iterator[list[Any]]:
+        """A query's rows, `page_rows` at a time, fetched as they are read."""
+        with self._errors(text), contextlib.closing(self._streaming_cursor()) as cursor:
+            cursor.execute(text, params)
+            while rows := cursor.fetchmany(page_rows):
+                yield rows
+
+    def _streaming_cursor(self) -> Any:
+        return self.conn.cursor()
 
     def commit(self) -> None:
         with self._errors("COMMIT"):
