@@ -36,6 +36,8 @@ from typing import Any
 import generate_org
 from tabulate import tabulate
 
+from certcli.store.paging import Page
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = ROOT / "bench" / ".migrate"
 DEFAULT_RESULTS = ROOT / "bench" / "results"
@@ -98,6 +100,7 @@ def sqlite_source(org: Path) -> Path:
     from certcli.model import AuditEntry
     from certcli.store import open_store
     from certcli.store.document import document_from_data
+    from certcli.store.paging import pages_of
 
     path = org.with_name("source.db")
     if path.exists():
@@ -107,19 +110,28 @@ def sqlite_source(org: Path) -> Path:
         store = open_store(path)
         header = document_from_data({**head, "enrollments": []}, str(org))
         with store.loading(header) as load:
-            load.add_page(header)
+            for part in pages_of(header):
+                load.add_page(part)
             page: list[dict[str, Any]] = []
             read_one = json.JSONDecoder().raw_decode  # one enrollment a line; the last ends the document too
             for line in lines:
                 if line.startswith("{"):
                     page.append(read_one(line)[0])
                 if len(page) == PAGE:
-                    load.add_page(document_from_data({"enrollments": page}, str(org), whole=False))
+                    load.add_page(enrollments(page, str(org)))
                     page = []
-            load.add_page(document_from_data({"enrollments": page}, str(org), whole=False))
+            load.add_page(enrollments(page, str(org)))
             when = datetime.combine(generate_org.NOW, datetime.min.time(), UTC)
             load.finish(AuditEntry(when, generate_org.ADMIN, "init", {}, {}))
     return path
+
+
+def enrollments(rows: list[dict[str, Any]], source: str) -> Page:
+    """A page of enrollments from their plain data."""
+    from certcli.store.document import document_from_data
+    from certcli.store.paging import page_of
+
+    return page_of("enrollments", document_from_data({"enrollments": rows}, source, whole=False).enrollments)
 
 
 # ---------------------------------------------------------------- measuring
@@ -162,7 +174,8 @@ def migrate_argv(source: str, target: str) -> list[str]:
 def run_copy(size: int, route: str, source: str, target: str) -> dict[str, Any]:
     print(f"{label(size)} {route} …", file=sys.stderr, flush=True)
     result = measured(migrate_argv(source, target))
-    print(f"  {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} s CPU), {result['peak_mb']:.0f} MB", file=sys.stderr)
+    seconds, cpu, peak = result["seconds"], result["cpu_seconds"], result["peak_mb"]
+    print(f"  {seconds:.1f} s ({cpu:.1f} s CPU), {peak:.0f} MB", file=sys.stderr)
     figures = {key: round(result[key], 1) for key in ("seconds", "cpu_seconds")}
     return {"size": size, "route": route, **figures, "peak_mb": round(result["peak_mb"])}
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from certcli.rules import Standing
     from certcli.store.health import Finding
+    from certcli.store.paging import Page
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 FILE_STORE_ADVISED_ENROLLMENTS = 20_000
@@ -62,9 +63,12 @@ class Snapshot(Protocol):
     def counts(self) -> dict[str, int]:
         """How many rows each table holds, and how many audit events ("audit_events")."""
 
-    def pages(self) -> Iterator[Document]:
+    def pages(self) -> Iterator[Page]:
         """The rows, validated, in the document's order, table by table (courses, certifications,
         users, groups, enrollments): each page a `Document` holding at most `PAGE_ROWS` of one table."""
+
+    def fingerprint(self) -> str:
+        """The `Fingerprint` of the rows `pages` yields, worked out without validating them again."""
 
     def events(self) -> Iterator[list[dict[str, Any]]]:
         """The audit events in order, a page at a time; `DataError` at a row that does not hold one."""
@@ -77,7 +81,7 @@ class Loading(Protocol):
     """A new store filled a page at a time; it exists once `finish` ran and the block ended without
     an exception (a database's in one transaction), and is not there at all otherwise."""
 
-    def add_page(self, page: Document) -> None:
+    def add_page(self, page: Page) -> None:
         """Add the rows of `page` (certifications before the enrollments that name them)."""
 
     def add_events(self, events: list[dict[str, Any]]) -> None:

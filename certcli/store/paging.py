@@ -3,6 +3,8 @@ backend shares, and the two for file stores, which hold their document whole in 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -12,6 +14,37 @@ from certcli.store import PAGE_ROWS, Store
 
 # The order of a snapshot's pages: what a row names comes before it.
 TABLE_ORDER = ("courses", "certifications", "users", "groups", "enrollments")
+
+
+class Page(Document):
+    """Rows of one table as a document, with the plain data they were read from (`data[table]`, in
+    order) and, from a database, what it stores beside them (`stored`), for a database to copy as is."""
+
+    __slots__ = ("data", "stored")
+
+    def __init__(self, doc: Document, data: dict[str, list[dict[str, Any]]], stored: Any = None) -> None:
+        super().__init__(doc.org_name, doc.users, doc.courses, doc.certifications, doc.enrollments, groups=doc.groups)
+        self.data, self.stored = data, stored
+
+
+class Fingerprint:
+    """SHA-256 of rows fed in order as plain data: equal for two stores holding the same rows."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self.rows = 0
+
+    def add_page(self, page: Page) -> None:
+        for table, rows in page.data.items():
+            for row in rows:
+                self.add(table, row)
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        self._hash.update(json.dumps([table, row], sort_keys=True, separators=(",", ":")).encode() + b"\n")
+        self.rows += 1
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
 
 
 def header_of(doc: Document) -> Document:
@@ -24,13 +57,24 @@ def rows_of(doc: Document, table: str) -> Sequence[Any]:
     return doc.enrollments if table == "enrollments" else list(getattr(doc, table).values())
 
 
-def page_of(table: str, rows: Sequence[Any]) -> Document:
+def page_of(table: str, rows: Sequence[Any]) -> Page:
     """A page holding `rows` of `table` and nothing else."""
+    from certcli.store.document import document_to_data
+
+    doc = Document()
     if table == "enrollments":
-        return Document(enrollments=list(rows))
-    page = Document()
-    setattr(page, table, {row.id: row for row in rows})
-    return page
+        doc.enrollments = list(rows)
+    else:
+        setattr(doc, table, {row.id: row for row in rows})
+    return Page(doc, {table: document_to_data(doc).get(table, [])})
+
+
+def pages_of(doc: Document) -> Iterator[Page]:
+    """The rows of `doc` in pages, table by table in `TABLE_ORDER`."""
+    for table in TABLE_ORDER:
+        rows = rows_of(doc, table)
+        for start in range(0, len(rows), PAGE_ROWS):
+            yield page_of(table, rows[start : start + PAGE_ROWS])
 
 
 def broken_trail(location: str, problem: str) -> DataError:
@@ -59,11 +103,14 @@ class WholeSnapshot:
     def counts(self) -> dict[str, int]:
         return {**{table: len(rows_of(self._doc, table)) for table in TABLE_ORDER}, "audit_events": len(self._events)}
 
-    def pages(self) -> Iterator[Document]:
-        for table in TABLE_ORDER:
-            rows = rows_of(self._doc, table)
-            for start in range(0, len(rows), PAGE_ROWS):
-                yield page_of(table, rows[start : start + PAGE_ROWS])
+    def pages(self) -> Iterator[Page]:
+        return pages_of(self._doc)
+
+    def fingerprint(self) -> str:
+        fingerprint = Fingerprint()
+        for page in self.pages():
+            fingerprint.add_page(page)
+        return fingerprint.hexdigest()
 
     def events(self) -> Iterator[list[dict[str, Any]]]:
         for start in range(0, len(self._events), PAGE_ROWS):

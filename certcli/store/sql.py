@@ -709,11 +709,14 @@ class SqlStore:
         self.restore(doc, [], {})
 
     def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        from certcli.store.paging import pages_of
+
         with self.loading(doc) as load:
             load.add_events(events)
             for sha256, content in proofs.items():
                 load.add_proof(sha256, content)
-            load.add_page(doc)
+            for page in pages_of(doc):
+                load.add_page(page)
             load.finish(pending_entry(doc))
 
     @contextlib.contextmanager

@@ -10,10 +10,35 @@ from typing import TYPE_CHECKING, Any
 
 from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document
 from certcli.store import PAGE_ROWS
-from certcli.store.paging import TABLE_ORDER, broken_trail
+from certcli.store.paging import TABLE_ORDER, Fingerprint, Page, broken_trail
 
 if TYPE_CHECKING:
     from certcli.store.sql import SqlStore
+
+_ENROLLMENT_COLUMNS = "user_id, certification_id, facts, last_fact_at, awaiting_review"
+_ENROLLMENT_ORDER = "position, user_id, certification_id"
+# Each enrollment's standings rows, in the enrollments' order.
+_STANDINGS_IN_ORDER = (
+    "SELECT s.user_id, s.certification_id, s.last_fact_at, s.first_day, s.until_day,"
+    " s.status, s.overdue, s.due, s.completed_on, s.valid_until, s.renewal_open, s.cycle"
+    " FROM standings s JOIN enrollments e ON e.user_id = s.user_id AND e.certification_id = s.certification_id"
+    " ORDER BY e.position, e.user_id, e.certification_id, s.first_day"
+)
+
+
+def _grouped(pages: Iterator[list[Any]]) -> Iterator[tuple[tuple[str, str], list[Any]]]:
+    """Rows of consecutive pages grouped by their first two columns."""
+    key: tuple[str, str] | None = None
+    group: list[Any] = []
+    for rows in pages:
+        for row in rows:
+            if (row[0], row[1]) != key:
+                if key is not None:
+                    yield key, group
+                key, group = (row[0], row[1]), []
+            group.append(list(row))
+    if key is not None:
+        yield key, group
 
 
 class SqlSnapshot:
@@ -32,18 +57,53 @@ class SqlSnapshot:
         tables = (*TABLE_ORDER, "audit_events")
         return {table: self.store._rows(self._conn, f"SELECT COUNT(*) FROM {table}")[0][0] for table in tables}
 
-    def pages(self) -> Iterator[Document]:
-        from certcli.store.sql import _KEYS
-
+    def pages(self) -> Iterator[Page]:
         for table in TABLE_ORDER:
-            columns = "user_id, certification_id, facts" if table == "enrollments" else "id, data"
-            order = f"position, {_KEYS.get(table, 'id')}"
-            for rows in self._stream(f"SELECT {columns} FROM {table} ORDER BY {order}"):
-                if table == "enrollments":
-                    data = [self.store._enrollment_data(row) for row in rows]
-                else:
-                    data = [self.store._row_data(table, key, text) for key, text in rows]
-                yield self.store._document({table: data}, whole=False)
+            if table == "enrollments":
+                yield from self._enrollment_pages()
+                continue
+            for rows in self._stream(f"SELECT id, data FROM {table} ORDER BY position, id"):
+                data = [self.store._row_data(table, key, text) for key, text in rows]
+                yield Page(self.store._document({table: data}, whole=False), {table: data})
+
+    def _enrollment_pages(self) -> Iterator[Page]:
+        """Enrollments with what a database keeps beside their facts (last_fact_at, awaiting_review,
+        their standings rows), so that another database copies those as they are."""
+        standings = _grouped(self._stream(_STANDINGS_IN_ORDER))
+        waiting = next(standings, None)
+        for rows in self._stream(f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments ORDER BY {_ENROLLMENT_ORDER}"):
+            data = [self.store._enrollment_data(row[:3]) for row in rows]
+            stored = []
+            for user, cert, facts, last_fact_at, awaiting in rows:
+                pieces: list[Any] = []
+                while waiting is not None and waiting[0] == (user, cert):
+                    pieces, waiting = waiting[1], next(standings, None)
+                for piece in pieces:
+                    self.store._standing([user, cert, *piece[5:]])
+                stored.append((facts, last_fact_at, self._flag(awaiting, user, cert), pieces))
+            yield Page(self.store._document({"enrollments": data}, whole=False), {"enrollments": data}, stored)
+
+    def _flag(self, value: Any, user: str, cert: str) -> int:
+        from certcli.store.sql import _flag
+
+        try:
+            return int(_flag(value, "awaiting_review"))
+        except ValueError as exc:
+            raise self.store._damaged(f"enrollments row ({user!r}, {cert!r})", f"holds {exc}") from None
+
+    def fingerprint(self) -> str:
+        fingerprint = Fingerprint()
+        for table in TABLE_ORDER:
+            if table == "enrollments":
+                query = f"SELECT user_id, certification_id, facts FROM enrollments ORDER BY {_ENROLLMENT_ORDER}"
+                for rows in self._stream(query):
+                    for row in rows:
+                        fingerprint.add(table, self.store._enrollment_data(row))
+                continue
+            for rows in self._stream(f"SELECT id, data FROM {table} ORDER BY position, id"):
+                for key, text in rows:
+                    fingerprint.add(table, self.store._row_data(table, key, text))
+        return fingerprint.hexdigest()
 
     def events(self) -> Iterator[list[dict[str, Any]]]:
         from certcli.store.sql import _event
@@ -78,17 +138,39 @@ class SqlLoading:
         self._certifications: dict[str, Certification] = {}
         self._head: AuditHead | None = None
 
-    def add_page(self, page: Document) -> None:
+    def add_page(self, page: Page) -> None:
         from certcli.store.sql import _TABLES, _rows_of
 
         self._certifications.update(page.certifications)
+        for table, plain in page.data.items():
+            for data in plain:
+                self._change.add(table, "written", data)
+        if page.stored is not None:
+            self._copy_enrollments(page)
+            return
         rows = _rows_of(page)
         named = Document(enrollments=page.enrollments, certifications=self._certifications)
         for table in _TABLES:
             if rows[table]:
                 self.store._write(self._conn, named, table, rows[table], {})
-                for data in rows[table].values():
-                    self._change.add(table, "written", data)
+
+    def _copy_enrollments(self, page: Page) -> None:
+        """Enrollments read from a database, their columns and standings written as they were read
+        (by the same rules: a store's standings are worked out again when the rules change)."""
+        from certcli.store.sql import STANDING_COLUMNS
+
+        position = self.store._last_position(self._conn, "enrollments")
+        rows, pieces = [], []
+        for number, (enrollment, (facts, last_fact_at, awaiting, standings)) in enumerate(
+            zip(page.enrollments, page.stored, strict=True), position + 1
+        ):
+            rows.append([enrollment.user, enrollment.certification, number, facts, last_fact_at, awaiting])
+            pieces += standings
+        columns = ("user_id", "certification_id", "position", "facts", "last_fact_at", "awaiting_review")
+        self.store._insert(self._conn, "enrollments", columns, rows)
+        if pieces:
+            keys = ("user_id", "certification_id", "last_fact_at", "first_day", "until_day")
+            self.store._insert(self._conn, "standings", (*keys, *STANDING_COLUMNS.split(", ")), pieces)
 
     def add_events(self, events: list[dict[str, Any]]) -> None:
         from certcli.store.sql import _dumps

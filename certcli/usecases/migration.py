@@ -20,29 +20,17 @@ from certcli.access import ADMIN
 from certcli.errors import DataError, UsageError
 from certcli.model import PROOF_SUBMITTED, AuditEntry, Document
 from certcli.store import Loading, Need, Snapshot, Store
-from certcli.store.document import document_to_data
+from certcli.store.paging import Fingerprint
 from certcli.usecases.kernel import Context, Outcome, actor, ids
 
 if TYPE_CHECKING:
     from certcli.usecases.shapes import Migrated
 
 Progress = Callable[[int, int], None]
-_TABLES = ("users", "courses", "certifications", "groups", "enrollments")
 
 
 def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
-
-
-def _fingerprint(rows: Any, page: Document) -> int:
-    """Feed the rows of `page` to the SHA-256 `rows`; how many there were."""
-    data = document_to_data(page)
-    count = 0
-    for table in _TABLES:
-        for row in data.get(table, []):
-            rows.update(_canonical([table, row]))
-            count += 1
-    return count
 
 
 def _header(doc: Document) -> tuple[Any, ...]:
@@ -68,7 +56,7 @@ class _Copy:
 
     def __init__(self, source: Snapshot, tick: _Tick) -> None:
         self.source, self.tick = source, tick
-        self.rows, self.history = hashlib.sha256(), hashlib.sha256()
+        self.rows, self.history = Fingerprint(), hashlib.sha256()
         self.events = 0
         self.proofs: dict[str, None] = {}  # the proofs the enrollments name, in order
         self.kept: list[str] = []
@@ -78,7 +66,9 @@ class _Copy:
         for page in self.source.pages():
             self._note_proofs(page)
             load.add_page(page)
-            self.tick(_fingerprint(self.rows, page))
+            before = self.rows.rows
+            self.rows.add_page(page)
+            self.tick(self.rows.rows - before)
         chain = audit.ChainCheck()
         for events in self.source.events():
             for event in events:
@@ -119,10 +109,9 @@ class _Copy:
     def differences(self, target: Store) -> str | None:
         """What the copy in `target` lacks or has wrong, or None when it holds everything."""
         with target.snapshot() as copied:
-            rows = hashlib.sha256()
-            for page in copied.pages():
-                self.tick(_fingerprint(rows, page))
-            if rows.digest() != self.rows.digest() or _header(copied.header) != _header(self.source.header):
+            rows = copied.fingerprint()
+            self.tick(self.rows.rows)
+            if rows != self.rows.hexdigest() or _header(copied.header) != _header(self.source.header):
                 return "its users, courses, certifications or enrollments differ from the source's"
             problem = self._trail_difference(copied)
             if problem is not None:
