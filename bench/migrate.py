@@ -159,7 +159,8 @@ def measure(argv: list[str]) -> int:
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures = {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
-    print(json.dumps({**figures, "exit": done.returncode, "stderr": done.stderr}))  # ru_maxrss: kilobytes on Linux
+    outputs = {"stdout": done.stdout, "stderr": done.stderr}
+    print(json.dumps({**figures, "exit": done.returncode, **outputs}))  # ru_maxrss: kilobytes on Linux
     return 0
 
 
