@@ -9,6 +9,7 @@ times whole processes, interleaved:
     certcli --store S --as LEARNER --now 2026-11-28 show CERT --json
     certcli --store S --as LEARNER2 --now 2026-11-28 complete CERT2 COURSE   (another learner each run)
     certcli --store S --as admin --now 2026-11-28 report --summary --json
+    shell completion of `certcli --store S --as LEARNER show <TAB>` (the certification ids)
 
 beside the startup floor (`python -c "import typer"`) and the same `list` question answered by
 `jq` on the JSON store and by the `sqlite3` shell on the SQLite store.
@@ -65,6 +66,7 @@ COMMAND_LABELS = {
     "show": "certcli show CERT --json",
     "complete": "certcli complete CERT COURSE",
     "report": "certcli report --summary --json",
+    "tab": "certcli show <TAB> (completion)",
 }
 SQLITE_LIST = (
     "SELECT e.certification_id, json_extract(c.data, '$.title'), e.facts FROM enrollments e "
@@ -78,6 +80,7 @@ BUDGETS = (
     ("show ≤ 1.5× floor on SQLite", "show", "sqlite", 1.5, "floor"),
     ("complete ≤ 2× floor on SQLite", "complete", "sqlite", 2.0, "floor"),
     ("report --summary ≤ 5 s on SQLite", "report", "sqlite", 5000.0, "ms"),
+    ("show <TAB> ≤ 1.5× floor on SQLite", "tab", "sqlite", 1.5, "floor"),
     ("list on PostgreSQL ≤ 2× list on SQLite", "list", "postgresql", 2.0, "sqlite"),
 )
 
@@ -90,7 +93,7 @@ class BenchError(Exception):
 class Job:
     """One process to time, run after run; `argv(n)` gives the n-th run's command (0: the checked first)."""
 
-    command: str  # floor | list | show | complete | report
+    command: str  # floor | list | show | complete | report | tab
     backend: str  # json | toml | sqlite | postgresql, or "" for the floor
     tool: str  # certcli | python | jq | sqlite3
     argv: Callable[[int], list[str]]
@@ -396,11 +399,14 @@ def certcli_jobs(
 
     list_argv = [*globals_(learner), "list", "--json"]
     show_argv = [*globals_(learner), "show", cert, "--json"]
+    words = f"certcli --store {backend.store} --as {learner} show "
+    tab_argv = ["env", "_CERTCLI_COMPLETE=complete_bash", f"COMP_WORDS={words}", "COMP_CWORD=5", exe]
     return [
         Job("list", backend.name, "certcli", fixed_argv(list_argv), expect_json_items),
         Job("show", backend.name, "certcli", fixed_argv(show_argv), expect_json_items),
         Job("complete", backend.name, "certcli", complete_argv, expect_completion),
         Job("report", backend.name, "certcli", fixed_argv([*globals_(ADMIN), *report_words]), expect_json_items),
+        Job("tab", backend.name, "certcli", fixed_argv(tab_argv), expect_output),
     ]
 
 
@@ -558,7 +564,7 @@ def table_rows(results: list[SizeResult], runs: int) -> tuple[list[str], list[li
             key = (job.command, job.backend, job.tool)
             if key not in keys:
                 keys.append(key)
-    order = ["floor", "list", "show", "complete", "report"]
+    order = ["floor", "list", "show", "complete", "report", "tab"]
     keys.sort(key=lambda key: (order.index(key[0]), key[2] != "certcli", BACKENDS.index(key[1]) if key[1] else -1))
     rows = []
     for command, backend, tool in keys:
@@ -656,10 +662,11 @@ def plot(results: list[SizeResult], path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullLocator
 
-    commands = ["list", "show", "complete", "report"]
-    figure, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
+    commands = ["list", "show", "complete", "report", "tab"]
+    figure, axes = plt.subplots(2, 3, figsize=(16, 8), sharex=True)
+    axes.flat[-1].set_visible(False)
     sizes_ = [r.enrollments for r in results]
-    for axis, command in zip(axes.flat, commands, strict=True):
+    for axis, command in zip(axes.flat[: len(commands)], commands, strict=True):
         series = sorted(
             {(j.backend, j.tool) for r in results for j in r.jobs if j.command == command},
             key=lambda key: (key[1] != "certcli", BACKENDS.index(key[0])),

@@ -1,4 +1,4 @@
-"""The command line (contract §3): parse, call one use case, emit.
+"""The command line (docs/commands.md; every command's help is docs/reference.md): parse, call one use case, emit.
 
 This is the only module that imports typer. Domain errors are turned into
 `error:`/`hint:` lines and exit codes in one place, `CertcliGroup.invoke`.
@@ -11,10 +11,12 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, NoReturn, TextIO, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer._click import exceptions as click_exceptions
+from typer._click.core import ParameterSource
+from typer.core import TyperGroup, TyperOption
 
 from certcli import __version__, render
 from certcli.dates import parse_date, parse_time
@@ -23,6 +25,8 @@ from certcli.text import printable, printable_data, printable_lines
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
+    from typer._click import HelpFormatter
+    from typer._click.core import Command as ClickCommand
 
     from certcli.store import Store
     from certcli.usecases.kernel import Context, Outcome
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")
 TEXT_ENVIRONMENT = ("CERTCLI_STORE", "CERTCLI_USER", "CERTCLI_NOW")
 
 
@@ -46,8 +51,23 @@ def _not_text(args: list[str]) -> str | None:
     return None
 
 
+# What `--help` shows, by audience: each command's section (a command not named here goes under "More").
+SECTIONS = {
+    "Learning": ("catalog", "list", "sort", "show", "start", "complete", "upload-proof", "history", "explain"),
+    "Review": ("review", "proof", "approve", "reject"),
+    "Administration": ("init", "define", "assign", "revoke", "user", "course", "group", "org", "apply", "import"),
+    "Reports and exports": ("report", "check", "calendar", "badge", "export", "export-xapi"),
+    "The store": ("audit", "doctor", "migrate"),
+}
+GLOBAL_OPTIONS_HELP = (
+    "Global options, before or after the command: --store STORE, --as USER, --now WHEN "
+    "(see certcli --help)."
+)
+
+
 class CertcliGroup(TyperGroup):
-    """Converts every expected failure into one `error:` line, a `hint:`, and the exit code."""
+    """Converts every expected failure, usage errors included, into one `error:` line, a `hint:`,
+    and the exit code; accepts the global options after the command too; groups `--help`."""
 
     def main(
         self,
@@ -60,23 +80,144 @@ class CertcliGroup(TyperGroup):
     ) -> object:
         import sys
 
-        problem = _not_text(list(sys.argv[1:] if args is None else args))
+        arguments = list(sys.argv[1:] if args is None else args)
+        problem = _not_text(arguments)
         if problem is not None:
-            typer.echo(f"error: {problem}", err=True)
-            typer.echo("hint: rename the file, or give the text in UTF-8 (check the terminal's locale)", err=True)
-            sys.exit(2)
-        return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+            _fail(problem, "rename the file, or give the text in UTF-8 (check the terminal's locale)", 2)
+        try:
+            arguments = hoisted(self, arguments)
+            result = super().main(arguments, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click_exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # the help, on stderr, as a usage error
+            code = exc.exit_code
+        except click_exceptions.UsageError as exc:
+            message, hint = _usage_problem(exc)
+            _fail(message, hint, exc.exit_code)
+        except click_exceptions.ClickException as exc:
+            _fail(exc.format_message(), None, exc.exit_code)
+        except typer.Abort:
+            _fail("aborted", None, 1)
+        else:
+            code = result if isinstance(result, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
     def invoke(self, ctx: ClickContext) -> object:
         try:
             return super().invoke(ctx)
         except CertcliError as exc:
-            colour = render.use_colour(_stderr())
-            for line in exc.message.split("\n"):  # one line per problem; anything else is shown, not obeyed
-                typer.echo(render.paint("error:", "31", colour) + f" {printable(line)}", err=True)
-            if exc.hint:
-                typer.echo(f"hint: {printable(exc.hint)}", err=True)
+            _say_error(exc.message, exc.hint)
             raise typer.Exit(exc.exit_code) from None
+
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> ClickCommand | None:
+        """The command, its help ending with where the global options go."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            command.epilog = GLOBAL_OPTIONS_HELP
+        return command
+
+    def format_commands(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        """The commands in sections by audience, each with its whole first sentence (wrapped, not cut)."""
+        shown = {name: command for name in self.list_commands(ctx) if (command := self.get_command(ctx, name))}
+        if ctx.parent is not None:  # a group of commands such as `user`: one section
+            sections: list[tuple[str, tuple[str, ...]]] = [("Commands", tuple(shown))]
+        else:
+            placed = {name for names in SECTIONS.values() for name in names}
+            sections = [*SECTIONS.items(), ("More", tuple(name for name in shown if name not in placed))]
+        for title, names in sections:
+            rows = [(name, shown[name].get_short_help_str(limit=200)) for name in names if name in shown]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _say_error(message: str, hint: str | None) -> None:
+    colour = render.use_colour(_stderr())
+    for line in message.split("\n"):  # one line per problem; anything else is shown, not obeyed
+        typer.echo(render.paint("error:", "31", colour) + f" {printable(line)}", err=True)
+    if hint:
+        typer.echo(f"hint: {printable(hint)}", err=True)
+
+
+def _fail(message: str, hint: str | None, code: int) -> NoReturn:
+    import sys
+
+    _say_error(message, hint)
+    sys.exit(code)
+
+
+def _usage_problem(exc: click_exceptions.UsageError) -> tuple[str, str]:
+    """A usage error as one line naming where the bad value came from (the option or the environment
+    variable that stands for it), and a hint naming the help to read."""
+    ctx = exc.ctx
+    command = ctx.command_path if ctx is not None else "certcli"
+    hint = f"see `{command} --help`"
+    if isinstance(exc, click_exceptions.BadParameter) and exc.param is not None and ctx is not None:
+        param = exc.param
+        source = ctx.get_parameter_source(param.name) if param.name else None
+        envvar = getattr(param, "envvar", None)
+        if source is ParameterSource.ENVIRONMENT and isinstance(envvar, str):
+            where = f"the environment variable {envvar}"
+            hint = f"fix or unset {envvar}, or give {param.opts[0]} on the command line"
+        elif param.param_type_name == "argument":
+            where = f"argument {param.metavar or (param.name or '').upper()}"
+        else:
+            where = " / ".join(param.opts)
+        if isinstance(exc, click_exceptions.MissingParameter):
+            return f"missing {where}", hint
+        return f"invalid value for {where}: {exc.message}", hint
+    message = exc.format_message()
+    return message[:1].lower() + message[1:], hint
+
+
+def _global_option_width(arg: str) -> int:
+    """2 for a global option followed by its value, 1 for `--option=value`, 0 for anything else."""
+    if arg in GLOBAL_OPTIONS_WITH_VALUE:
+        return 2
+    return 1 if "=" in arg and arg.split("=", 1)[0] in GLOBAL_OPTIONS_WITH_VALUE else 0
+
+
+def hoisted(group: TyperGroup, args: list[str]) -> list[str]:
+    """`args` with the global options given after the command moved before it, so that
+    `certcli list --as ben` means `certcli --as ben list`. Only the command's own options that take a
+    value are skipped with their value, so a value that looks like a global option stays a value."""
+    head: list[str] = []
+    index = 0
+    while index < len(args) and (width := _global_option_width(args[index])):
+        head, index = head + args[index : index + width], index + width
+    command: ClickCommand = group
+    path = []
+    while index < len(args) and isinstance(command, TyperGroup) and args[index] in command.commands:
+        command = command.commands[args[index]]
+        path.append(args[index])
+        index += 1
+    if not path:
+        return args
+    takes_value = {
+        name
+        for param in command.params
+        if isinstance(param, TyperOption) and not param.is_flag
+        for name in param.opts
+    }
+    rest: list[str] = []
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        width = _global_option_width(arg)
+        if width:
+            head += args[index : index + width]
+            index += width
+            continue
+        if arg in takes_value:
+            rest += args[index : index + 2]
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return [*head, *path, *rest]
 
 
 def _stderr() -> TextIO:
@@ -93,19 +234,27 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-user_app = typer.Typer(
-    help="Add, change, list, deactivate and reactivate users.", no_args_is_help=True, rich_markup_mode=None
-)
-course_app = typer.Typer(help="Add and list courses.", no_args_is_help=True, rich_markup_mode=None)
-group_app = typer.Typer(help="Groups of users and the certifications they enrol in.", no_args_is_help=True,
-                        rich_markup_mode=None)  # fmt: skip
-proof_app = typer.Typer(help="Proof files: open one to review it.", no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(user_app, name="user")
-app.add_typer(course_app, name="course")
-app.add_typer(group_app, name="group")
-app.add_typer(proof_app, name="proof")
-org_app = typer.Typer(help="The organisation's name and web address.", no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(org_app, name="org")
+
+
+def _command_group(name: str, summary: str, runs_alone: bool = False) -> typer.Typer:
+    """A group of commands under `certcli NAME`, shown and failing like the application itself;
+    `runs_alone`: the group's own callback is a command (`certcli audit`), else it shows its help."""
+    group = typer.Typer(
+        cls=CertcliGroup,
+        help=summary,
+        rich_markup_mode=None,
+        no_args_is_help=not runs_alone,
+        invoke_without_command=runs_alone,
+    )
+    app.add_typer(group, name=name)
+    return group
+
+
+user_app = _command_group("user", "Add, change, list, deactivate and reactivate users.")
+course_app = _command_group("course", "Add and list courses.")
+group_app = _command_group("group", "Groups of users and the certifications they enrol in.")
+proof_app = _command_group("proof", "Proof files: open one to review it.")
+org_app = _command_group("org", "The organisation's name and web address.")
 
 
 # ---------------------------------------------------------------- option parsing
@@ -156,16 +305,46 @@ CompletionDate = Literal["approval", "submitted"]
 SortKey = Literal["relevance", "published", "name", "due"]
 ExportFormat = Literal["toml", "json"]
 ImportKind = Literal["users", "assignments", "completions"]
-ReportFormat = Literal["table", "csv", "json"]
+ReportFormat = Literal["table", "csv", "json", "html"]
+
+
+def _ids_of(kind: str) -> Callable[[typer.Context, str], list[str]]:
+    """Shell completion of `kind` ids from the store the global options (or their environment
+    variables) name; nothing when it cannot be read or the user is not known."""
+
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        from certcli.store import open_store
+        from certcli.usecases.completion import completion_ids
+        from certcli.usecases.kernel import Context
+
+        options = ctx.find_root().params
+        globals_ = Globals(options.get("store"), options.get("actor"), options.get("now"))
+        try:
+            store = open_store(_store_location(globals_), 1.0)
+            context = Context(store=store, actor_id=globals_.actor, now=_now(globals_))
+            return completion_ids(context, kind, incomplete)
+        except CertcliError:
+            return []
+
+    return complete
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 UserOpt = Annotated[
-    str | None, typer.Option("--user", help="Whose certifications (admin, or the user's manager).", metavar="ID")
+    str | None,
+    typer.Option(
+        "--user",
+        help="Whose certifications (admin, or the user's manager).",
+        metavar="ID",
+        autocompletion=_ids_of("user"),
+    ),
 ]
 PendingOpt = Annotated[bool, typer.Option("--pending", help="Only those not completed (the Pending widget).")]
-CertArg = Annotated[str, typer.Argument(help="Certification id.", metavar="CERT")]
-LearnerArg = Annotated[str, typer.Argument(help="The learner.", metavar="USER")]
+CertArg = Annotated[
+    str, typer.Argument(help="Certification id.", metavar="CERT", autocompletion=_ids_of("certification"))
+]
+LearnerArg = Annotated[str, typer.Argument(help="The learner.", metavar="USER", autocompletion=_ids_of("user"))]
+CourseArg = Annotated[str, typer.Argument(help="Course id.", metavar="COURSE", autocompletion=_ids_of("course"))]
 
 
 # ---------------------------------------------------------------- global options and context
@@ -324,6 +503,7 @@ def init(
     org_url: Annotated[
         str | None, typer.Option("--org-url", help="The organisation's https address.", metavar="URL")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create a new store holding one admin; refuses an existing file.
 
@@ -333,7 +513,7 @@ def init(
 
     globals_ = _globals(ctx)
     store = _open_store(ctx, _store_location(globals_))
-    _emit(init_store(store, admin, admin_name, org, _now(globals_), org_url=org_url), False, _quiet)
+    _emit(init_store(store, admin, admin_name, org, _now(globals_), org_url=org_url), as_json, _quiet)
 
 
 @user_app.command("add")
@@ -467,7 +647,7 @@ def catalog_command(
 # ---------------------------------------------------------------- groups
 
 
-GroupArg = Annotated[str, typer.Argument(help="Group id.", metavar="GROUP")]
+GroupArg = Annotated[str, typer.Argument(help="Group id.", metavar="GROUP", autocompletion=_ids_of("group"))]
 
 
 @group_app.command("add")
@@ -683,7 +863,7 @@ def _list(ctx: typer.Context, sort: SortKey, pending: bool, user: str | None, as
     from certcli.usecases.learning import list_certifications
 
     outcome = list_certifications(_context(ctx), user, pending, sort)
-    _emit(outcome, as_json, lambda data, colour: render.certification_table(data, colour))
+    _emit(outcome, as_json, lambda data, colour: render.certification_table(data, colour, sort))
 
 
 @app.command("list")
@@ -752,7 +932,7 @@ def start(
 def complete(
     ctx: typer.Context,
     cert_id: CertArg,
-    course: Annotated[str, typer.Argument(help="Course id.", metavar="COURSE")],
+    course: CourseArg,
     user: Annotated[
         str | None, typer.Option("--user", help="Record it for this learner (admin).", metavar="ID")
     ] = None,
@@ -911,10 +1091,7 @@ def explain(ctx: typer.Context, cert_id: CertArg, user: UserOpt = None, as_json:
     _emit(explain(_context(ctx), cert_id, user), as_json, render.explanation_text)
 
 
-audit_app = typer.Typer(
-    help="The audit trail: every change, hash-chained.", invoke_without_command=True, rich_markup_mode=None
-)
-app.add_typer(audit_app, name="audit")
+audit_app = _command_group("audit", "The audit trail: every change, hash-chained.", runs_alone=True)
 
 
 @audit_app.callback()
@@ -1027,16 +1204,32 @@ def report_command(
     include_inactive: Annotated[
         bool, typer.Option("--include-inactive", help="Deactivated learners too, marked.")
     ] = False,
-    output_format: Annotated[ReportFormat, typer.Option("--format", help="table, csv or json.")] = "table",
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="table, csv, json or html (one page with charts, for -o FILE).")
+    ] = "table",
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the html report to FILE.", metavar="FILE")
+    ] = None,
 ) -> None:
     """Who holds what: one row per learner and certification (admin, or a manager for their reports).
 
-    Example: certcli report --expiring-within 30 --format csv
+    Example: certcli report --expiring-within 30 --format csv; certcli report --format html -o report.html
     """
     from certcli.formats.csv_rows import SUMMARY_CSV_FIELDS, rows_to_csv
     from certcli.usecases.compliance import report, report_summary
 
+    if as_json and output_format not in ("table", "json"):
+        raise UsageError(f"--json and --format {output_format} ask for two formats", hint="give one of them")
+    output_format = "json" if as_json else output_format
     context = _context(ctx)
+    if output_format == "html":
+        if summary:
+            raise UsageError("the html report holds the summary already", hint="drop --summary")
+        _report_page(context, output, cert, user, expiring_within, include_inactive)
+        return
+    if output is not None:
+        raise UsageError(f"-o writes the html report, not {output_format}", hint="pass --format html, or redirect")
     if summary:
         counts = report_summary(context, cert, user, expiring_within, include_inactive)
         if output_format == "csv":
@@ -1051,6 +1244,25 @@ def report_command(
         _deliver(context, rows_to_csv(rows.data), None, None)
     else:
         _emit(rows, output_format == "json", render.report_table)
+
+
+def _report_page(
+    context: Context,
+    output: Path | None,
+    cert: str | None,
+    user: str | None,
+    expiring_within: int | None,
+    include_inactive: bool,
+) -> None:
+    """`report --format html`: the page to -o FILE, or to stdout when that is not a terminal."""
+    from certcli.usecases.compliance import report_page
+
+    _output_allowed(context, output)
+    if output is None and render.is_terminal():
+        raise UsageError("an html report is a file, not text for the terminal", hint="pass -o FILE, or redirect stdout")
+    page = report_page(context, cert, user, expiring_within, include_inactive)
+    _tell(page.messages)
+    _deliver(context, page.data["html"], output, "the html report")
 
 
 @app.command("check")
@@ -1217,7 +1429,6 @@ def calendar_command(
     _deliver(context, outcome.data["ical"], output, f"{outcome.data['events']} event(s)")
 
 
-GLOBAL_OPTIONS_WITH_VALUE = ("--store", "--as", "--now")
 VERSION_ONLY = "--version"
 
 

@@ -1,4 +1,4 @@
-"""The data model: users, courses, certifications and enrollments (contract §1).
+"""The data model: users, courses, certifications and enrollments (docs/rules.md, docs/stores.md).
 
 Small value classes, no behaviour beyond derived properties. An enrollment is
 a list of dated facts; its status is never stored but computed by `rules`.

@@ -86,24 +86,28 @@ def _dash(value: object) -> object:
     return "-" if value is None or value == "" else value
 
 
-def certification_table(items: list[ListItem], colour: bool) -> str:
+NEXT_STEP_TEXT = {"upload-proof": "upload-proof", "start": "start", "review": "wait for review"}
+
+
+def next_step_text(item: ListItem) -> str:
+    """NEXT: the course to take, or what to do (upload a proof, start again, wait for the review)."""
+    step = item["next_step"]
+    if step == "course":
+        return item["next_course"] or "-"
+    return NEXT_STEP_TEXT.get(step or "", "-")
+
+
+def certification_table(items: list[ListItem], colour: bool, sort: str = "relevance") -> str:
+    """`list` and `sort`; sorted by publication date, the table shows it."""
     if not items:
         return "No certifications."
-    headers = ["ID", "TITLE", "STATUS", "DUE", "COURSES", "VALID UNTIL", "NEXT"]
+    published = sort == "published"
+    headers = ["ID", "TITLE", "STATUS", *(["PUBLISHED"] if published else []), "DUE", "COURSES", "VALID UNTIL", "NEXT"]
     rows = []
     for item in items:
         courses = f"{item['courses_done']}/{item['courses_required']}" if item["courses_required"] else "-"
-        rows.append(
-            [
-                item["id"],
-                item["title"],
-                _status(item, colour),
-                _dash(item["due"]),
-                courses,
-                _dash(item["valid_until"]),
-                _dash(item["next_course"]),
-            ]
-        )
+        row = [item["id"], item["title"], _status(item, colour), *([_dash(item["published"])] if published else [])]
+        rows.append(row + [_dash(item["due"]), courses, _dash(item["valid_until"]), next_step_text(item)])
     return table(rows, headers)
 
 

@@ -1,4 +1,4 @@
-"""The certification rules (contract §2). Pure: every function takes `now`
+"""The certification rules (docs/rules.md). Pure: every function takes `now`
 where time matters and reads no clock and no file.
 
 An enrollment is a list of dated facts. `evaluate` folds the facts stamped at
@@ -381,6 +381,27 @@ class EnrollmentView(Record):
     def awaiting_review(self) -> bool:
         """A proof of the current cycle waits for an admin or the learner's manager."""
         return self.proof is not None and self.proof.review == PENDING
+
+
+# What the learner does next (`list`'s NEXT): take the next course, upload a proof, recertify with
+# `start`, or wait while a reviewer looks at the proof; None: nothing to do.
+NEXT_COURSE = "course"
+NEXT_UPLOAD = "upload-proof"
+NEXT_START = "start"
+NEXT_REVIEW = "review"
+
+
+def next_step(view: EnrollmentView, cert: Certification) -> str | None:
+    """The learner's next step on an enrollment, for every status."""
+    if view.status in (EXPIRED, REVOKED_STATUS):
+        return NEXT_START
+    if view.status == COMPLETED and not view.renewing:
+        return NEXT_START if view.renewal_open else None
+    if view.awaiting_review:
+        return NEXT_REVIEW
+    if cert.kind == "external":
+        return NEXT_UPLOAD
+    return NEXT_COURSE if view.queue else None
 
 
 def enrolled_at(enrollment: Enrollment, now: datetime) -> datetime | None:

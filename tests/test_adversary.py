@@ -1,4 +1,5 @@
-"""The README's promises held against an adversary, through the installed `certcli`, on every backend
+"""The documented promises (docs/security.md) held against an adversary, through the installed `certcli`,
+on every backend
 where they apply: outputs never land on the store, links and kills never split or tear it, nothing a
 user typed commands the terminal or a spreadsheet, secrets are never shown, odd input is one error line.
 """

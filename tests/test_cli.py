@@ -1,4 +1,4 @@
-"""The command line's wiring (contract §3): every command, its JSON shape, global options, usage errors.
+"""The command line's wiring (docs/commands.md): every command, its JSON shape, global options, usage errors.
 
 Runs `certcli.cli.app` in-process with typer's CliRunner, which keeps stdout and stderr apart.
 """

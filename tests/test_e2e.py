@@ -1,4 +1,5 @@
-"""The installed `certcli` run as a real process, the way scripts and people use it (contract §2–§4).
+"""The installed `certcli` run as a real process, the way scripts and people use it (docs/rules.md, docs/commands.md,
+docs/stores.md).
 
 One store is built once per module with the commands themselves; each test works on its own copy.
 Dates below are worked out by hand from the contract, never copied from a run.

@@ -1,5 +1,5 @@
 """The demo store in fixtures/: it loads, both formats agree, and as of the demo
-day (2026-11-28) it shows every status the README talks about."""
+day (2026-11-28) it shows every status the documentation talks about."""
 
 from __future__ import annotations
 

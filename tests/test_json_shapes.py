@@ -1,4 +1,4 @@
-"""The README's JSON section and the declared result shapes (`certcli.usecases.shapes`) say the same:
+"""The documented JSON output (docs/json.md) and the declared result shapes (`certcli.usecases.shapes`) say the same:
 every shape in the table, with exactly its fields (a row may say it has another shape's fields)."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from pathlib import Path
 
 from certcli.usecases import shapes
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+JSON_PAGE = Path(__file__).resolve().parent.parent / "docs" / "json.md"
 
 
 def documented() -> dict[str, set[str]]:
     """Shape name → the fields its table row names, with the fields of a shape it says it extends."""
-    section = README.read_text().split("## JSON output", 1)[1].split("\n## ", 1)[0]
+    section = JSON_PAGE.read_text().split("\n## ", 1)[0]
     rows: dict[str, tuple[str, str]] = {}
     for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]

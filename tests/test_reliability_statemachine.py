@@ -3,7 +3,7 @@
 Hypothesis drives the use cases (`certcli.usecases`) on a JSON store in a temporary folder:
 assign, start, complete a course, upload a proof, approve or reject it, revoke,
 and let time pass (a random number of days per step). Beside it runs a small
-model of the rules written here from the README, independent of
+model of the rules written here from docs/rules.md, independent of
 `certcli.rules`: per learner and certification the cycles, each enrolled,
 started or completed, its completion date, its valid-until date (calendar
 months, clamped to the month's end), expired once now >= valid until,
@@ -128,7 +128,7 @@ REFUSE_STATE = Expect(StateError)
 
 
 class Model:
-    """The rules, as the README tells them, for the learners and certifications above."""
+    """The rules, as docs/rules.md tells them, for the learners and certifications above."""
 
     def __init__(self, today: date) -> None:
         self.today = today

@@ -1,4 +1,5 @@
-"""The certification rules (contract §2) and the sort orders (§3), on model objects alone: no files, no CLI."""
+"""The certification rules (docs/rules.md) and the sort orders (docs/commands.md), on model objects alone: no files,
+no CLI."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from certcli.model import (
     CYCLE_OPENED,
     PROOF_REVIEWED,
     PROOF_SUBMITTED,
+    REVOKED,
     STARTED,
     Certification,
     CourseRef,
@@ -903,3 +905,99 @@ def test_month_lengths_agree_with_the_standard_calendar_for_every_month_of_four_
     for year in range(1600, 2401):
         for month in range(1, 13):
             assert rules.days_in_month(year, month) == calendar.monthrange(year, month)[1], (year, month)
+
+
+# ---------------------------------------------------------------- the next step (`list`'s NEXT)
+
+RENEWABLE = internal("a", validity_months=12, renewal_window_days=30)
+
+
+@pytest.mark.parametrize(
+    ("cert", "record", "now", "expected"),
+    [
+        pytest.param(TWO_COURSES, enrollment(TWO_COURSES, "2026-01-01"), "2026-01-05", "course", id="enrolled"),
+        pytest.param(
+            TWO_COURSES,
+            enrollment(TWO_COURSES, "2026-01-01", course_completed("a", "2026-01-02")),
+            "2026-01-05",
+            "course",
+            id="started",
+        ),
+        pytest.param(
+            TWO_COURSES,
+            enrollment(
+                TWO_COURSES, "2026-01-01", course_completed("a", "2026-01-02"), course_completed("b", "2026-01-03")
+            ),
+            "2026-01-05",
+            None,
+            id="completed-perpetual",
+        ),
+        pytest.param(BADGE_WITH_COURSE, enrollment(BADGE_WITH_COURSE, "2026-01-01"), "2026-01-05", "upload-proof",
+                     id="external-enrolled"),  # fmt: skip
+        pytest.param(
+            BADGE,
+            enrollment(BADGE, "2026-01-01", proof_submitted("2026-01-02")),
+            "2026-01-05",
+            "review",
+            id="pending-approval",
+        ),
+        pytest.param(
+            BADGE,
+            enrollment(BADGE, "2026-01-01", proof_submitted("2026-01-02"), proof_reviewed("2026-01-03", "rejected")),
+            "2026-01-05",
+            "upload-proof",
+            id="rejected",
+        ),
+        pytest.param(
+            YEARLY,
+            enrollment(YEARLY, "2025-01-01", course_completed("a", "2025-01-10")),
+            "2026-01-10",
+            "start",
+            id="expired-at-midnight-of-valid-until",
+        ),
+        pytest.param(
+            YEARLY,
+            enrollment(YEARLY, "2025-01-01", course_completed("a", "2025-01-10")),
+            "2026-01-09T23:59:59",
+            None,
+            id="completed-a-second-before-it-ends",
+        ),
+        pytest.param(
+            RENEWABLE,
+            enrollment(RENEWABLE, "2025-01-01", course_completed("a", "2025-01-10")),
+            "2025-12-11",
+            "start",
+            id="renewal-window-open",
+        ),
+        pytest.param(
+            RENEWABLE,
+            enrollment(RENEWABLE, "2025-01-01", course_completed("a", "2025-01-10")),
+            "2025-12-10",
+            None,
+            id="renewal-window-not-open-yet",
+        ),
+        pytest.param(
+            RENEWABLE,
+            enrollment(
+                RENEWABLE, "2025-01-01", course_completed("a", "2025-01-10"), cycle_opened(RENEWABLE, 2, "2025-12-20")
+            ),
+            "2025-12-21",
+            "course",
+            id="renewing-while-the-last-completion-holds",
+        ),
+        pytest.param(
+            YEARLY,
+            enrollment(
+                YEARLY,
+                "2025-01-01",
+                course_completed("a", "2025-01-10"),
+                Fact(REVOKED, moment("2025-03-01"), by=ADMIN, reason="forged", cycle=1),
+            ),
+            "2025-03-02",
+            "start",
+            id="revoked",
+        ),
+    ],
+)
+def test_next_step(cert: Certification, record: Enrollment, now: str, expected: str | None) -> None:
+    assert rules.next_step(view_at(record, cert, now), cert) == expected

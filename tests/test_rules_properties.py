@@ -1,4 +1,5 @@
-"""Properties of the rules (contract §2, §3) that hold for any input, checked with hypothesis."""
+"""Properties of the rules (docs/rules.md, docs/commands.md "Sort keys") that hold for any input, checked with
+hypothesis."""
 
 from __future__ import annotations
 
@@ -216,7 +217,8 @@ def published_rank(item: rules.SortableItem) -> int:
 
 
 def contract_rank(key: str, item: rules.SortableItem) -> tuple:
-    """§3, written out independently: the order each key promises (ties beyond it are free)."""
+    """The sort keys (docs/commands.md), written out independently: the order each key promises
+    (ties beyond it are free)."""
     if key == "relevance":
         group = 0 if item.overdue else RELEVANCE_GROUPS[item.status]
         return (group, due_rank(item), published_rank(item), item.title.casefold())

@@ -1,4 +1,4 @@
-"""The JSON and TOML store files (contract §4): round trips, validation messages, atomic writes, the lock."""
+"""The JSON and TOML store files (docs/stores.md): round trips, validation messages, atomic writes, the lock."""
 
 from __future__ import annotations
 

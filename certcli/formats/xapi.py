@@ -5,7 +5,7 @@ evaluation time in; statement dicts out. Ids and registrations are UUIDv5 of
 the facts themselves, so exporting the same facts again gives the same
 statements, and an LRS that already holds one recognises it.
 
-What becomes a statement (see the README's table): every cycle opened
+What becomes a statement (see the table in docs/exports.md): every cycle opened
 (registered), every course completed in a cycle and every cycle completed
 (completed), every proof submitted (submitted), every review of one (approved,
 rejected: pointing at the submission's statement), and every revoked completion

@@ -1,4 +1,4 @@
-"""The store document (contract §4): validation of a parsed file into the model,
+"""The store document (docs/stores.md, "The store"): validation of a parsed file into the model,
 and the model back into a plain document that JSON and TOML both hold.
 
 Validation collects every problem, each naming the place (`certifications[2].kind`),

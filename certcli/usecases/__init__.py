@@ -13,6 +13,7 @@
     catalogue        catalog, course list               groups        group ...
     as_code          apply, export
     imports          import (CSV)
+    completion       ids for shell completion
     doctor, migration
 
 Every name below is also reachable as `certcli.usecases.NAME` (`doctor` as `usecases.doctor.doctor`,
@@ -36,7 +37,7 @@ _AREAS = {
     "reviews": ("upload_proof", "review_queue", "review", "get_proof"),
     "recertification": ("revoke", "history", "explain"),
     "audit_trail": ("audit_events", "audit_verify", "checked_audit_trail"),
-    "compliance": ("report", "report_summary", "check", "parse_fail_on"),
+    "compliance": ("report", "report_summary", "check", "parse_fail_on", "report_page"),
     "exports": ("export_statements", "badge", "calendar"),
     "lrs_delivery": ("send_statements",),
     "catalogue": ("catalog", "list_courses"),
@@ -44,6 +45,7 @@ _AREAS = {
     "as_code": ("apply_file", "export_definitions", "definitions_data"),
     "imports": ("import_csv",),
     "migration": ("migrate",),
+    "completion": ("completion_ids",),
 }
 _HOME = {name: area for area, names in _AREAS.items() for name in names}
 

@@ -19,7 +19,7 @@ from certcli.store import Need
 from certcli.usecases.kernel import Context, Outcome, certification, ids, read_about, user
 
 if TYPE_CHECKING:
-    from certcli.usecases.shapes import CheckResult, Finding, ReportRow, Summary
+    from certcli.usecases.shapes import CheckResult, Finding, ReportPage, ReportRow, Summary
 
 
 DEFAULT_EXPIRING_DAYS = 30
@@ -173,10 +173,16 @@ def report(
     only with `include_inactive` (their rows say `active` false)."""
     _check_days(expiring_within, "--expiring-within")
     doc, acting = read_for_report(ctx, user_id, True, *access.STAFF)
-    rows = _rows(ctx, doc, report_scope(doc, acting, cert_id, user_id, include_inactive))
+    scope = report_scope(doc, acting, cert_id, user_id, include_inactive)
+    return Outcome(_report_rows(ctx, doc, scope, expiring_within))
+
+
+def _report_rows(ctx: Context, doc: Document, scope: Scope, expiring_within: int | None) -> list[ReportRow]:
+    """`report`'s rows: with `expiring_within`, only the completions ending within that many days."""
+    rows = _rows(ctx, doc, scope)
     if expiring_within is not None:
         rows = [row for row in rows if _expiring(row, expiring_within)]
-    return Outcome(rows)
+    return rows
 
 
 def report_summary(
@@ -193,6 +199,27 @@ def report_summary(
     days = DEFAULT_EXPIRING_DAYS if expiring_within is None else expiring_within
     scope = report_scope(doc, acting, cert_id, user_id, include_inactive)
     return Outcome(_summary(ctx, doc, scope, days))
+
+
+def report_page(
+    ctx: Context,
+    cert_id: str | None = None,
+    user_id: str | None = None,
+    expiring_within: int | None = None,
+    include_inactive: bool = False,
+) -> Outcome[ReportPage]:
+    """The compliance report as one self-contained HTML page: the counts `report_summary` gives and the
+    rows `report` gives for the same options, from one read of the store, with charts of both."""
+    from certcli.formats.html_report import render_report_page
+
+    _check_days(expiring_within, "--expiring-within")
+    doc, acting = read_for_report(ctx, user_id, True, *access.STAFF)
+    scope = report_scope(doc, acting, cert_id, user_id, include_inactive)
+    days = DEFAULT_EXPIRING_DAYS if expiring_within is None else expiring_within
+    summary = _summary(ctx, doc, scope, days)
+    rows = _report_rows(ctx, doc, scope, expiring_within)
+    page = render_report_page(summary, rows, doc.org_name or "", ctx.now, days)
+    return Outcome({"html": page, "summary": summary, "rows": rows})
 
 
 # ---------------------------------------------------------------- check

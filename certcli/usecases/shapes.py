@@ -26,6 +26,7 @@ class ListItem(TypedDict):
     courses_done: int
     courses_required: int
     next_course: str | None
+    next_step: str | None  # course | upload-proof | start | review | None: nothing to do
     renewal_open: bool
     cycle: int | None
     user: str
@@ -266,6 +267,14 @@ class Summary(TypedDict):
     completion_rate: float
     overdue: int
     expiring: int
+
+
+class ReportPage(TypedDict):
+    """`report --format html`: the page, and the summaries and rows it shows."""
+
+    html: str
+    summary: list[Summary]
+    rows: list[ReportRow]
 
 
 class Finding(TypedDict):

@@ -28,6 +28,7 @@ def list_item(cert: Certification, view: rules.EnrollmentView | None, learner: U
         "courses_done": view.courses_done if view else 0,
         "courses_required": view.courses_required if view else len(rules.effective_requirements(cert).mandatory_ids),
         "next_course": view.next_course if view else None,
+        "next_step": rules.next_step(view, cert) if view else None,
         "renewal_open": view.renewal_open if view else False,
         "cycle": view.cycle if view else None,
         "user": learner.id,
