@@ -11,7 +11,7 @@ from typing import Any
 from certcli.errors import DataError
 from certcli.model import AuditHead
 from certcli.store import redact, scrub
-from certcli.store.sql import NOTHING, OWN_TABLES, STORE, Connection, SqlStore, listed
+from certcli.store.sql import NOTHING, OWN_TABLES, ROW_TABLES, STORE, Connection, SqlStore, listed
 
 
 def _lock_key(name: str) -> int:
@@ -72,6 +72,11 @@ class PostgresStore(SqlStore):
         """A change locks the enrollments it loads against other changes, and the users, courses and
         certifications it loads against changing under it while other changes may read them too."""
         return " FOR UPDATE" if table == "enrollments" else " FOR SHARE"
+
+    def _lock_tables(self, conn: Any) -> None:
+        """EXCLUSIVE mode: readers go on; changes, which lock rows, wait (and locking a million rows
+        one by one is not an option)."""
+        conn.execute(f"LOCK TABLE {', '.join(ROW_TABLES)} IN EXCLUSIVE MODE", [])
 
     def _locked_head(self, conn: Any, head: AuditHead | None) -> AuditHead | None:
         """Changes append one at a time: the row lock on the layout is the chain's lock, and the

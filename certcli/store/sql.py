@@ -98,6 +98,7 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
 LAYOUT = len(LAYOUT_STEPS)
 
 _TABLES = ("users", "courses", "certifications", "enrollments", "groups")
+ROW_TABLES = (*_TABLES, "standings")  # what the document's rows are kept in
 _KEYS = {"enrollments": "user_id, certification_id"}  # a row's key columns, where they are not `id`
 OWN_TABLES = ("certcli_meta", *_TABLES, "standings", "audit_events", "proofs")
 
@@ -278,6 +279,10 @@ class SqlStore:
     def _locked_head(self, conn: Any, head: AuditHead | None) -> AuditHead | None:
         """The audit chain's head, locked until the change commits: the event is appended after it."""
         return head
+
+    def _lock_tables(self, conn: Any) -> None:
+        """A change of the whole document waits for the changes in progress and holds off new ones
+        (where the whole store is not locked for every change already)."""
 
     def _sql(self, text: str) -> str:
         """`text` with `?` placeholders in the dialect's spelling."""
@@ -748,7 +753,9 @@ class SqlStore:
     def update(self, need: Need | None = None) -> Iterator[Document]:
         with self._transaction(write=True) as conn:
             meta = self._checked_meta(conn, write=True)
-            self._locking_rows = True
+            if need is None:
+                self._lock_tables(conn)
+            self._locking_rows = need is not None
             try:
                 doc = self._load(conn, meta, need)
             finally:
