@@ -223,8 +223,9 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
 def write_results(results_dir: Path, results: list[dict[str, Any]], command: str, postgres: str) -> bool:
     data_path = results_dir / "migrate.json"
     earlier = json.loads(data_path.read_text(encoding="utf-8"))["results"] if data_path.exists() else []
-    sizes = {row["size"] for row in results}
-    merged = sorted([*(row for row in earlier if row["size"] not in sizes), *results], key=lambda r: r["size"])
+    measured_now = {(row["size"], row["route"]) for row in results}
+    kept = [row for row in earlier if (row["size"], row["route"]) not in measured_now]
+    merged = sorted([*kept, *results], key=lambda r: r["size"])
     environment = f"Python {platform.python_version()}, {os.cpu_count()} cores, PostgreSQL {postgres}"
     results_dir.mkdir(parents=True, exist_ok=True)
     data_path.write_text(json.dumps({"environment": environment, "results": merged}, indent=2) + "\n")
@@ -240,7 +241,7 @@ def write_results(results_dir: Path, results: list[dict[str, Any]], command: str
         f"Whole `certcli migrate` processes (copy and verification), {environment}, "
         f"as of {datetime.now(UTC).date()}. Peak RSS: `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` "
         "of a fresh measuring process per run.\n\n"
-        f"Produced by `{command}` (each size merged with the sizes measured before).\n\n"
+        f"Produced by `{command}` (merged with the copies measured before).\n\n"
         f"{table}\n\n## Targets at 1M\n\n" + ("\n".join(lines) or "- not measured at 1M yet") + "\n"
     )
     (results_dir / "migrate.md").write_text(text, encoding="utf-8")

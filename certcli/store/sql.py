@@ -594,7 +594,10 @@ class SqlStore:
 
     def proof_content(self, sha256: str) -> bytes | None:
         with self._transaction(write=False) as conn:
-            rows = self._rows(conn, "SELECT content FROM proofs WHERE sha256 = ?", [sha256])
+            return self._proof_content(conn, sha256)
+
+    def _proof_content(self, conn: Any, sha256: str) -> bytes | None:
+        rows = self._rows(conn, "SELECT content FROM proofs WHERE sha256 = ?", [sha256])
         if not rows:
             return None
         content = rows[0][0]

@@ -121,7 +121,7 @@ class SqlSnapshot:
             yield page
 
     def proof_content(self, sha256: str) -> bytes | None:
-        return self.store.proof_content(sha256)  # named by its content: any transaction finds the same bytes
+        return self.store._proof_content(self._conn, sha256)
 
     def _stream(self, text: str) -> Iterator[list[Any]]:
         return self._conn.stream(self.store._sql(text), [], PAGE_ROWS)
