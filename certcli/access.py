@@ -106,3 +106,9 @@ def may_see_everyone(actor: User) -> None:
     """`calendar --all`: the learners one oversees, which a learner has none of."""
     if not is_staff(actor):
         raise PermissionDenied(f"{actor.id} is a learner; --all needs the admin or manager role", hint="drop --all")
+
+
+def may_send_reminders(actor: User) -> None:
+    """`remind`: it writes to everyone, so only an admin runs it."""
+    if not is_admin(actor):
+        raise PermissionDenied(f"{actor.id} is a {actor.role}; remind needs the admin role", hint="ask an admin")

@@ -56,7 +56,7 @@ SECTIONS = {
     "Learning": ("catalog", "list", "sort", "show", "start", "complete", "upload-proof", "history", "explain"),
     "Review": ("review", "proof", "approve", "reject"),
     "Administration": ("init", "define", "assign", "revoke", "user", "course", "group", "org", "apply", "import"),
-    "Reports and exports": ("report", "check", "calendar", "badge", "export", "export-xapi"),
+    "Reports and exports": ("report", "check", "remind", "calendar", "badge", "export", "export-xapi"),
     "The store": ("audit", "doctor", "migrate"),
 }
 GLOBAL_OPTIONS_HELP = (
@@ -743,15 +743,36 @@ def org_set(
         str | None,
         typer.Option("--url", help="Its https address, the base of exported identifiers ('' clears).", metavar="URL"),
     ] = None,
+    before_due: Annotated[
+        str | None,
+        typer.Option("--remind-before-due", help="Remind this many days before a due date ('' for never).",
+                     metavar="DAYS,..."),
+    ] = None,
+    before_expiry: Annotated[
+        str | None,
+        typer.Option("--remind-before-expiry", help="Remind this many days before a validity ends ('' for never).",
+                     metavar="DAYS,..."),
+    ] = None,
+    overdue_every: Annotated[
+        int | None,
+        typer.Option("--remind-overdue-every", help="Remind every DAYS days while overdue (0: never).",
+                     metavar="DAYS"),
+    ] = None,
+    mail_from: Annotated[
+        str | None,
+        typer.Option("--mail-from", help="The sender of reminders ('' clears).", metavar="ADDRESS"),
+    ] = None,
     as_json: JsonOpt = False,
-) -> None:
-    """Set the organisation's name and/or web address (admin).
+) -> None:  # fmt: skip
+    """Set the organisation's name, web address and reminder schedule (admin).
 
     Example: certcli org set --url https://acme.example
+    Example: certcli org set --remind-before-due 14,7,1 --mail-from certcli@acme.example
     """
-    from certcli.usecases.directory import set_org
+    from certcli.usecases.directory import ScheduleChange, set_org
 
-    _emit(set_org(_context(ctx), name, url), as_json, _quiet)
+    reminders = ScheduleChange(before_due, before_expiry, overdue_every, mail_from)
+    _emit(set_org(_context(ctx), name, url, reminders), as_json, _quiet)
 
 
 @app.command("define")
@@ -1347,6 +1368,30 @@ def export_xapi_command(
     outcome = export_statements(context, user, cert, since)
     _tell(outcome.messages)
     _deliver(context, to_json_lines(outcome.data), output, f"{len(outcome.data)} xAPI statement(s)")
+
+
+@app.command("remind")
+def remind_command(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the messages a run would send; send and record nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """E-mail every reminder due (admin): one message per learner, one digest per manager, each sent once.
+
+    The mail server is CERTCLI_SMTP_URL (smtp://, smtp+starttls:// or smtps://HOST[:PORT], USER@ to log
+    in), its password CERTCLI_SMTP_PASSWORD. Exits 6 when a message was not sent (it is tried again on
+    the next run). Example: certcli remind --dry-run
+    """
+    from certcli.usecases.reminders import remind, remind_failure
+
+    url, password = os.environ.get("CERTCLI_SMTP_URL"), os.environ.get("CERTCLI_SMTP_PASSWORD")
+    outcome = remind(_context(ctx), url, password, dry_run)
+    _emit(outcome, as_json, render.remind_text)
+    failure = remind_failure(outcome.data)
+    if failure is not None:
+        raise failure
 
 
 @app.command("doctor")

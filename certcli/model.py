@@ -18,6 +18,7 @@ RENEW_FROM = ("completion", "enrollment", "expiry")
 COMPLETION_DATE = ("approval", "submitted")
 DECISIONS = ("approved", "rejected")
 SORT_KEYS = ("relevance", "published", "name", "due")
+REMINDER_KINDS = ("due", "expiry", "overdue")  # before a due date, before a validity ends, while overdue
 
 # Fact types, in the words the store uses.
 ASSIGNED = "assigned"
@@ -29,6 +30,7 @@ PROOF_SUBMITTED = "proof_submitted"
 PROOF_REVIEWED = "proof_reviewed"
 REVOKED = "revoked"
 REQUIREMENTS_CHANGED = "requirements_changed"
+REMINDED = "reminded"  # a reminder about the enrollment reached its recipient (`remind`); changes no standing
 FACT_TYPES = (
     ASSIGNED,
     CYCLE_OPENED,
@@ -39,6 +41,7 @@ FACT_TYPES = (
     PROOF_REVIEWED,
     REVOKED,
     REQUIREMENTS_CHANGED,
+    REMINDED,
 )
 
 
@@ -212,10 +215,13 @@ class Fact(Record):
     assigned (by, due), cycle_opened (cycle, requirements, due),
     started, course_started (course), course_completed (course),
     proof_submitted (proof), proof_reviewed (by, decision, reason),
-    revoked (by, reason, cycle), requirements_changed (by, requirements).
+    revoked (by, reason, cycle), requirements_changed (by, requirements),
+    reminded (by: the recipient, cycle, reminder: KIND:THRESHOLD such as `due:7`).
     """
 
-    __slots__ = ("type", "at", "by", "course", "cycle", "due", "requirements", "proof", "decision", "reason")
+    __slots__ = (
+        "type", "at", "by", "course", "cycle", "due", "requirements", "proof", "decision", "reason", "reminder"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -229,9 +235,11 @@ class Fact(Record):
         proof: Proof | None = None,
         decision: str | None = None,
         reason: str | None = None,
+        reminder: str | None = None,
     ) -> None:
         self.type, self.at, self.by, self.course, self.cycle, self.due = type, at, by, course, cycle, due
         self.requirements, self.proof, self.decision, self.reason = requirements, proof, decision, reason
+        self.reminder = reminder
 
 
 class Enrollment(Record):
@@ -271,17 +279,35 @@ class AuditEntry(Record):
         self.at, self.actor, self.action, self.subject, self.details = at, actor, action, subject, details
 
 
+class ReminderSchedule(Record):
+    """When `remind` writes to learners (an organisation setting): days before a due date, days before a
+    validity ends, every how many days while overdue (0: never), and the sender's address."""
+
+    __slots__ = ("before_due", "before_expiry", "overdue_every", "mail_from")
+
+    def __init__(
+        self,
+        before_due: tuple[int, ...] = (14, 7, 1),
+        before_expiry: tuple[int, ...] = (30, 7),
+        overdue_every: int = 7,
+        mail_from: str = "",
+    ) -> None:
+        self.before_due, self.before_expiry = tuple(before_due), tuple(before_expiry)
+        self.overdue_every, self.mail_from = overdue_every, mail_from
+
+
 class Document(Record):
     """Everything one store holds.
 
     `org_url`: the organisation's web address (https), the base of the identifiers
-    its exported statements and credentials use.
+    its exported statements and credentials use. `reminders`: when `remind` writes to whom.
     `pending_audit` is the change the current command makes, recorded in the
     audit log when the store is saved; it is not part of the document.
     """
 
     _fields = (
-        "org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url", "groups"
+        "org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url", "groups",
+        "reminders",
     )  # fmt: skip
     __slots__ = (*_fields, "pending_audit")
 
@@ -296,8 +322,10 @@ class Document(Record):
         audit_head: AuditHead | None = None,
         org_url: str = "",
         groups: dict[str, Group] | None = None,
+        reminders: ReminderSchedule | None = None,
     ) -> None:
         self.org_name, self.schema, self.audit_head, self.org_url = org_name, schema, audit_head, org_url
+        self.reminders = reminders if reminders is not None else ReminderSchedule()
         self.groups: dict[str, Group] = groups if groups is not None else {}
         self.users: dict[str, User] = users if users is not None else {}
         self.courses: dict[str, Course] = courses if courses is not None else {}

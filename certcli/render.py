@@ -27,6 +27,8 @@ if TYPE_CHECKING:
         OrgData,
         Page,
         Progress,
+        ReminderData,
+        RemindResult,
         ReportRow,
         ReviewItem,
         Summary,
@@ -364,4 +366,42 @@ def plan_text(plan: ApplyPlan, colour: bool) -> str:
 
 def org_text(org: OrgData, colour: bool) -> str:
     """`org show` for people: one line per setting, `-` where unset."""
-    return f"Name: {org['name'] or '-'}\nURL:  {org['url'] or '-'}"
+    reminders = org["reminders"]
+    every = reminders["overdue_every"]
+    lines = [
+        f"Name: {org['name'] or '-'}",
+        f"URL:  {org['url'] or '-'}",
+        f"Reminders before a due date:       {_days(reminders['before_due'])}",
+        f"Reminders before a validity ends:  {_days(reminders['before_expiry'])}",
+        f"Reminders while overdue:           {f'every {every} days' if every else 'none'}",
+        f"Reminders sent from:               {reminders['mail_from'] or '-'}",
+    ]
+    return "\n".join(lines)
+
+
+def _days(days: list[int]) -> str:
+    return ", ".join(f"{count} day{'' if count == 1 else 's'}" for count in days) if days else "none"
+
+
+def remind_text(result: RemindResult, colour: bool) -> str:
+    """`remind` for people: each message sent (or, in a dry run, to be sent) with its reminders, each
+    failed message with why, and who got nothing."""
+    verb = "Would send" if result["dry_run"] else "Sent"
+    lines = []
+    for message in result["sent"]:
+        lines.append(f"{verb} to {message['to']}: {message['subject']}")
+        lines += [f"  {_reminder_line(reminder)}" for reminder in message["reminders"]]
+    for failed in result["failed"]:
+        lines.append(paint(f"Not sent to {failed['to']}: {failed['error']}", "31", colour))
+        lines += [f"  {_reminder_line(reminder)}" for reminder in failed["reminders"]]
+    lines += [f"Skipped {skipped['user']}: {skipped['reason']}" for skipped in result["skipped"]]
+    return "\n".join(lines)
+
+
+def _reminder_line(reminder: ReminderData) -> str:
+    days = reminder["threshold"]
+    when = "overdue" if reminder["kind"] == "overdue" else f"before {reminder['date']}"
+    return (
+        f"{reminder['user']} {reminder['certification']} (cycle {reminder['cycle']}): "
+        f"{reminder['kind']}, {days} day{'' if days == 1 else 's'} {when}"
+    )

@@ -18,6 +18,8 @@ from certcli.model import (
     CYCLE_OPENED,
     PROOF_REVIEWED,
     PROOF_SUBMITTED,
+    REMINDED,
+    REMINDER_KINDS,
     REQUIREMENTS_CHANGED,
     REVOKED,
     STARTED,
@@ -27,6 +29,7 @@ from certcli.model import (
     Fact,
     Proof,
     Record,
+    ReminderSchedule,
     Requirements,
 )
 
@@ -753,3 +756,77 @@ def standing_on(timeline: Sequence[tuple[date, Standing]], today: date) -> Stand
             break
         current = piece
     return current
+
+
+# ---------------------------------------------------------------- reminders
+
+
+DUE_REMINDER, EXPIRY_REMINDER, OVERDUE_REMINDER = REMINDER_KINDS
+
+
+class ReminderDue(NamedTuple):
+    """A reminder the schedule calls for: about cycle `cycle`, of `kind`, at `threshold` days (before the
+    date for `due` and `expiry`, past it for `overdue`); `on`: the due date or the end of the validity."""
+
+    cycle: int
+    kind: str
+    threshold: int
+    on: date
+
+    @property
+    def code(self) -> str:
+        """How a `reminded` fact names it: KIND:THRESHOLD."""
+        return f"{self.kind}:{self.threshold}"
+
+
+def nearest_threshold_before(on: date, thresholds: Iterable[int], today: date) -> int | None:
+    """The fewest days before `on` among the `thresholds` that `today` has reached (today is on or after
+    `on` minus that many days) while `on` has not passed: several reached at once give only the nearest."""
+    if today > on:
+        return None
+    left = on.toordinal() - today.toordinal()
+    reached = [days for days in thresholds if days >= left]
+    return min(reached) if reached else None
+
+
+def overdue_threshold(due: date, every: int, today: date) -> int | None:
+    """How many days overdue the latest overdue reminder falls on: the first day after `due`, then every
+    `every` days (1, 1 + every, ...); None before that, or when `every` is 0 (no overdue reminders)."""
+    late = today.toordinal() - due.toordinal()
+    if every <= 0 or late < 1:
+        return None
+    return 1 + (late - 1) // every * every
+
+
+def reminder_due(view: EnrollmentView, schedule: ReminderSchedule, today: date) -> ReminderDue | None:
+    """The reminder an enrollment calls for on `today`, if any: before its validity ends while it is
+    completed; while overdue, every `overdue_every` days; else before its due date. Nothing while a proof
+    waits for review (the learner has nothing to do) or once revoked."""
+    if view.status == COMPLETED:
+        if view.valid_until is None:
+            return None
+        days = nearest_threshold_before(view.valid_until, schedule.before_expiry, today)
+        if days is None or today >= view.valid_until:
+            return None
+        return ReminderDue(view.held.cycle.number, EXPIRY_REMINDER, days, view.valid_until)
+    if view.due is None or view.status in (REVOKED_STATUS, PENDING_APPROVAL):
+        return None
+    if view.overdue or view.status == EXPIRED:  # an expiry was told before: once expired, only "overdue"
+        late = overdue_threshold(view.due, schedule.overdue_every, today)
+        return None if late is None else ReminderDue(view.cycle, OVERDUE_REMINDER, late, view.due)
+    days = nearest_threshold_before(view.due, schedule.before_due, today)
+    return None if days is None else ReminderDue(view.cycle, DUE_REMINDER, days, view.due)
+
+
+def reminded(enrollment: Enrollment, recipient: str, reminder: ReminderDue) -> bool:
+    """Whether `recipient` has been sent `reminder`, or one that supersedes it: of the same cycle and
+    kind, nearer the date (fewer days before it) or further past it (more days overdue)."""
+    for fact in enrollment.facts:
+        if fact.type != REMINDED or fact.by != recipient or fact.cycle != reminder.cycle or fact.reminder is None:
+            continue
+        kind, _, days = fact.reminder.partition(":")
+        if kind == reminder.kind and (
+            int(days) >= reminder.threshold if kind == OVERDUE_REMINDER else int(days) <= reminder.threshold
+        ):
+            return True
+    return False

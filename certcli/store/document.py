@@ -26,6 +26,8 @@ from certcli.model import (
     LEARNER,
     PROOF_REVIEWED,
     PROOF_SUBMITTED,
+    REMINDED,
+    REMINDER_KINDS,
     RENEW_FROM,
     REQUIREMENTS_CHANGED,
     REVOKED,
@@ -41,6 +43,7 @@ from certcli.model import (
     Fact,
     Group,
     Proof,
+    ReminderSchedule,
     Requirements,
     User,
 )
@@ -53,6 +56,7 @@ def is_identifier(value: object) -> bool:
     """Whether `value` is an id: the whole string matches, so no trailing newline or space slips through."""
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+REMINDER_PATTERN = re.compile(rf"^(?:{'|'.join(REMINDER_KINDS)}):[0-9]{{1,6}}$")  # a reminded fact's KIND:THRESHOLD
 ORG_URL_PATTERN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")
 
 # Keys each fact type may carry besides `type` and `at`; required ones first in the pair.
@@ -66,6 +70,7 @@ FACT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     PROOF_REVIEWED: ({"by", "decision"}, {"reason"}),
     REVOKED: ({"by", "reason"}, {"cycle"}),
     REQUIREMENTS_CHANGED: ({"requirements"}, {"by"}),
+    REMINDED: ({"by", "cycle", "reminder"}, set()),
 }
 FACT_ALLOWED = {
     kind: frozenset({"type", "at"} | required | optional) for kind, (required, optional) in FACT_KEYS.items()
@@ -278,12 +283,15 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
     if schema is not None and schema != SCHEMA_VERSION:
         problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
     org_name = org_url = ""
+    reminders = ReminderSchedule()
     if "org" in top.table:
-        org = Reader(problems, top.table["org"], "org", {"name", "url"})
+        org = Reader(problems, top.table["org"], "org", {"name", "url", "reminders"})
         org_name = org.text("name", default="") or ""
         org_url = org.text("url", default="") or ""
         if org_url and not ORG_URL_PATTERN.match(org_url):
             problems.add("org.url", f"{org_url!r} is not an https:// address", "write it as https://HOST[/PATH]")
+        if "reminders" in org.table:
+            reminders = read_schedule(Reader(problems, org.table["reminders"], "org.reminders", SCHEDULE_KEYS))
 
     audit_head = _read_audit_head(problems, top.table["audit"]) if "audit" in top.table else None
     users = read_all(problems, top.array("users"), "users", read_user)
@@ -330,7 +338,48 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
         enrollments=[e for _, e in enrollments],
         audit_head=audit_head,
         groups={g.id: g for _, g in groups},
+        reminders=reminders,
     )
+
+
+SCHEDULE_KEYS = ("before_due", "before_expiry", "overdue_every", "mail_from")
+
+
+def read_schedule(r: Reader) -> ReminderSchedule:
+    """The reminder schedule of an `org.reminders` table: a key left out takes its default."""
+    default = ReminderSchedule()
+    every = r.integer("overdue_every", 0, maximum=MAX_DAYS)
+    return ReminderSchedule(
+        before_due=_read_days(r, "before_due", default.before_due),
+        before_expiry=_read_days(r, "before_expiry", default.before_expiry),
+        overdue_every=default.overdue_every if every is None else every,
+        mail_from=r.text("mail_from", default="") or "",
+    )
+
+
+def _read_days(r: Reader, key: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """A list of day counts, each once, from 0 to MAX_DAYS, in the order reminders come (most days first)."""
+    if key not in r.table:
+        return default
+    days: list[int] = []
+    for position, value in enumerate(r.array(key)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+            r.problems.add(f"{r.place(key)}[{position}]", f"expected days from 0 to {MAX_DAYS}, got {_show(value)}",
+                           "write each as a whole number of days")  # fmt: skip
+        elif value not in days:
+            days.append(value)
+    return tuple(sorted(days, reverse=True))
+
+
+def schedule_data(schedule: ReminderSchedule) -> dict[str, Any]:
+    """The keys of `schedule` that differ from the default (none: an empty table)."""
+    default = ReminderSchedule()
+    data: dict[str, Any] = {
+        key: list(value) if isinstance(value, tuple) else value
+        for key in SCHEDULE_KEYS
+        if (value := getattr(schedule, key)) != getattr(default, key)
+    }
+    return data
 
 
 class _AnyId(set[str]):
@@ -534,7 +583,16 @@ def _read_fact(r: Reader, refs: References) -> Fact | None:
         proof=_read_proof(r) if "proof" in table else None,
         decision=r.choice("decision", DECISIONS) if "decision" in table else None,
         reason=r.text("reason") if "reason" in table else None,
+        reminder=_read_reminder(r) if "reminder" in table else None,
     )
+
+
+def _read_reminder(r: Reader) -> str | None:
+    value = r.text("reminder")
+    if value is not None and not REMINDER_PATTERN.match(value):
+        r._bad("reminder", value, f"KIND:DAYS, KIND one of {', '.join(REMINDER_KINDS)}")
+        return None
+    return value
 
 
 def _read_requirements(r: Reader, refs: References) -> Requirements | None:
@@ -589,6 +647,7 @@ def _fact_data(fact: Fact) -> dict[str, Any]:
                 "due": format_date(fact.due),
                 "decision": fact.decision,
                 "reason": fact.reason,
+                "reminder": fact.reminder,
             }
         )
     )
@@ -610,7 +669,8 @@ def document_to_data(doc: Document) -> dict[str, Any]:
     """The plain document both file formats hold: strings, numbers, booleans, lists, tables."""
     data = {
         "schema": doc.schema,
-        "org": _compact({"name": doc.org_name, "url": doc.org_url}) or {"name": ""},
+        "org": _compact({"name": doc.org_name, "url": doc.org_url, "reminders": schedule_data(doc.reminders)})
+        or {"name": ""},
         "users": [user_data(u) for u in doc.users.values()],
         "courses": [course_data(c) for c in doc.courses.values()],
         "certifications": [certification_data(c) for c in doc.certifications.values()],

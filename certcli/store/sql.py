@@ -43,6 +43,7 @@ from certcli.store.document import (
     document_from_data,
     enrollment_data,
     group_data,
+    schedule_data,
     user_data,
 )
 
@@ -161,8 +162,9 @@ def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
     }
 
 
-def _org_data(doc: Document) -> dict[str, str]:
-    return {key: value for key, value in (("name", doc.org_name), ("url", doc.org_url)) if value}
+def _org_data(doc: Document) -> dict[str, Any]:
+    settings = (("name", doc.org_name), ("url", doc.org_url), ("reminders", schedule_data(doc.reminders)))
+    return {key: value for key, value in settings if value}
 
 
 def _ids_in(rows: Iterable[dict[str, Any]], key: str) -> set[str]:
@@ -794,7 +796,7 @@ class SqlStore:
         head: AuditHead | None,
         before: dict[str, dict[Any, dict[str, Any]]],
         after: dict[str, dict[Any, dict[str, Any]]],
-        org_before: dict[str, str] | None,
+        org_before: dict[str, Any] | None,
     ) -> None:
         """Write the rows that changed between `before` and `after`, then the audit event,
         which carries the SHA-256 of the rows written and removed."""

@@ -10,6 +10,7 @@
     audit_trail      audit, audit verify
     compliance       report, check
     exports          export-xapi, badge, calendar       lrs_delivery  export-xapi --lrs
+    reminders        remind
     catalogue        catalog, course list               groups        group ...
     as_code          apply, export
     imports          import (CSV)
@@ -30,7 +31,7 @@ _AREAS = {
     "kernel": ("Context", "Outcome"),
     "directory": (
         "init_store", "add_user", "set_user", "deactivate_user", "reactivate_user", "list_users", "add_course",
-        "show_org", "set_org", "checked_org_url",
+        "show_org", "set_org", "checked_org_url", "ScheduleChange",
     ),  # fmt: skip
     "programme": ("Definition", "define", "assign"),
     "learning": ("list_certifications", "show", "start", "complete"),
@@ -40,6 +41,7 @@ _AREAS = {
     "compliance": ("report", "report_summary", "check", "parse_fail_on", "report_page"),
     "exports": ("export_statements", "badge", "calendar"),
     "lrs_delivery": ("send_statements",),
+    "reminders": ("remind", "remind_failure"),
     "catalogue": ("catalog", "list_courses"),
     "groups": ("add_group", "list_groups", "show_group", "change_members", "auto_assign"),
     "as_code": ("apply_file", "export_definitions", "definitions_data"),

@@ -2,7 +2,8 @@
 
 A definitions file (TOML or JSON) holds any of `users`, `courses` and
 `certifications`, with the fields the store gives them, and `assignments`
-(`{certification, users, due}`). Each record in it is that record's whole
+(`{certification, users, due}`), and the organisation's reminder schedule
+(`org.reminders`, as the store holds it; left out, the store's stays). Each record in it is that record's whole
 definition: a field left out takes its default, so applying a file makes the
 store hold exactly what it says, and applying it again changes nothing.
 """
@@ -19,8 +20,9 @@ from certcli.access import ADMIN
 from certcli.dates import format_date
 from certcli.errors import DataError, UsageError
 from certcli.formats.documents import FORMATS
-from certcli.model import ASSIGNED, Certification, Course, Document, Enrollment, Group, User
+from certcli.model import ASSIGNED, Certification, Course, Document, Enrollment, Group, ReminderSchedule, User
 from certcli.store.document import (
+    SCHEDULE_KEYS,
     Problems,
     Reader,
     References,
@@ -31,7 +33,9 @@ from certcli.store.document import (
     read_certification,
     read_course,
     read_group,
+    read_schedule,
     read_user,
+    schedule_data,
 )
 from certcli.usecases.kernel import Context, Outcome, actor, enroll, enroll_by_group_rules, note_change
 
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 
 SECTIONS = ("users", "courses", "certifications", "groups")
 PRUNABLE = ("courses", "certifications")
-FILE_KEYS = (*SECTIONS, "assignments")
+FILE_KEYS = (*SECTIONS, "assignments", "org")
 ASSIGNMENT_KEYS = ("certification", "users", "due")
 EXPORT_FORMATS = ("toml", "json")
 NOUNS = {"users": "user", "courses": "course", "certifications": "certification", "groups": "group"}
@@ -63,6 +67,7 @@ class Definitions(NamedTuple):
     certifications: list[Certification]
     groups: list[Group]
     assignments: list[Assignment]
+    reminders: ReminderSchedule | None = None  # None: the file leaves the schedule as it is
 
 
 
@@ -100,12 +105,20 @@ class Changes:
 class Plan:
     """Everything `apply` does to the store, worked out before anything changes."""
 
-    def __init__(self, sections: dict[str, Changes], assigned: list[Assignment], enrolled: list[Assignment]) -> None:
+    def __init__(
+        self,
+        sections: dict[str, Changes],
+        assigned: list[Assignment],
+        enrolled: list[Assignment],
+        reminders: tuple[ReminderSchedule, list[str]] | None = None,
+    ) -> None:
         self.sections, self.assigned, self.enrolled = sections, assigned, enrolled
+        self.reminders = reminders  # the new reminder schedule and the settings it changes; None: unchanged
 
     @property
     def changed(self) -> bool:
-        return bool(self.assigned) or any(changes.changed for changes in self.sections.values())
+        changed = bool(self.assigned) or self.reminders is not None
+        return changed or any(changes.changed for changes in self.sections.values())
 
     def counts(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
@@ -149,13 +162,15 @@ class Plan:
         for a in self.assigned:
             due = f" (due {a.due})" if a.due else ""
             lines.append(f"+ assign {a.certification} to {a.user}{due}")
+        if self.reminders is not None:
+            lines.append(f"~ org reminders: {', '.join(self.reminders[1])}")
         return lines
 
     def summary(self, past: bool) -> str:
         sections = self.sections.values()
         figures = (
             (sum(len(c.created) for c in sections), "created" if past else "to create"),
-            (sum(len(c.updated) for c in sections), "updated" if past else "to update"),
+            (sum(len(c.updated) for c in sections) + (self.reminders is not None), "updated" if past else "to update"),
             (sum(len(c.retired) for c in sections), "retired" if past else "to retire"),
             (len(self.assigned), "assigned" if past else "to assign"),
             (sum(len(c.unchanged) for c in sections) + len(self.enrolled), "unchanged"),
@@ -254,6 +269,7 @@ def _read_definitions(data: Any, source: str, doc: Document, prune: bool) -> Def
     enrolled = {(e.certification, e.user) for e in doc.enrollments}
     checks = _AssignmentChecks(known_users, known_certs, enrolled, why_retired)
     assignments = _read_assignments(problems, top.array("assignments"), checks)
+    reminders = _read_org(problems, top.table["org"]) if "org" in top.table else None
     if problems.items:
         raise DataError(
             "\n".join(problems.items),
@@ -265,7 +281,16 @@ def _read_definitions(data: Any, source: str, doc: Document, prune: bool) -> Def
         certifications=[cert for _, cert in certs],
         groups=[found for _, found in groups],
         assignments=assignments,
+        reminders=reminders,
     )
+
+
+def _read_org(problems: Problems, table: Any) -> ReminderSchedule | None:
+    """The reminder schedule of the file's `org` table (its only key), when it has one."""
+    org = Reader(problems, table, "org", {"reminders"})
+    if "reminders" not in org.table:
+        return None
+    return read_schedule(Reader(problems, org.table["reminders"], "org.reminders", SCHEDULE_KEYS))
 
 
 def _check_references(
@@ -380,7 +405,9 @@ def _plan(doc: Document, definitions: Definitions, prune: bool) -> Plan:
     enrolled = {(e.certification, e.user) for e in doc.enrollments}
     assigned = [a for a in definitions.assignments if (a.certification, a.user) not in enrolled]
     already = [a for a in definitions.assignments if (a.certification, a.user) in enrolled]
-    return Plan(sections, assigned, already)
+    wanted = definitions.reminders or doc.reminders
+    changed = [key for key in SCHEDULE_KEYS if getattr(wanted, key) != getattr(doc.reminders, key)]
+    return Plan(sections, assigned, already, (wanted, changed) if changed else None)
 
 
 def _diff(existing: dict[str, Any], wanted: Iterable[Definable], prune: bool) -> Changes:
@@ -427,6 +454,9 @@ def _carry_out(ctx: Context, doc: Document, plan: Plan, source: str) -> list[str
         enroll(ctx, doc, doc.certifications[a.certification], doc.users[a.user], by=ctx.actor_id or "", due=a.due)
     enrolled_by_groups = _enroll_by_changed_groups(ctx, doc, plan.sections["groups"], groups_before)
     details: dict[str, object] = {"file": source, "counts": plan.counts(), "users": plan.concerned_users()}
+    if plan.reminders is not None:
+        doc.reminders = plan.reminders[0]
+        details["reminders"] = schedule_data(doc.reminders)
     note_change(ctx, doc, "apply", details)
     return enrolled_by_groups
 
@@ -474,6 +504,9 @@ def definitions_data(doc: Document) -> dict[str, Any]:
     assignments = _assignments_data(doc)
     if assignments:
         data["assignments"] = assignments
+    reminders = schedule_data(doc.reminders)
+    if reminders:  # the default schedule is left out, as the store leaves it out
+        data["org"] = {"reminders": reminders}
     return data
 
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from certcli import access
 from certcli.access import ADMIN, STAFF
 from certcli.errors import StateError, UsageError
-from certcli.model import AuditEntry, Course, Document, User
+from certcli.model import AuditEntry, Course, Document, ReminderSchedule, User
 from certcli.store import Need, Store
-from certcli.store.document import ORG_URL_PATTERN
+from certcli.store.document import MAX_DAYS, ORG_URL_PATTERN, schedule_data
 from certcli.usecases.kernel import Context, Outcome, actor, check_id, ids, note_change, user
 from certcli.usecases.views import course_data, user_data
 
 if TYPE_CHECKING:
-    from certcli.usecases.shapes import CourseData, Created, OrgData, UserData
+    from certcli.usecases.shapes import CourseData, Created, OrgData, ReminderSettings, UserData
 
 
 
@@ -177,22 +177,91 @@ def add_course(ctx: Context, course_id: str, title: str, minutes: int | None) ->
 
 
 def _org_data(doc: Document) -> OrgData:
-    return {"name": doc.org_name or None, "url": doc.org_url or None}
+    schedule = doc.reminders
+    reminders: ReminderSettings = {
+        "before_due": list(schedule.before_due),
+        "before_expiry": list(schedule.before_expiry),
+        "overdue_every": schedule.overdue_every,
+        "mail_from": schedule.mail_from or None,
+    }
+    return {"name": doc.org_name or None, "url": doc.org_url or None, "reminders": reminders}
+
+
+class ScheduleChange(NamedTuple):
+    """The reminder settings `org set` was given (None: left as they are), as written on the command line."""
+
+    before_due: str | None = None
+    before_expiry: str | None = None
+    overdue_every: int | None = None
+    mail_from: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return any(value is not None for value in self)
+
+
+def days_list(text: str, option: str) -> tuple[int, ...]:
+    """`14,7,1` as days, most first, each once; '' for none. UsageError naming `option` otherwise."""
+    days: set[int] = set()
+    for part in text.split(","):
+        if not part.strip() and not text.strip():
+            continue
+        try:
+            value = int(part.strip())
+        except ValueError:
+            value = -1
+        if not 0 <= value <= MAX_DAYS:
+            raise UsageError(
+                f"{option} {text!r} is not a list of days", hint=f"give whole numbers from 0 to {MAX_DAYS}: 14,7,1"
+            )
+        days.add(value)
+    return tuple(sorted(days, reverse=True))
+
+
+def checked_address(address: str, option: str = "--mail-from") -> str:
+    """An e-mail address (with a display name or not) as the standard library's parser reads it; '' clears."""
+    from email.utils import parseaddr
+
+    stripped = address.strip()
+    if stripped and "@" not in parseaddr(stripped)[1]:
+        hint = f"for example {option} certcli@acme.example"
+        raise UsageError(f"{option} {address!r} is not an e-mail address", hint=hint)
+    return stripped
+
+
+def _schedule(current: ReminderSchedule, change: ScheduleChange) -> ReminderSchedule:
+    if change.overdue_every is not None and not 0 <= change.overdue_every <= MAX_DAYS:
+        raise UsageError(f"--remind-overdue-every {change.overdue_every} is not from 0 to {MAX_DAYS} days")
+    changes: dict[str, object] = {}
+    if change.before_due is not None:
+        changes["before_due"] = days_list(change.before_due, "--remind-before-due")
+    if change.before_expiry is not None:
+        changes["before_expiry"] = days_list(change.before_expiry, "--remind-before-expiry")
+    if change.overdue_every is not None:
+        changes["overdue_every"] = change.overdue_every
+    if change.mail_from is not None:
+        changes["mail_from"] = checked_address(change.mail_from)
+    return current._replace(**changes)
 
 
 def show_org(ctx: Context) -> Outcome[OrgData]:
-    """The organisation's name and web address (any user)."""
+    """The organisation's name, web address and reminder schedule (any user)."""
     doc = ctx.store.read(Need(users=ids(ctx.actor_id)))
     actor(ctx, doc)
     return Outcome(_org_data(doc))
 
 
-def set_org(ctx: Context, name: str | None = None, url: str | None = None) -> Outcome[OrgData]:
-    """Change the name and/or the address (admin); setting what is already there records nothing."""
-    if name is None and url is None:
-        raise UsageError("nothing to set", hint="pass --name NAME and/or --url URL")
+def set_org(
+    ctx: Context, name: str | None = None, url: str | None = None, reminders: ScheduleChange | None = None
+) -> Outcome[OrgData]:
+    """Change the name, the address and/or the reminder schedule (admin); setting what is already there
+    records nothing."""
+    reminders = reminders or ScheduleChange()
+    if name is None and url is None and not reminders.given:
+        raise UsageError("nothing to set", hint="pass --name NAME, --url URL or a --remind-... or --mail-from option")
     new_url = checked_org_url(url) if url is not None else None
     new_name = name.strip() if name is not None else None
+    _schedule(ReminderSchedule(), reminders)  # the values checked before the store is opened
     with ctx.store.update(Need(users=ids(ctx.actor_id))) as doc:
         actor(ctx, doc, ADMIN)
         changes: dict[str, object] = {}
@@ -200,6 +269,10 @@ def set_org(ctx: Context, name: str | None = None, url: str | None = None) -> Ou
             changes["name"] = doc.org_name = new_name
         if new_url is not None and new_url != doc.org_url:
             changes["url"] = doc.org_url = new_url
+        schedule = _schedule(doc.reminders, reminders)
+        if schedule != doc.reminders:
+            changes["reminders"] = schedule_data(schedule)
+            doc.reminders = schedule
         if changes:
             note_change(ctx, doc, "org-set", changes)
         data = _org_data(doc)

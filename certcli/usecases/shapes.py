@@ -136,6 +136,17 @@ class Created(TypedDict):
 class OrgData(TypedDict):
     name: str | None
     url: str | None
+    reminders: ReminderSettings
+
+
+class ReminderSettings(TypedDict):
+    """When `remind` writes: days before a due date and before a validity ends, every how many days
+    while overdue (0: never), and the sender's address."""
+
+    before_due: list[int]
+    before_expiry: list[int]
+    overdue_every: int
+    mail_from: str | None
 
 
 # ---------------------------------------------------------------- assign
@@ -408,3 +419,43 @@ Migrated = TypedDict(
         "verified": bool,
     },
 )
+
+
+# ---------------------------------------------------------------- remind
+
+
+class ReminderData(TypedDict):
+    """One reminder: of `user`'s `certification`, cycle `cycle`, `kind` due | expiry | overdue at `threshold`
+    days (before `date`, or past it when overdue); `date`: the due date or the day the validity ends."""
+
+    user: str
+    certification: str
+    cycle: int
+    kind: str
+    threshold: int
+    date: str
+
+
+class SentMessage(TypedDict):
+    to: str  # the recipient's address
+    subject: str
+    reminders: list[ReminderData]
+
+
+class FailedMessage(TypedDict):
+    to: str
+    error: str
+    reminders: list[ReminderData]
+
+
+class SkippedUser(TypedDict):
+    user: str
+    reason: str
+
+
+class RemindResult(TypedDict):
+    now: str
+    dry_run: bool
+    sent: list[SentMessage]  # with dry_run: the messages a run would send
+    failed: list[FailedMessage]
+    skipped: list[SkippedUser]

@@ -1,0 +1,321 @@
+"""`certcli remind`: the reminders the organisation's schedule calls for at `--now`, one e-mail per learner
+and one digest per manager, each recorded as sent once the mail server accepted it.
+
+Which reminder an enrollment calls for: `rules.reminder_due`. What a message says: `certcli.formats.mail`.
+How it travels: `certcli.mail`. The password comes in as given (CERTCLI_SMTP_PASSWORD) and goes out only
+to the server: never in a message, an error, a result or the audit trail.
+
+Exactly once: each message is sent inside its own change of the store (`Store.update`), which holds the
+store's write lock while it checks that the reminders are still unsent, hands the message to the server
+and records them (a `reminded` fact on each enrollment, by the recipient, and one audit event naming
+them). A message the server does not take leaves the store as it was, so the next run sends it again;
+another `remind` running meanwhile waits for the lock and then finds the reminders recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
+
+from certcli import access, mail, rules
+from certcli.dates import format_date, format_time
+from certcli.errors import DataError, StateError, UsageError
+from certcli.formats import mail as letters
+from certcli.model import REMINDED, Certification, Document, Enrollment, Fact, User
+from certcli.store import Need
+from certcli.usecases.kernel import Context, Outcome, actor, ids, listed, note_change
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from certcli.usecases.shapes import FailedMessage, ReminderData, RemindResult, SentMessage, SkippedUser
+
+FAILURES_SHOWN = 10  # lines of failed messages in the error; the JSON result lists them all
+DEACTIVATED = "deactivated"
+NO_ADDRESS = "no e-mail address"
+
+
+class Pending(NamedTuple):
+    """A reminder the schedule calls for, and how a message tells it."""
+
+    user: str
+    certification: str
+    due: rules.ReminderDue
+    item: letters.Item
+
+
+class Outgoing(NamedTuple):
+    """One message of the run: to a learner about their reminders, or a manager's digest of their reports'."""
+
+    recipient: User
+    digest: bool
+    reminders: list[Pending]
+
+
+class RunPlan(NamedTuple):
+    messages: list[Outgoing]
+    skipped: list[SkippedUser]
+
+
+def remind(ctx: Context, smtp_url: str | None, password: str | None, dry_run: bool = False) -> Outcome[RemindResult]:
+    """Send every reminder due at `ctx.now` (admin) through the server `smtp_url` names; with `dry_run`,
+    only say which messages a run would send. What became of each message is the result, not an error."""
+    server = None
+    if not dry_run:
+        if not smtp_url:
+            raise UsageError(
+                "no mail server: CERTCLI_SMTP_URL is not set",
+                hint="set CERTCLI_SMTP_URL=smtp://HOST[:PORT] (or smtp+starttls://, smtps://), or pass --dry-run",
+            )
+        server = mail.server_from_url(smtp_url)
+    doc = ctx.store.read()
+    access.may_send_reminders(actor(ctx, doc))
+    plan = plan_run(doc, ctx.now)
+    sender = doc.reminders.mail_from
+    if server is None:
+        sent = [_sent_data(message, ctx.now) for message in plan.messages]
+        return _outcome(ctx, sent, [], plan.skipped, dry_run=True)
+    if plan.messages and not sender:
+        raise StateError(
+            "the organisation has no sender address for reminders",
+            hint="set it with `certcli org set --mail-from ADDRESS`",
+        )
+    sent, failed = [], []
+    with mail.Mailer(server, password) as mailer:
+        for message in plan.messages:
+            done = _deliver(ctx, mailer, message, sender, doc.org_name)
+            if isinstance(done, str):
+                failed.append(_failed_data(message, done))
+            elif done is not None:
+                sent.append(_sent_data(done, ctx.now))
+    return _outcome(ctx, sent, failed, plan.skipped, dry_run=False)
+
+
+def _outcome(
+    ctx: Context, sent: list[SentMessage], failed: list[FailedMessage], skipped: list[SkippedUser], dry_run: bool
+) -> Outcome[RemindResult]:
+    data: RemindResult = {
+        "now": format_time(ctx.now),
+        "dry_run": dry_run,
+        "sent": sent,
+        "failed": failed,
+        "skipped": skipped,
+    }
+    verb = "would be sent" if dry_run else "sent"
+    message = f"{len(sent)} message(s) {verb}, {len(failed)} failed"
+    if skipped:
+        message += f", {len(skipped)} user(s) skipped: {listed([item['user'] for item in skipped])}"
+    return Outcome(data, [message + "."])
+
+
+def remind_failure(data: RemindResult) -> DataError | None:
+    """The error (exit 6) a run with messages not sent ends in, naming each; None when none failed."""
+    failed = data["failed"]
+    if not failed:
+        return None
+    lines = [f"{len(failed)} of {len(failed) + len(data['sent'])} message(s) were not sent"]
+    lines += [f"to {item['to']}: {item['error']}" for item in failed[:FAILURES_SHOWN]]
+    if len(failed) > FAILURES_SHOWN:
+        lines.append(f"... and {len(failed) - FAILURES_SHOWN} more: --json lists them all")
+    hint = "they were not recorded and are sent on the next run; the messages sent were recorded"
+    return DataError("\n".join(lines), hint=hint)
+
+
+# ---------------------------------------------------------------- what the run sends
+
+
+def plan_run(doc: Document, now: datetime) -> RunPlan:
+    """Every message the schedule calls for at `now` and is not recorded as sent, learners' first (in the
+    store's order), then managers' digests; and the users who get nothing though something is due."""
+    due_by_user: dict[str, list[tuple[Pending, Enrollment]]] = {}
+    for enrollment in doc.enrollments:
+        pending = _pending(doc, enrollment, now)
+        if pending is not None:
+            due_by_user.setdefault(enrollment.user, []).append((pending, enrollment))
+    messages: list[Outgoing] = []
+    skipped: list[SkippedUser] = []
+    digests: dict[str, list[Pending]] = {}
+    for user_id, reminders in due_by_user.items():
+        learner = doc.users[user_id]
+        if not learner.active:
+            skipped.append({"user": user_id, "reason": DEACTIVATED})
+            continue
+        boss = learner.manager
+        if boss is not None:
+            digests.setdefault(boss, []).extend(p for p, found in reminders if not rules.reminded(found, boss, p.due))
+        unsent = [p for p, found in reminders if not rules.reminded(found, user_id, p.due)]
+        if unsent:
+            _address_or_skip(learner, Outgoing(learner, False, unsent), messages, skipped, "")
+    for manager_id, reports in digests.items():
+        manager = doc.users[manager_id]
+        if not reports:
+            continue
+        if not manager.active:
+            skipped.append({"user": manager_id, "reason": f"{DEACTIVATED} (a manager's digest)"})
+            continue
+        _address_or_skip(manager, Outgoing(manager, True, reports), messages, skipped, " (a manager's digest)")
+    return RunPlan(messages, skipped)
+
+
+def _address_or_skip(
+    recipient: User, outgoing: Outgoing, messages: list[Outgoing], skipped: list[SkippedUser], why: str
+) -> None:
+    if not recipient.email:
+        skipped.append({"user": recipient.id, "reason": NO_ADDRESS + why})
+    elif not letters.usable_address(recipient.email):
+        skipped.append({"user": recipient.id, "reason": f"e-mail address {recipient.email!r} not usable{why}"})
+    else:
+        messages.append(outgoing)
+
+
+def _enrollments(doc: Document) -> dict[tuple[str, str], Enrollment]:
+    """The document's enrollments by (user, certification)."""
+    return {(found.user, found.certification): found for found in doc.enrollments}
+
+
+def _pending(doc: Document, enrollment: Enrollment, now: datetime) -> Pending | None:
+    """The reminder `enrollment` calls for at `now`, sent or not; none for a retired certification."""
+    cert = doc.certifications[enrollment.certification]
+    if cert.retired:
+        return None
+    view = rules.evaluate(enrollment, cert, now, explain=False)
+    if view is None:
+        return None
+    due = rules.reminder_due(view, doc.reminders, now.date())
+    if due is None:
+        return None
+    learner = doc.users[enrollment.user]
+    item = letters.Item(
+        learner=learner.id,
+        learner_name=learner.name,
+        certification=cert.id,
+        title=cert.title,
+        kind=due.kind,
+        on=due.on,
+        status=view.status,
+        left=_left(doc, cert, view),
+        command=f"certcli upload-proof {cert.id} FILE" if cert.kind == "external" else f"certcli start {cert.id}",
+    )
+    return Pending(enrollment.user, cert.id, due, item)
+
+
+def _left(doc: Document, cert: Certification, view: rules.EnrollmentView) -> list[str]:
+    """What the learner still has to do, in words: a proof, or the mandatory courses not completed (all of
+    them again once the completion ends or has ended)."""
+    again = view.status in (rules.COMPLETED, rules.EXPIRED)
+    if cert.kind == "external":
+        proof = view.proof
+        if not again and proof is not None and proof.review == rules.REJECTED:
+            return [f"a new proof: {proof.proof.filename} was rejected ({proof.reason or 'no reason given'})"]
+        return ["a new proof for review" if again else "a proof for review"]
+    if again:
+        courses = [ref.id for ref in rules.effective_requirements(cert).courses if ref.mandatory]
+    else:
+        courses = [course.id for course in view.courses if course.mandatory and course.status != rules.COMPLETED]
+    return [f"course {course_id} ({_title(doc, course_id)})" for course_id in courses]
+
+
+def _title(doc: Document, course_id: str) -> str:
+    found = doc.courses.get(course_id)
+    return found.title if found is not None else course_id
+
+
+# ---------------------------------------------------------------- sending one message
+
+
+class _NotTaken(Exception):
+    """The server did not take a message: the change that would record it is abandoned."""
+
+
+def _deliver(ctx: Context, mailer: mail.Mailer, outgoing: Outgoing, sender: str, org: str) -> Outgoing | str | None:
+    """Send one message under the store's write lock and record its reminders: the message as sent, or why
+    it was not (a string), or None when another run recorded all its reminders meanwhile."""
+    recipient = outgoing.recipient
+    learners = {pending.user for pending in outgoing.reminders}
+    need = Need(users=ids(ctx.actor_id, recipient.id, *learners), enrollments_of_users=learners)
+    try:
+        with ctx.store.update(need) as doc:
+            held = _enrollments(doc)
+            unsent = [
+                p for p in outgoing.reminders if not rules.reminded(held[p.user, p.certification], recipient.id, p.due)
+            ]
+            if not unsent:
+                return None
+            fresh = outgoing._replace(reminders=unsent)
+            message = _message(fresh, sender, org, ctx.now)
+            problem = mailer.send(message) if message is not None else "not a valid e-mail address"
+            if problem is not None:
+                raise _NotTaken(problem)
+            _record(ctx, doc, held, fresh, str(message["Subject"]) if message is not None else "")
+    except _NotTaken as refused:
+        return str(refused)
+    return fresh
+
+
+def _message(outgoing: Outgoing, sender: str, org: str, now: datetime) -> EmailMessage | None:
+    """The e-mail for `outgoing`; None when the recipient's address is not one the `email` package takes."""
+    from email.errors import MessageError
+
+    items = [pending.item for pending in outgoing.reminders]
+    name, today, digest = outgoing.recipient.name, now.date(), outgoing.digest
+    organisation = org or "your organisation"
+    envelope = letters.Envelope(sender, name, outgoing.recipient.email or "")
+    try:
+        return letters.compose(
+            envelope,
+            letters.subject(items, today, digest),
+            letters.text_body(name, items, today, organisation, digest),
+            letters.html_body(name, items, today, organisation, digest),
+            now,
+        )
+    except (ValueError, IndexError, MessageError):  # the email package's refusals of what it cannot parse
+        return None
+
+
+def _record(
+    ctx: Context, doc: Document, held: dict[tuple[str, str], Enrollment], outgoing: Outgoing, subject: str
+) -> None:
+    """A `reminded` fact on each enrollment, by the recipient, and the audit event naming the reminders."""
+    for pending in outgoing.reminders:
+        due = pending.due
+        held[pending.user, pending.certification].facts.append(
+            Fact(REMINDED, ctx.now, by=outgoing.recipient.id, cycle=due.cycle, reminder=due.code)
+        )
+    details: dict[str, object] = {
+        "to": outgoing.recipient.email,
+        "subject": subject,
+        "digest": outgoing.digest,
+        "reminders": _reminders_data(outgoing.reminders),
+    }
+    note_change(ctx, doc, "remind", details, user=outgoing.recipient.id)
+
+
+# ---------------------------------------------------------------- results
+
+
+def _reminders_data(reminders: Iterable[Pending]) -> list[ReminderData]:
+    return [
+        {
+            "user": pending.user,
+            "certification": pending.certification,
+            "cycle": pending.due.cycle,
+            "kind": pending.due.kind,
+            "threshold": pending.due.threshold,
+            "date": format_date(pending.due.on) or "",
+        }
+        for pending in reminders
+    ]
+
+
+def _sent_data(outgoing: Outgoing, now: datetime) -> SentMessage:
+    items = [pending.item for pending in outgoing.reminders]
+    return {
+        "to": outgoing.recipient.email or "",
+        "subject": letters.subject(items, now.date(), outgoing.digest),
+        "reminders": _reminders_data(outgoing.reminders),
+    }
+
+
+def _failed_data(outgoing: Outgoing, error: str) -> FailedMessage:
+    return {"to": outgoing.recipient.email or "", "error": error, "reminders": _reminders_data(outgoing.reminders)}
