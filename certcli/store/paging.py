@@ -49,7 +49,10 @@ class Fingerprint:
 
 def header_of(doc: Document) -> Document:
     """The schema, the organisation and the audit head of `doc`, without its rows."""
-    return Document(org_name=doc.org_name, schema=doc.schema, audit_head=doc.audit_head, org_url=doc.org_url)
+    return Document(
+        org_name=doc.org_name, schema=doc.schema, audit_head=doc.audit_head, org_url=doc.org_url,
+        reminders=doc.reminders,
+    )  # fmt: skip
 
 
 def rows_of(doc: Document, table: str) -> Sequence[Any]:

@@ -34,7 +34,7 @@ def _canonical(value: Any) -> bytes:
 
 
 def _header(doc: Document) -> tuple[Any, ...]:
-    return doc.schema, doc.org_name, doc.org_url
+    return doc.schema, doc.org_name, doc.org_url, doc.reminders
 
 
 class _Tick:
