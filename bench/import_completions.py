@@ -1,4 +1,4 @@
-"""Import benchmark: 100,000 completion rows from CSV into a JSON store.
+"""Import benchmark: 100,000 completion rows from CSV into a JSON, SQLite or PostgreSQL store.
 
 Builds, in a temporary folder, a store with one admin, 1,000 learners and five
 certifications of 20 courses each (one recurring, one external, every fourth
@@ -11,15 +11,20 @@ nothing. Where the `import` command is missing, it times the use case
 `certcli.usecases.imports.import_csv` in this process instead, and says so.
 
     python bench/import_completions.py [--learners N] [--certifications N] [--courses N] [--json]
+                                       [--backend json|sqlite|postgresql]
 
-Prints rows, rows imported and unchanged, seconds, rows per second and the
-store's size before and after. Exit status: 0 when both imports succeed, 2 when
-the benchmark cannot run.
+Prints rows, rows imported and unchanged, seconds, rows per second, the peak
+resident memory of the import process (`resource.getrusage(RUSAGE_CHILDREN)`
+in a fresh measuring process, as bench/migrate.py does) and a file store's
+size before and after. PostgreSQL: the store goes to a schema of its own in
+CERTCLI_BENCH_POSTGRES_URL or CERTCLI_TEST_POSTGRES_URL, dropped afterwards.
+Exit status: 0 when both imports succeed, 2 when the benchmark cannot run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -28,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +65,7 @@ class BenchError(Exception):
     """The benchmark cannot produce figures."""
 
 
-def build_store(path: Path, learners: int, certifications: int, courses: int) -> Document:
+def build_store(path: str, learners: int, certifications: int, courses: int) -> Document:
     """A store with an admin, `learners` learners, and `certifications` certifications of `courses` courses."""
     opened = datetime(2024, 1, 2, tzinfo=UTC)
     doc = Document(org_name="Bench Corp", users={ADMIN: User(ADMIN, "Root", "admin")})
@@ -124,19 +131,20 @@ def cli_has_import() -> bool:
     return done.returncode == 0
 
 
-def run_cli(store: Path, csv_path: Path) -> tuple[float, dict[str, Any]]:
-    """Seconds the `certcli import` process took, and the result it printed."""
-    argv = [str(certcli_exe()), "--store", str(store), "--as", ADMIN, "--now", NOW, "import", "completions"]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CERTCLI_")}
-    started = time.perf_counter()
-    done = subprocess.run([*argv, str(csv_path), "--json"], capture_output=True, text=True, env=env, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise BenchError(f"certcli import failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
-    return elapsed, json.loads(done.stdout)
+def run_cli(store: str, csv_path: Path) -> tuple[float, dict[str, Any]]:
+    """Seconds the `certcli import` process took, and the result it printed (with its peak memory)."""
+    from migrate import BenchError as MeasureError
+    from migrate import measured
+
+    argv = [str(certcli_exe()), "--store", store, "--as", ADMIN, "--now", NOW, "import", "completions"]
+    try:
+        result = measured([*argv, str(csv_path), "--json"])
+    except MeasureError as exc:
+        raise BenchError(str(exc)) from None
+    return result["seconds"], {**json.loads(result["stdout"]), "peak_mb": round(result["peak_mb"])}
 
 
-def run_service(store: Path, csv_path: Path) -> tuple[float, dict[str, Any]]:
+def run_service(store: str, csv_path: Path) -> tuple[float, dict[str, Any]]:
     """Seconds the use case took in this process, and its result."""
     from certcli import usecases
     from certcli.usecases.imports import import_csv
@@ -148,16 +156,37 @@ def run_service(store: Path, csv_path: Path) -> tuple[float, dict[str, Any]]:
     return time.perf_counter() - started, outcome.data
 
 
-def bench(learners: int, certifications: int, courses: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="certcli-bench-") as folder:
-        store, csv_path = Path(folder) / "bench.json", Path(folder) / "completions.csv"
+@contextlib.contextmanager
+def store_location(backend: str, folder: Path) -> Iterator[str]:
+    if backend != "postgresql":
+        yield str(folder / f"bench.{'db' if backend == 'sqlite' else 'json'}")
+        return
+    from migrate import POSTGRES_VARIABLES, drop_schema, in_schema
+
+    url = next((os.environ[v] for v in POSTGRES_VARIABLES if os.environ.get(v)), None)
+    if url is None:
+        raise BenchError(f"set {POSTGRES_VARIABLES[0]} to a PostgreSQL URL")
+    schema = f"certcli_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        yield in_schema(url, schema)
+    finally:
+        drop_schema(url, schema)
+
+
+def file_size(location: str) -> int | None:
+    return Path(location).stat().st_size if "://" not in location else None
+
+
+def bench(learners: int, certifications: int, courses: int, backend: str = "json") -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="certcli-bench-") as folder, store_location(backend, Path(folder)) as store:
+        csv_path = Path(folder) / "completions.csv"
         doc = build_store(store, learners, certifications, courses)
         rows = write_completions(csv_path, doc)
         through_cli = cli_has_import()
         run = run_cli if through_cli else run_service
         results = []
         for label in ("first import", "same file again"):
-            size_before = store.stat().st_size
+            size_before = file_size(store)
             seconds, data = run(store, csv_path)
             results.append(
                 {
@@ -167,16 +196,17 @@ def bench(learners: int, certifications: int, courses: int) -> dict[str, Any]:
                     "unchanged": data["unchanged"],
                     "seconds": round(seconds, 3),
                     "rows_per_second": round(rows / seconds),
+                    "peak_mb": data.get("peak_mb"),
                     "store_bytes_before": size_before,
-                    "store_bytes_after": store.stat().st_size,
+                    "store_bytes_after": file_size(store),
                 }
             )
         timed = "certcli import completions (subprocess)" if through_cli else "usecases.imports.import_csv (in process)"
-        return {"timed": timed, "csv_bytes": csv_path.stat().st_size, "results": results}
+        return {"timed": timed, "backend": backend, "csv_bytes": csv_path.stat().st_size, "results": results}
 
 
-def megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+def megabytes(size: int | None) -> str:
+    return "—" if size is None else f"{size / 1_000_000:.1f} MB"
 
 
 def main() -> int:
@@ -185,21 +215,22 @@ def main() -> int:
     parser.add_argument("--certifications", type=int, default=5)
     parser.add_argument("--courses", type=int, default=20, help="courses per certification")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    parser.add_argument("--backend", choices=("json", "sqlite", "postgresql"), default="json")
     args = parser.parse_args()
     if min(args.learners, args.certifications, args.courses) < 1:
         parser.error("--learners, --certifications and --courses must be at least 1")
     try:
-        report = bench(args.learners, args.certifications, args.courses)
+        report = bench(args.learners, args.certifications, args.courses, args.backend)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"timed: {report['timed']}; CSV {megabytes(report['csv_bytes'])}")
-    headers = ["RUN", "ROWS", "IMPORTED", "UNCHANGED", "SECONDS", "ROWS/S", "STORE SIZE"]
+    print(f"timed: {report['timed']} into {args.backend}; CSV {megabytes(report['csv_bytes'])}")
+    headers = ["RUN", "ROWS", "IMPORTED", "UNCHANGED", "SECONDS", "ROWS/S", "PEAK MB", "STORE SIZE"]
     table = [
-        [r["run"], r["rows"], r["imported"], r["unchanged"], r["seconds"], r["rows_per_second"]]
+        [r["run"], r["rows"], r["imported"], r["unchanged"], r["seconds"], r["rows_per_second"], r["peak_mb"]]
         + [f"{megabytes(r['store_bytes_before'])} → {megabytes(r['store_bytes_after'])}"]
         for r in report["results"]
     ]

@@ -222,33 +222,60 @@ def verify(events: list[dict[str, Any]], head: AuditHead | None, store_sha256: s
     `store_sha256` None: the backend writes each event in the same transaction as its
     change and records the change's hash, not the whole store's, so there is none to compare.
     """
-    previous = GENESIS
-    for position, event in enumerate(events, 1):
+    chain = ChainCheck()
+    for event in events:
+        if not chain.add(event):
+            break
+    return chain.finish(head, store_sha256)
+
+
+class ChainCheck:
+    """`verify` fed one event at a time, for a trail read a page at a time: it holds the last event only."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.previous = GENESIS
+        self.last: dict[str, Any] | None = None
+        self.problem: str | None = None
+
+    def add(self, event: dict[str, Any]) -> bool:
+        """Check the next event; False once the chain is found broken (the first problem is kept)."""
+        if self.problem is not None:
+            return False
+        position = self.count + 1
         if event.get("seq") != position:
-            return f"event {position} is missing or out of order (found event {event.get('seq')} in its place)"
-        if event["prev"] != previous:
-            return f"event {position} does not follow event {position - 1}: an event was removed or reordered"
-        if event_hash(event) != event["sha256"]:
-            return f"event {position} was edited: its content no longer matches its SHA-256"
-        previous = event["sha256"]
-    if head is None:
-        return f"the store records no audit events but the log has {len(events)}" if events else None
-    if event_hash(head.event) != head.sha256:
-        return f"event {head.seq} as the store records it was edited"
-    if len(events) < head.seq:
-        if len(events) == head.seq - 1 and head.event["prev"] == previous:
-            return (
-                f"event {head.seq} is missing from the log: a change was cut short after saving the store, "
-                "or the log's last line was removed (the store holds the event; the next change restores it)"
-            )
-        return f"event {len(events) + 1} is missing: the log was truncated (the store records event {head.seq})"
-    if len(events) > head.seq:
-        return f"event {head.seq + 1} is not recorded in the store: the store was replaced by an older copy"
-    if events[-1] != head.event:
-        return f"event {head.seq} is not the event the store records"
-    if store_sha256 is not None and head.event["store_sha256"] != store_sha256:
-        return f"the store was changed after event {head.seq} without an audit event"
-    return None
+            self.problem = f"event {position} is missing or out of order (found event {event.get('seq')} in its place)"
+        elif event["prev"] != self.previous:
+            self.problem = f"event {position} does not follow event {position - 1}: an event was removed or reordered"
+        elif event_hash(event) != event["sha256"]:
+            self.problem = f"event {position} was edited: its content no longer matches its SHA-256"
+        else:
+            self.count, self.previous, self.last = position, event["sha256"], event
+        return self.problem is None
+
+    def finish(self, head: AuditHead | None, store_sha256: str | None) -> str | None:
+        """What is wrong with the events added as the trail of a store whose head is `head`, or None."""
+        if self.problem is not None:
+            return self.problem
+        count, previous = self.count, self.previous
+        if head is None:
+            return f"the store records no audit events but the log has {count}" if count else None
+        if event_hash(head.event) != head.sha256:
+            return f"event {head.seq} as the store records it was edited"
+        if count < head.seq:
+            if count == head.seq - 1 and head.event["prev"] == previous:
+                return (
+                    f"event {head.seq} is missing from the log: a change was cut short after saving the store, "
+                    "or the log's last line was removed (the store holds the event; the next change restores it)"
+                )
+            return f"event {count + 1} is missing: the log was truncated (the store records event {head.seq})"
+        if count > head.seq:
+            return f"event {head.seq + 1} is not recorded in the store: the store was replaced by an older copy"
+        if self.last != head.event:
+            return f"event {head.seq} is not the event the store records"
+        if store_sha256 is not None and head.event["store_sha256"] != store_sha256:
+            return f"the store was changed after event {head.seq} without an audit event"
+        return None
 
 
 def tail_problem(tail: list[dict[str, Any]], head: AuditHead | None) -> str | None:

@@ -1530,7 +1530,10 @@ def migrate_command(
     from certcli.usecases.migration import migrate
 
     context = _context(ctx)
-    _emit(migrate(context, _open_store(ctx, to, _lock_timeout())), as_json, _quiet)
+    target = _open_store(ctx, to, _lock_timeout())
+    with render.progress_bar("migrating", enabled=not as_json) as progress:
+        outcome = migrate(context, target, progress)
+    _emit(outcome, as_json, _quiet)
 
 
 # ---------------------------------------------------------------- badges and calendars

@@ -58,3 +58,22 @@ def test_fewer_than_one_run_is_a_usage_error() -> None:
     assert done.returncode == 2
     assert "--runs" in done.stderr
     assert done.stdout == ""
+
+
+def test_the_migrate_benchmark_copies_each_way_and_writes_its_results(tmp_path: Path) -> None:
+    """At a small size: JSON → SQLite always, SQLite ⇄ PostgreSQL where a server is set."""
+    from backends import postgres_url
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "migrate.py"), "--sizes", "2000", "--work", str(tmp_path / "work"),
+         "--results", str(tmp_path / "results")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "results" / "migrate.json").read_text())["results"]
+    routes = [row["route"] for row in results]
+    expected = ["JSON → SQLite"] + (["SQLite → PostgreSQL", "PostgreSQL → SQLite"] if postgres_url() else [])
+    assert routes == expected
+    assert all(row["seconds"] > 0 and row["peak_mb"] > 0 for row in results)
+    assert "python bench/migrate.py --sizes 2000" in (tmp_path / "results" / "migrate.md").read_text()

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from backends import postgres_schema, postgres_url
 
 from certcli import usecases
 from certcli.model import COURSE_COMPLETED, PROOF_REVIEWED, PROOF_SUBMITTED
@@ -131,6 +132,11 @@ class Mutation(NamedTuple):
 def build_store(folder: Path, work: Workload, suffix: str) -> tuple[Path, int]:
     """The shared starting store, built once through the service layer; returns it and its event count."""
     store_path = folder / f"race{suffix}"
+    return store_path, build_at(store_path, work)
+
+
+def build_at(store_path: Path | str, work: Workload) -> int:
+    """The starting store built at `store_path`; returns its event count."""
     store = open_store(store_path)
     usecases.init_store(store, "root", "Root", "Race Inc", SETUP_AT)
     ctx = usecases.Context(store, "root", SETUP_AT)
@@ -147,7 +153,7 @@ def build_store(folder: Path, work: Workload, suffix: str) -> tuple[Path, int]:
         usecases.assign(ctx, cert, learners, None)
     events, problem = store.read_audit()
     assert problem is None
-    return store_path, len(events)
+    return len(events)
 
 
 def copy_store(source: Path, target_dir: Path) -> Path:
@@ -196,7 +202,7 @@ class RunResult(NamedTuple):
     seconds: float
 
 
-def run_concurrently(program: list[str], store_path: Path, plans: list[list[Mutation]]) -> RunResult:
+def run_concurrently(program: list[str], store_path: Path | str, plans: list[list[Mutation]]) -> RunResult:
     """One thread per process, released together; each runs its commands one after another."""
     env = {**os.environ, "CERTCLI_LOCK_TIMEOUT": "60", "CERTCLI_CACHE_DIR": ""}
     start = threading.Barrier(len(plans))
@@ -231,7 +237,7 @@ def run_concurrently(program: list[str], store_path: Path, plans: list[list[Muta
     return RunResult(acknowledged, failures, time.monotonic() - began)
 
 
-def recorded_facts(store_path: Path) -> Counter[Key]:
+def recorded_facts(store_path: Path | str) -> Counter[Key]:
     """How often the store records each countable fact (loading it also validates it)."""
     doc = open_store(store_path).read()
     tally: Counter[Key] = Counter()
@@ -263,9 +269,16 @@ def fresh_run(tmp_path: Path, work: Workload, suffix: str) -> tuple[Path, int, l
 # ---------------------------------------------------------------- the runs
 
 
-def check_locked_run(tmp_path: Path, certcli_exe: str, work: Workload, suffix: str) -> None:
-    template, init_events, plans = fresh_run(tmp_path, work, suffix)
-    store_path = copy_store(template, tmp_path / "locked")
+def check_locked_run(
+    tmp_path: Path, certcli_exe: str, work: Workload, suffix: str, database: str | None = None
+) -> None:
+    """The run on a copy of a new `suffix` file store, or on the new `database` store."""
+    store_path: Path | str
+    if database is None:
+        template, init_events, plans = fresh_run(tmp_path, work, suffix)
+        store_path = copy_store(template, tmp_path / "locked")
+    else:
+        store_path, init_events, plans = database, build_at(database, work), workload_plans(tmp_path, work)
     expected = {mutation.key for mutations in plans for mutation in mutations}
     kinds = Counter(key[0] for key in expected)
 
@@ -293,11 +306,11 @@ def check_locked_run(tmp_path: Path, certcli_exe: str, work: Workload, suffix: s
     assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
     assert logged == kinds
 
-    proofs_dir = store_path.with_name(store_path.stem + ".proofs")
+    kept = open_store(store_path)
     for key in expected:
         if key[0] == "upload-proof":
             sha = key[3]
-            assert hashlib.sha256((proofs_dir / sha).read_bytes()).hexdigest() == sha
+            assert hashlib.sha256(kept.proof_content(sha) or b"").hexdigest() == sha
 
     verify = subprocess.run(
         [certcli_exe, "--store", str(store_path), "--as", "root", "audit", "verify", "--json"],
@@ -324,6 +337,24 @@ FULL = Workload(processes=8, mutations=50)
 def test_concurrent_cli_mutations_are_all_recorded(tmp_path: Path, certcli_exe: str) -> None:
     """4 x 10 on a TOML store, the default format (the slow 8 x 50 run below uses JSON)."""
     check_locked_run(tmp_path, certcli_exe, SMALL, ".toml")
+
+
+def test_concurrent_cli_mutations_on_postgresql_are_all_recorded(tmp_path: Path, certcli_exe: str) -> None:
+    """PostgreSQL locks rows, not the store: the same run, with changes going on side by side."""
+    if postgres_url() is None:
+        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
+    with postgres_schema() as url:
+        check_locked_run(tmp_path, certcli_exe, SMALL, "postgresql", url)
+
+
+@pytest.mark.slow
+def test_eight_processes_times_fifty_cli_mutations_on_postgresql_are_all_recorded(
+    tmp_path: Path, certcli_exe: str
+) -> None:
+    if postgres_url() is None:
+        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
+    with postgres_schema() as url:
+        check_locked_run(tmp_path, certcli_exe, FULL, "postgresql", url)
 
 
 @pytest.mark.slow

@@ -92,6 +92,37 @@ def test_json_to_sqlite_to_postgresql_to_json_gives_the_same_document(demo: Stor
     assert usecases.audit_verify(usecases.Context(back, "root", NOW)).data["events"] == len(first) + 3
 
 
+def test_migrate_goes_a_page_at_a_time_and_never_reads_a_database_whole(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of three rows: the copy is the same document, a database source is only ever read in
+    part (the actor) or a page at a time, and progress runs from 0 to its total."""
+    import certcli.store.paging as paging
+    import certcli.store.sql_paging as sql_paging
+    from certcli.usecases.migration import migrate
+
+    monkeypatch.setattr(paging, "PAGE_ROWS", 3)
+    monkeypatch.setattr(sql_paging, "PAGE_ROWS", 3)
+    needs: list[Any] = []
+    read = type(store).read
+    monkeypatch.setattr(type(store), "read", lambda self, need=None: needs.append(need) or read(self, need))
+    with store.snapshot() as snapshot:
+        pages = list(snapshot.pages())
+    assert len(pages) > 10 and all(len(page.enrollments) <= 3 for page in pages)
+    progress: list[tuple[int, int]] = []
+    target = open_store(tmp_path / "copy.db")
+    needs.clear()
+
+    migrate(usecases.Context(store, "root", NOW), target, lambda done, total: progress.append((done, total)))
+    whole_reads = needs.count(None)
+
+    assert content(target.read()) == content(store.read())
+    if is_database(store.location):
+        assert whole_reads == 0
+    assert progress[0] == (0, progress[0][1]) and progress[-1][0] == progress[-1][1] == progress[0][1]
+    assert usecases.audit_verify(usecases.Context(target, "root", NOW)).data["ok"] is True
+
+
 def test_migrate_refuses_an_existing_store_and_changes_neither(demo: Store, store: Store) -> None:
     before = store_state(store.location), store_state(demo.location)
     result = cli(demo.location, "migrate", "--to", store.location)

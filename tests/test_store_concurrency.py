@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from certcli.model import Course, Document, User
 from certcli.store import open_store
@@ -105,3 +106,91 @@ def test_without_the_lock_updates_are_lost(tmp_path: Path) -> None:
         if len(surviving) < len(EXPECTED_COURSES):
             return
     raise AssertionError(f"no update was lost in {CONTROL_ATTEMPTS} unlocked runs (survivors: {survivors})")
+
+
+# ---------------------------------------------------------------- PostgreSQL: writers side by side
+
+
+def _cli_ok(location: str, *args: str) -> None:
+    from typer.testing import CliRunner
+
+    from certcli.cli import app
+
+    result = CliRunner().invoke(app, ["--store", location, "--as", "root", "--now", "2026-11-28", *args])
+    assert result.exit_code == 0, result.stderr
+
+
+def _with_two_courses_to_do(location: str) -> None:
+    """The admin root, learners ana and ben, both enrolled in a certification of two courses."""
+    from datetime import UTC, datetime
+
+    from certcli import usecases
+
+    usecases.init_store(open_store(location), "root", "Root", "Race Inc", datetime(2026, 11, 28, tzinfo=UTC))
+    for learner in ("ana", "ben"):
+        _cli_ok(location, "user", "add", learner, "--name", learner.title())
+    for course in ("c1", "c2"):
+        _cli_ok(location, "course", "add", course, "--title", course)
+    _cli_ok(location, "define", "pack", "--title", "Pack", "--kind", "internal", "--course", "c1", "--course", "c2")
+    _cli_ok(location, "assign", "pack", "ana", "ben")
+
+
+def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost() -> None:
+    """While a change to ana's enrollment holds its transaction open, a change to ben's commits; a
+    second change to ana's waits for the first and applies on top; the chain verifies."""
+    import contextlib
+    import threading
+    from collections.abc import Iterator
+    from datetime import UTC, datetime
+
+    import pytest
+    from backends import postgres_schema, postgres_url
+
+    from certcli import usecases
+    from certcli.store import Need
+    from certcli.store.postgres import PostgresStore
+
+    if postgres_url() is None:
+        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    inside, release = threading.Event(), threading.Event()
+
+    class HeldOpen(PostgresStore):
+        """A store whose change waits, its rows loaded and changed, until released."""
+
+        @contextlib.contextmanager
+        def update(self, need: Need | None = None) -> Iterator[Any]:
+            with super().update(need) as doc:
+                yield doc
+                inside.set()
+                assert release.wait(60)
+
+    with postgres_schema() as url:
+        _with_two_courses_to_do(url)
+        outcomes: dict[str, Any] = {}
+
+        def change(name: str, store: Any, course: str, learner: str) -> None:
+            outcomes[name] = usecases.complete(usecases.Context(store, "root", now), "pack", course, learner)
+
+        first_to_ana = threading.Thread(target=change, args=("ana c1", HeldOpen(url, 60.0), "c1", "ana"))
+        first_to_ana.start()
+        assert inside.wait(60)
+        change("ben c1", open_store(url, lock_timeout=5.0), "c1", "ben")  # commits while ana's is open
+        waiting = open_store(url, lock_timeout=60.0)
+        second_to_ana = threading.Thread(target=change, args=("ana c2", waiting, "c2", "ana"))
+        second_to_ana.start()
+        time.sleep(1.0)
+        assert second_to_ana.is_alive(), "the second change to ana's enrollment should wait for the first"
+        assert "ana c2" not in outcomes
+        release.set()
+        first_to_ana.join(60)
+        second_to_ana.join(60)
+        assert set(outcomes) == {"ana c1", "ben c1", "ana c2"}
+
+        ctx = usecases.Context(open_store(url), "root", now)
+        assert usecases.show(ctx, "pack", "ana").data["status"] == "completed"  # c1 and c2: nothing lost
+        assert usecases.show(ctx, "pack", "ben").data["courses_done"] == 1
+        events, problem = open_store(url).read_audit()
+        completions = [(e["subject"]["user"], e["details"]["course"]) for e in events if e["action"] == "complete"]
+        assert (problem, completions) == (None, [("ben", "c1"), ("ana", "c1"), ("ana", "c2")])
+        assert usecases.audit_verify(ctx).data["ok"] is True

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from certcli.rules import Standing
     from certcli.store.health import Finding
+    from certcli.store.paging import Page
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 FILE_STORE_ADVISED_ENROLLMENTS = 20_000
@@ -48,6 +49,51 @@ class Need(NamedTuple):
     all_courses: bool = False
 
 
+PAGE_ROWS = 5_000  # rows a page of a snapshot or a loading holds: what bounds the memory of a copy
+
+
+class Snapshot(Protocol):
+    """A store's content as it stood at one moment, read a page at a time: a database is never
+    loaded whole (a file store is, being parsed whole anyway)."""
+
+    location: str
+    header: Document  # the schema, the organisation and the audit head; no rows
+    content_hash: str | None  # what the latest audit event must carry, as `Store.content_hash` tells
+
+    def counts(self) -> dict[str, int]:
+        """How many rows each table holds, and how many audit events ("audit_events")."""
+
+    def pages(self) -> Iterator[Page]:
+        """The rows, validated, in the document's order, table by table (courses, certifications,
+        users, groups, enrollments): each page a `Document` holding at most `PAGE_ROWS` of one table."""
+
+    def fingerprint(self) -> str:
+        """The `Fingerprint` of the rows `pages` yields, worked out without validating them again."""
+
+    def events(self) -> Iterator[list[dict[str, Any]]]:
+        """The audit events in order, a page at a time; `DataError` at a row that does not hold one."""
+
+    def proof_content(self, sha256: str) -> bytes | None:
+        """A kept proof file's content, or None when it is missing."""
+
+
+class Loading(Protocol):
+    """A new store filled a page at a time; it exists once `finish` ran and the block ended without
+    an exception (a database's in one transaction), and is not there at all otherwise."""
+
+    def add_page(self, page: Page) -> None:
+        """Add the rows of `page` (certifications before the enrollments that name them)."""
+
+    def add_events(self, events: list[dict[str, Any]]) -> None:
+        """Add the next audit events of the history."""
+
+    def add_proof(self, sha256: str, content: bytes) -> None:
+        """Keep a proof file's content."""
+
+    def finish(self, entry: AuditEntry) -> None:
+        """Record `entry` as the event after the last one added."""
+
+
 class Store(Protocol):
     """A place that holds one `Document`."""
 
@@ -70,6 +116,13 @@ class Store(Protocol):
     def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
         """Create the store holding `doc`, the audit `events` that led to it and the proof
         files by SHA-256, then record `doc.pending_audit`; `StateError` when it exists."""
+
+    def snapshot(self) -> AbstractContextManager[Snapshot]:
+        """The whole store as it stands now, to read a page at a time while the block runs."""
+
+    def loading(self, header: Document) -> AbstractContextManager[Loading]:
+        """Create the store with the schema and organisation of `header`, filled a page at a time;
+        `StateError` when it exists."""
 
     def read_audit(self) -> tuple[list[dict[str, Any]], str | None]:
         """The audit log's events, and a problem with its first line that is not an event."""

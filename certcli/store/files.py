@@ -14,7 +14,7 @@ from certcli.atomic import fsync_folder, sweep_temp_files, write_atomically
 from certcli.errors import DataError, StateError, StoreBusy
 from certcli.formats.documents import FileFormat
 from certcli.model import AuditEntry, AuditHead, Document
-from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Need, pending_entry, tally
+from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Loading, Need, Snapshot, pending_entry, tally
 from certcli.store.document import document_from_data, document_to_data
 
 if TYPE_CHECKING:
@@ -224,16 +224,34 @@ class FileStore:
     def create(self, doc: Document) -> None:
         self.restore(doc, [], {})
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        from certcli.store.paging import WholeSnapshot
+
+        doc, events, problem = self.read_with_audit()
+        yield WholeSnapshot(self.location, doc, events, problem, self.content_hash(doc), self.proof_content)
+
+    @contextlib.contextmanager
+    def loading(self, header: Document) -> Iterator[Loading]:
+        """The pages gathered in memory: a file is written whole, when `finish` runs."""
+        from certcli.store.paging import WholeLoading
+
+        if self.path.exists():
+            raise self._already_exists()
+        yield WholeLoading(self, header)
+
+    def _already_exists(self) -> StateError:
+        return StateError(
+            f"store {self.location} already exists", hint="use it as it is, or choose another path with --store"
+        )
+
     def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
         from certcli import audit
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._locked():
             if self.path.exists():
-                raise StateError(
-                    f"store {self.location} already exists",
-                    hint="use it as it is, or choose another path with --store",
-                )
+                raise self._already_exists()
             self._sweep()
             history = b"".join(audit.encode_event(past) for past in events)
             if self._holds_other_log(history):

@@ -4,13 +4,14 @@ psycopg2, which is imported only when such a store is opened."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from certcli.errors import DataError
+from certcli.model import AuditHead
 from certcli.store import redact, scrub
-from certcli.store.sql import NOTHING, OWN_TABLES, STORE, Connection, SqlStore, listed
+from certcli.store.sql import NOTHING, OWN_TABLES, ROW_TABLES, STORE, Connection, SqlStore, listed
 
 
 def _lock_key(name: str) -> int:
@@ -64,13 +65,27 @@ class PostgresStore(SqlStore):
     def _begin(self, conn: Any, write: bool) -> None:
         if write:
             conn.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(self.lock_timeout * 1000)}ms"])
-            if self._has_tables(conn):  # every change moves the audit head: lock it for the whole change
-                conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE", [])
         else:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
 
-    def _has_tables(self, conn: Any) -> bool:
-        return bool(conn.execute("SELECT to_regclass('certcli_meta') IS NOT NULL", [])[0][0])
+    def _row_lock(self, table: str) -> str:
+        """A change locks the enrollments it loads against other changes, and the users, courses and
+        certifications it loads against changing under it while other changes may read them too."""
+        return " FOR UPDATE" if table == "enrollments" else " FOR SHARE"
+
+    def _lock_tables(self, conn: Any) -> None:
+        """EXCLUSIVE mode: readers go on; changes, which lock rows, wait (and locking a million rows
+        one by one is not an option)."""
+        conn.execute(f"LOCK TABLE {', '.join(ROW_TABLES)} IN EXCLUSIVE MODE", [])
+
+    def _locked_head(self, conn: Any, head: AuditHead | None) -> AuditHead | None:
+        """Changes append one at a time: the row lock on the layout is the chain's lock, and the
+        head read under it is the one the last change committed."""
+        conn.execute("SELECT value FROM certcli_meta WHERE key = 'layout' FOR UPDATE", [])
+        rows = self._rows(conn, "SELECT value FROM certcli_meta WHERE key = 'head'")
+        if not rows:
+            return head
+        return self._document({"audit": self._parsed(rows[0][0], "certcli_meta 'head'")}, whole=False).audit_head
 
     def _contents(self, conn: Any) -> str:
         found = {
@@ -91,6 +106,9 @@ class PostgresStore(SqlStore):
     def _first_schema(self, conn: Any) -> str:
         """The first name of the connection's search_path, as written."""
         return str(conn.execute("SHOW search_path", [])[0][0]).split(",")[0].strip().strip('"')
+
+    def _insert(self, conn: Any, table: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
+        conn.copy_rows(table, columns, rows)
 
     def _lock_creation(self, conn: Any) -> None:
         """Creations of one store queue on a lock named after its schema, taken before looking for its
@@ -117,6 +135,7 @@ class PostgresConnection(Connection):
         (("25006",), "cannot be changed", "connect to the primary server, not a read-only standby"),
     )
     fallback = ("cannot be used", "check the server and retry; run `certcli doctor` if it persists")
+    _cursors = 0  # server-side cursors opened so far, to name the next
 
     @contextlib.contextmanager
     def _errors(self, statement: str) -> Iterator[None]:
@@ -125,7 +144,11 @@ class PostgresConnection(Connection):
 
         try:
             yield
-        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+        except (
+            psycopg2.errors.LockNotAvailable,
+            psycopg2.errors.SerializationFailure,
+            psycopg2.errors.DeadlockDetected,
+        ):
             raise self._busy("another change") from None
         except psycopg2.Error as exc:
             raise self._converted(exc.pgcode or "", str(exc), statement) from None
@@ -135,3 +158,26 @@ class PostgresConnection(Connection):
 
         with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
             execute_batch(cursor, text, rows, page_size=1000)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
+        """Insert rows with COPY, the server's bulk load: one stream of text, not a statement a row."""
+        import io
+
+        text = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+        with self._errors(f"INSERT INTO {table}"), contextlib.closing(self.conn.cursor()) as cursor:
+            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
+
+    def _streaming_cursor(self) -> Any:
+        """A server-side cursor: the rows stay on the server until fetched."""
+        PostgresConnection._cursors += 1
+        return self.conn.cursor(name=f"certcli_stream_{PostgresConnection._cursors}")
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    """A value in COPY's text format: NULL as \\N, the separators escaped."""
+    if value is None:
+        return "\\N"
+    return str(value).translate(_COPY_ESCAPES)

@@ -7,10 +7,12 @@ enrollment row keeps columns for the queries: when its last fact happened,
 whether a proof waits for review, and its standing timeline (`rules.standing_timeline`),
 so a report over a million enrollments reads a column instead of replaying facts.
 
-A change is one transaction that holds the write lock from the first read to the
-commit (SQLite `BEGIN IMMEDIATE`; PostgreSQL a row lock on the audit head, which
-every change moves), writes only the rows that changed, and appends its audit
-event. Proof files are kept in the database: a shared store has no shared folder.
+A change is one transaction that writes only the rows that changed and appends its
+audit event. SQLite holds the write lock from the first read to the commit (`BEGIN
+IMMEDIATE`); PostgreSQL locks the rows a change loads (`FOR UPDATE` its enrollments,
+`FOR SHARE` the rest) and the audit head only from the moment of appending to the
+commit, so changes to different learners' enrollments go on side by side. Proof
+files are kept in the database: a shared store has no shared folder.
 
 Nothing read from a database is trusted more than a file: every row and meta value
 is parsed and validated, a reference a partial load relies on must lead to a row,
@@ -48,6 +50,7 @@ from certcli.store.document import (
 if TYPE_CHECKING:
     from certcli.rules import Standing
     from certcli.store.health import Finding
+    from certcli.store.sql_paging import SqlLoading, SqlSnapshot
 
 # The tables, as a list of forward migrations: a database at layout N runs steps N+1 onwards.
 # `{blob}` is the binary column type of the dialect.
@@ -96,6 +99,8 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
 LAYOUT = len(LAYOUT_STEPS)
 
 _TABLES = ("users", "courses", "certifications", "enrollments", "groups")
+ROW_TABLES = (*_TABLES, "standings")  # what the document's rows are kept in
+_KEYS = {"enrollments": "user_id, certification_id"}  # a row's key columns, where they are not `id`
 OWN_TABLES = ("certcli_meta", *_TABLES, "standings", "audit_events", "proofs")
 
 # What a database holds, as `SqlStore._contents` tells it; anything else is a description in words.
@@ -252,6 +257,7 @@ class SqlStore:
         self._notices: list[str] = []
         self.partial_reads = True
         self._conn: Any = None  # the connection of the change in progress, for put_proof
+        self._locking_rows = False  # whether rows are being loaded for a change, which locks them
 
     def take_notices(self) -> list[str]:
         notices, self._notices = self._notices, []
@@ -303,15 +309,14 @@ class SqlStore:
         with self._transaction(write=True) as conn:
             meta = self._checked_meta(conn, write=True)
             doc = self._load(conn, meta, Need(all_certifications=True))
-            self._refuse_broken_trail(conn, doc)
             differing, _ = self._standings_differences(conn)
             if not differing:
                 return 0
             self._run(conn, "DELETE FROM standings")
             for cert in doc.certifications.values():
                 self._refresh_standings(conn, cert)
-            doc.pending_audit = entry._replace(details={**entry.details, "standings": len(differing)})
-            self._append_event(conn, doc, doc.audit_head, audit.ChangeHash().hexdigest(), {})
+            entry = entry._replace(details={**entry.details, "standings": len(differing)})
+            self._append_event(conn, entry, doc.audit_head, audit.ChangeHash().hexdigest(), {})
         return len(differing)
 
     # ------------------------------------------------------------ dialect hooks
@@ -321,6 +326,19 @@ class SqlStore:
 
     def _begin(self, conn: Any, write: bool) -> None:
         raise NotImplementedError
+
+    def _row_lock(self, table: str) -> str:
+        """What a change's SELECT of `table` ends with to lock the rows it loads (none where the
+        whole store is locked for the change)."""
+        return ""
+
+    def _locked_head(self, conn: Any, head: AuditHead | None) -> AuditHead | None:
+        """The audit chain's head, locked until the change commits: the event is appended after it."""
+        return head
+
+    def _lock_tables(self, conn: Any) -> None:
+        """A change of the whole document waits for the changes in progress and holds off new ones
+        (where the whole store is not locked for every change already)."""
 
     def _sql(self, text: str) -> str:
         """`text` with `?` placeholders in the dialect's spelling."""
@@ -403,7 +421,7 @@ class SqlStore:
         rows = self._rows(conn, "SELECT key, value FROM certcli_meta")
         return {key: self._parsed(value, f"certcli_meta {key!r}") for key, value in rows}
 
-    def _checked_meta(self, conn: Any, write: bool) -> dict[str, Any]:
+    def _checked_meta(self, conn: Any, write: bool, head_locked: bool = False) -> dict[str, Any]:
         """The meta table, after bringing an older layout forward (in a change only)."""
         self._require_store(conn)
         meta = self._meta(conn)
@@ -421,6 +439,9 @@ class SqlStore:
             return meta
         if not write:
             raise Outdated()
+        if not head_locked:  # every other change waits while the tables are brought forward
+            self._locked_head(conn, None)
+            return self._checked_meta(conn, write, head_locked=True)
         if layout < LAYOUT:
             self._create_layout(conn, layout)
         if worked_out_by != rules.RULES_VERSION:
@@ -510,7 +531,9 @@ class SqlStore:
     def _select(self, conn: Any, table: str, where: str, params: list[Any]) -> list[dict[str, Any]]:
         """The data of the rows of `table` that match, in the document's order."""
         columns = "user_id, certification_id, facts" if table == "enrollments" else "id, data"
-        rows = self._rows(conn, f"SELECT {columns} FROM {table} WHERE {where} ORDER BY position", params)
+        order = f"position, {_KEYS.get(table, 'id')}"  # rows written at the same moment share a position
+        lock = self._row_lock(table) if self._locking_rows else ""
+        rows = self._rows(conn, f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order}{lock}", params)
         if table == "enrollments":
             return [self._enrollment_data(row) for row in rows]
         return [self._row_data(table, key, text) for key, text in rows]
@@ -629,7 +652,10 @@ class SqlStore:
 
     def proof_content(self, sha256: str) -> bytes | None:
         with self._transaction(write=False) as conn:
-            rows = self._rows(conn, "SELECT content FROM proofs WHERE sha256 = ?", [sha256])
+            return self._proof_content(conn, sha256)
+
+    def _proof_content(self, conn: Any, sha256: str) -> bytes | None:
+        rows = self._rows(conn, "SELECT content FROM proofs WHERE sha256 = ?", [sha256])
         if not rows:
             return None
         content = rows[0][0]
@@ -749,6 +775,20 @@ class SqlStore:
         self.restore(doc, [], {})
 
     def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        from certcli.store.paging import pages_of
+
+        with self.loading(doc) as load:
+            load.add_events(events)
+            for sha256, content in proofs.items():
+                load.add_proof(sha256, content)
+            for page in pages_of(doc):
+                load.add_page(page)
+            load.finish(pending_entry(doc))
+
+    @contextlib.contextmanager
+    def loading(self, header: Document) -> Iterator[SqlLoading]:
+        from certcli.store.sql_paging import SqlLoading
+
         with self._transaction(write=True) as conn:
             self._lock_creation(conn)
             contents = self._contents(conn)
@@ -758,23 +798,30 @@ class SqlStore:
                 raise self._not_a_store(contents, StateError)
             self._prepare_new(conn)
             self._create_layout(conn, 0)
-            self._set_meta(conn, "schema", str(doc.schema))
+            self._set_meta(conn, "schema", str(header.schema))
             self._set_meta(conn, "rules", str(rules.RULES_VERSION))
-            empty: dict[str, dict[Any, dict[str, Any]]] = {table: {} for table in _TABLES}
-            for event in events:
-                self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
-            for sha256, content in proofs.items():
-                self._put_proof(conn, sha256, content)
-            head = AuditHead(events[-1]) if events else None
-            self._save(conn, doc, head, empty, _rows_of(doc), None, whole=True)
+            yield SqlLoading(self, conn, header)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[SqlSnapshot]:
+        from certcli.store.sql_paging import SqlSnapshot
+
+        self.read(Need())  # brings an older layout forward first
+        with self._transaction(write=False) as conn:
+            yield SqlSnapshot(self, conn, self._checked_meta(conn, write=False))
 
     @contextlib.contextmanager
     def update(self, need: Need | None = None) -> Iterator[Document]:
         with self._transaction(write=True) as conn:
             meta = self._checked_meta(conn, write=True)
-            doc = self._load(conn, meta, need)
+            if need is None:
+                self._lock_tables(conn)
+            self._locking_rows = need is not None
+            try:
+                doc = self._load(conn, meta, need)
+            finally:
+                self._locking_rows = False
             before, org_before = _rows_of(doc), _org_data(doc)
-            self._refuse_broken_trail(conn, doc)
             self._conn = conn
             try:
                 yield doc
@@ -806,15 +853,13 @@ class SqlStore:
         before: dict[str, dict[Any, dict[str, Any]]],
         after: dict[str, dict[Any, dict[str, Any]]],
         org_before: dict[str, Any] | None,
-        whole: bool = False,
     ) -> None:
         """Write the rows that changed between `before` and `after`, then the audit event,
-        which carries the SHA-256 of the rows written and removed, and each row's own digest
-        (`whole`: the event lists every row of the store)."""
+        which carries the SHA-256 of the rows written and removed, and each row's own digest."""
         from certcli import audit
 
         change = audit.ChangeHash()
-        digests: dict[str, dict[str, str | None]] = {audit.WHOLE_STORE: {}} if whole else {}
+        digests: dict[str, dict[str, str | None]] = {}
         if _org_data(doc) != org_before:
             self._set_meta(conn, "org", _dumps(_org_data(doc)))
             change.add("org", "written", _org_data(doc))
@@ -837,26 +882,37 @@ class SqlStore:
         for table, listed_rows in digests.items():
             if len(listed_rows) > audit.LISTED_ROWS_LIMIT:  # the event stays small enough to read on every command
                 digests[table] = {audit.UNLISTED: None}
-        self._append_event(conn, doc, head, change.hexdigest(), digests)
+        event = self._append_event(conn, pending_entry(doc), head, change.hexdigest(), digests)
+        doc.audit_head = AuditHead(event)
 
     def _append_event(
-        self, conn: Any, doc: Document, head: AuditHead | None, change: str, digests: dict[str, dict[str, str | None]]
-    ) -> None:
+        self,
+        conn: Any,
+        entry: AuditEntry,
+        head: AuditHead | None,
+        change: str,
+        digests: dict[str, dict[str, str | None]],
+    ) -> dict[str, Any]:
+        """Record `entry` as the event after the chain's head, carrying the SHA-256 `change` of what it
+        wrote and each row's digest; refused (and the change with it) when the trail's end does not hold."""
         from datetime import UTC
 
         from certcli import audit
 
-        event = audit.make_event(pending_entry(doc), head, change, datetime.now(UTC), digests)
+        head = self._locked_head(conn, head)
+        self._refuse_broken_trail(conn, head)
+        event = audit.make_event(entry, head, change, datetime.now(UTC), digests)
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
         self._set_meta(conn, "head", _dumps(event))
-        doc.audit_head = AuditHead(event)
+        return event
 
     # ------------------------------------------------------------ what the trail covers
 
-    def _refuse_broken_trail(self, conn: Any, doc: Document) -> None:
-        """A change is made only where the trail's end holds, as on a file store: the head the store records is
-        the last event, unedited, and follows the one before it. (The whole chain and every row are
-        re-hashed by `audit verify` and `doctor`; a change reads only what it needs, at any size.)"""
+    def _refuse_broken_trail(self, conn: Any, head: AuditHead | None) -> None:
+        """A change is recorded only where the trail's end holds, as on a file store: the head the store
+        records is the last event, unedited, and follows the one before it; checked under the chain's lock,
+        as the event is appended. (The whole chain and every row are re-hashed by `audit verify` and
+        `doctor`; a change reads only what it needs, at any size.)"""
         from certcli import audit
 
         rows = self._rows(conn, "SELECT seq, event FROM audit_events ORDER BY seq DESC LIMIT 2")
@@ -866,7 +922,7 @@ class SqlStore:
         except ValueError as exc:
             tail, problem = [], f"the audit_events table was edited: {exc}"
         else:
-            problem = audit.tail_problem(tail, doc.audit_head)
+            problem = audit.tail_problem(tail, head)
         if problem is not None:
             raise DataError(
                 f"store {self.location}: audit trail broken: {problem}",
@@ -921,9 +977,8 @@ class SqlStore:
                 inserts.append([*(key if table == "enrollments" else [key]), position, *values])
         names = self._column_names(table)
         if inserts:
-            keys = "user_id, certification_id" if table == "enrollments" else "id"
-            marks = ", ".join("?" * (len(inserts[0])))
-            self._many(conn, f"INSERT INTO {table} ({keys}, position, {', '.join(names)}) VALUES ({marks})", inserts)
+            keys = ("user_id", "certification_id") if table == "enrollments" else ("id",)
+            self._insert(conn, table, (*keys, "position", *names), inserts)
         if updates:
             where = "user_id = ? AND certification_id = ?" if table == "enrollments" else "id = ?"
             sets = ", ".join(f"{name} = ?" for name in names)
@@ -957,16 +1012,16 @@ class SqlStore:
         if replaced:
             self._many(conn, "DELETE FROM standings WHERE user_id = ? AND certification_id = ?", replaced)
         if pieces:
-            marks = ", ".join("?" * len(pieces[0]))
-            self._many(
-                conn,
-                f"INSERT INTO standings (user_id, certification_id, last_fact_at, first_day, until_day, "
-                f"{STANDING_COLUMNS}) VALUES ({marks})",
-                pieces,
-            )
+            columns = ("user_id", "certification_id", "last_fact_at", "first_day", "until_day")
+            self._insert(conn, "standings", (*columns, *STANDING_COLUMNS.split(", ")), pieces)
 
     def _many(self, conn: Any, text: str, rows: list[list[Any]]) -> None:
         conn.executemany(self._sql(text), rows)
+
+    def _insert(self, conn: Any, table: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
+        """Insert new rows, by the dialect's fastest way."""
+        marks = ", ".join("?" * len(columns))
+        self._many(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def _refresh_standings(self, conn: Any, cert: Certification) -> None:
         """A certification's definition changed: its enrollments' standings are worked out again."""
@@ -1047,6 +1102,16 @@ class Connection:
     def executemany(self, text: str, rows: list[list[Any]]) -> None:
         with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
             cursor.executemany(text, rows)
+
+    def stream(self, text: str, params: list[Any], page_rows: int) -> Iterator[list[Any]]:
+        """A query's rows, `page_rows` at a time, fetched as they are read."""
+        with self._errors(text), contextlib.closing(self._streaming_cursor()) as cursor:
+            cursor.execute(text, params)
+            while rows := cursor.fetchmany(page_rows):
+                yield rows
+
+    def _streaming_cursor(self) -> Any:
+        return self.conn.cursor()
 
     def commit(self) -> None:
         with self._errors("COMMIT"):

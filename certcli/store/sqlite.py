@@ -15,6 +15,7 @@ from certcli.store.sql import NOTHING, STORE, Connection, SqlStore, listed
 
 if TYPE_CHECKING:
     from certcli.store.health import Finding
+    from certcli.store.sql_paging import SqlLoading
 
 CREATING_SUFFIX = ".creating"  # a new store's file while it is built: `.NAME.RANDOM.creating` beside it
 JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
@@ -172,14 +173,16 @@ class SqliteStore(SqlStore):
             return NOTHING
         return f"tables ({listed(tables)}) but no certcli_meta" if tables else "no tables (an empty database)"
 
-    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+    @contextlib.contextmanager
+    def loading(self, header: Document) -> Iterator[SqlLoading]:
         with contextlib.suppress(OSError):  # the folder may not be there yet, or be read-only
             sweep_creations(self.path)
         self._refuse_existing()
         with self._building_file() as building:
             self._building = building
             try:
-                super().restore(doc, events, proofs)
+                with super().loading(header) as load:
+                    yield load
             finally:
                 self._building = None
             self._publish(building)
