@@ -98,10 +98,10 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
 )
 LAYOUT = len(LAYOUT_STEPS)
 
-_TABLES = ("users", "courses", "certifications", "enrollments", "groups")
-ROW_TABLES = (*_TABLES, "standings")  # what the document's rows are kept in
+TABLES = ("users", "courses", "certifications", "enrollments", "groups")
+ROW_TABLES = (*TABLES, "standings")  # what the document's rows are kept in
 _KEYS = {"enrollments": "user_id, certification_id"}  # a row's key columns, where they are not `id`
-OWN_TABLES = ("certcli_meta", *_TABLES, "standings", "audit_events", "proofs")
+OWN_TABLES = ("certcli_meta", *TABLES, "standings", "audit_events", "proofs")
 
 # What a database holds, as `SqlStore._contents` tells it; anything else is a description in words.
 STORE = "a certcli store"
@@ -123,7 +123,7 @@ def _place(match: re.Match[str], data: dict[str, Any]) -> str:
     return f"{table} row {key!r}"
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -151,7 +151,7 @@ def listed(names: Iterable[str]) -> str:
     return ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
 
 
-def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
+def rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
     """The document's rows by table and key, as plain data to compare before and after a change."""
     return {
         "users": {u.id: user_data(u) for u in doc.users.values()},
@@ -162,7 +162,7 @@ def _rows_of(doc: Document) -> dict[str, dict[Any, dict[str, Any]]]:
     }
 
 
-def _org_data(doc: Document) -> dict[str, Any]:
+def org_data(doc: Document) -> dict[str, Any]:
     settings = (("name", doc.org_name), ("url", doc.org_url), ("reminders", schedule_data(doc.reminders)))
     data: dict[str, Any] = {key: value for key, value in settings if value}
     if doc.org_key:
@@ -211,7 +211,7 @@ def _status(value: Any) -> str:
     return str(value)
 
 
-def _flag(value: Any, column: str) -> bool:
+def flag(value: Any, column: str) -> bool:
     if value not in (0, 1):
         raise ValueError(f"{column} {value!r}, not 0 or 1")
     return bool(value)
@@ -236,9 +236,9 @@ def _standing_of(columns: Sequence[Any]) -> Standing:
     """A standings row's `STANDING_COLUMNS`; ValueError naming the value that is not one."""
     status, overdue, due, completed_on, valid_until, renewal_open, cycle = columns
     return rules.Standing(
-        _status(status), _flag(overdue, "overdue"), _optional_date(due, "due"),
+        _status(status), flag(overdue, "overdue"), _optional_date(due, "due"),
         _optional_date(completed_on, "completed_on"), _optional_date(valid_until, "valid_until"),
-        _flag(renewal_open, "renewal_open"), _cycle(cycle),
+        flag(renewal_open, "renewal_open"), _cycle(cycle),
     )  # fmt: skip
 
 
@@ -506,7 +506,7 @@ class SqlStore:
 
     def _load(self, conn: Any, meta: dict[str, Any], need: Need | None) -> Document:
         if need is None:
-            tables = {table: self._select(conn, table, "1 = 1", []) for table in _TABLES}
+            tables = {table: self._select(conn, table, "1 = 1", []) for table in TABLES}
         else:
             tables = self._load_needed(conn, need)
         data = {"schema": meta.get("schema", SCHEMA_VERSION), "org": meta.get("org", {}), **tables}
@@ -645,7 +645,7 @@ class SqlStore:
         events: list[dict[str, Any]] = []
         for seq, text in self._rows(conn, "SELECT seq, event FROM audit_events ORDER BY seq"):
             try:
-                events.append(_event(text))
+                events.append(event_of(text))
             except ValueError as exc:
                 return events, f"audit_events row {seq!r} (after event {len(events)}): {exc}; the table was edited"
         return events, None
@@ -747,7 +747,7 @@ class SqlStore:
         counts = tally(self._replayed(doc, later, now), now.date(), expiring_until)
         for cert, status, overdue, is_expiring, count in current:
             try:
-                key = (cert, _status(status), _flag(overdue, "overdue"), bool(is_expiring))
+                key = (cert, _status(status), flag(overdue, "overdue"), bool(is_expiring))
             except ValueError as exc:
                 raise self._damaged(f"standings rows of certification {cert!r}", f"hold {exc}") from None
             counts[key] += count
@@ -821,14 +821,14 @@ class SqlStore:
                 doc = self._load(conn, meta, need)
             finally:
                 self._locking_rows = False
-            before, org_before = _rows_of(doc), _org_data(doc)
+            before, org_before = rows_of(doc), org_data(doc)
             self._conn = conn
             try:
                 yield doc
             finally:
                 self._conn = None
-            after = _rows_of(doc)
-            if after != before or _org_data(doc) != org_before or doc.record_anyway:
+            after = rows_of(doc)
+            if after != before or org_data(doc) != org_before or doc.record_anyway:
                 self._save(conn, doc, doc.audit_head, before, after, org_before)
 
     def put_proof(self, sha256: str, content: bytes) -> None:
@@ -860,11 +860,11 @@ class SqlStore:
 
         change = audit.ChangeHash()
         digests: dict[str, dict[str, str | None]] = {}
-        if _org_data(doc) != org_before:
-            self._set_meta(conn, "org", _dumps(_org_data(doc)))
-            change.add("org", "written", _org_data(doc))
-            digests["org"] = {ORG_ROW: audit.row_digest(_org_data(doc))}
-        for table in _TABLES:
+        if org_data(doc) != org_before:
+            self._set_meta(conn, "org", dumps(org_data(doc)))
+            change.add("org", "written", org_data(doc))
+            digests["org"] = {ORG_ROW: audit.row_digest(org_data(doc))}
+        for table in TABLES:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
             written = {key: data for key, data in new.items() if old.get(key) != data}
@@ -902,8 +902,8 @@ class SqlStore:
         head = self._locked_head(conn, head)
         self._refuse_broken_trail(conn, head)
         event = audit.make_event(entry, head, change, datetime.now(UTC), digests)
-        self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], _dumps(event)))
-        self._set_meta(conn, "head", _dumps(event))
+        self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], dumps(event)))
+        self._set_meta(conn, "head", dumps(event))
         return event
 
     # ------------------------------------------------------------ what the trail covers
@@ -918,7 +918,7 @@ class SqlStore:
         rows = self._rows(conn, "SELECT seq, event FROM audit_events ORDER BY seq DESC LIMIT 2")
         problem: str | None
         try:
-            tail = [_event(text) for _, text in reversed(rows)]
+            tail = [event_of(text) for _, text in reversed(rows)]
         except ValueError as exc:
             tail, problem = [], f"the audit_events table was edited: {exc}"
         else:
@@ -935,7 +935,7 @@ class SqlStore:
         from certcli import audit
 
         found: dict[tuple[str, str], str] = {}
-        for table in _TABLES:
+        for table in TABLES:
             for data in self._select(conn, table, "1 = 1", []):
                 key = (data["user"], data["certification"]) if table == "enrollments" else data["id"]
                 found[table, row_key(key)] = audit.row_digest(data)
@@ -1002,10 +1002,10 @@ class SqlStore:
     @staticmethod
     def _columns(doc: Document, table: str, data: dict[str, Any]) -> list[Any]:
         if table == "users":
-            return [data.get("manager"), int(data.get("active", True) is not False), _dumps(data)]
+            return [data.get("manager"), int(data.get("active", True) is not False), dumps(data)]
         if table == "enrollments":
-            return [_dumps(data["facts"])]
-        return [_dumps(data)]
+            return [dumps(data["facts"])]
+        return [dumps(data)]
 
     def _write_standings(self, conn: Any, replaced: list[list[Any]], pieces: list[list[Any]]) -> None:
         """Replace the standings rows of enrollments (user, certification) whose facts or definition changed."""
@@ -1046,7 +1046,7 @@ def row_key(key: Any) -> str:
     return "/".join(key) if isinstance(key, tuple) else str(key)
 
 
-def _event(text: Any) -> dict[str, Any]:
+def event_of(text: Any) -> dict[str, Any]:
     """The audit event an audit_events row holds; ValueError saying what is wrong with it."""
     from certcli import audit
 

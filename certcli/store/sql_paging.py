@@ -80,14 +80,14 @@ class SqlSnapshot:
                     pieces, waiting = waiting[1], next(standings, None)
                 for piece in pieces:
                     self.store._standing([user, cert, *piece[5:]])
-                stored.append((facts, last_fact_at, self._flag(awaiting, user, cert), pieces))
+                stored.append((facts, last_fact_at, self.flag(awaiting, user, cert), pieces))
             yield Page(self.store._document({"enrollments": data}, whole=False), {"enrollments": data}, stored)
 
-    def _flag(self, value: Any, user: str, cert: str) -> int:
-        from certcli.store.sql import _flag
+    def flag(self, value: Any, user: str, cert: str) -> int:
+        from certcli.store.sql import flag
 
         try:
-            return int(_flag(value, "awaiting_review"))
+            return int(flag(value, "awaiting_review"))
         except ValueError as exc:
             raise self.store._damaged(f"enrollments row ({user!r}, {cert!r})", f"holds {exc}") from None
 
@@ -106,14 +106,14 @@ class SqlSnapshot:
         return fingerprint.hexdigest()
 
     def events(self) -> Iterator[list[dict[str, Any]]]:
-        from certcli.store.sql import _event
+        from certcli.store.sql import event_of
 
         count = 0
         for rows in self._stream("SELECT seq, event FROM audit_events ORDER BY seq"):
             page = []
             for seq, text in rows:
                 try:
-                    page.append(_event(text))
+                    page.append(event_of(text))
                 except ValueError as exc:
                     problem = f"audit_events row {seq!r} (after event {count}): {exc}; the table was edited"
                     raise broken_trail(self.location, problem) from None
@@ -141,7 +141,7 @@ class SqlLoading:
         self._digests: dict[str, dict[str, str | None]] = {audit.WHOLE_STORE: {}}
 
     def add_page(self, page: Page) -> None:
-        from certcli.store.sql import _TABLES, _rows_of
+        from certcli.store.sql import TABLES, rows_of
 
         self._certifications.update(page.certifications)
         for table, plain in page.data.items():
@@ -151,18 +151,18 @@ class SqlLoading:
         if page.stored is not None:
             self._copy_enrollments(page)
             return
-        rows = _rows_of(page)
+        rows = rows_of(page)
         named = Document(enrollments=page.enrollments, certifications=self._certifications)
-        for table in _TABLES:
+        for table in TABLES:
             if rows[table]:
                 self.store._write(self._conn, named, table, rows[table], {})
 
     def _list_rows(self, page: Page) -> None:
         """Each row's digest for the copy's event, until a table has more than the event lists."""
         from certcli import audit
-        from certcli.store.sql import _rows_of, row_key
+        from certcli.store.sql import row_key, rows_of
 
-        for table, rows in _rows_of(page).items():
+        for table, rows in rows_of(page).items():
             listed = self._digests.setdefault(table, {}) if rows else {}
             if not rows or audit.UNLISTED in listed:
                 continue
@@ -190,10 +190,10 @@ class SqlLoading:
             self.store._insert(self._conn, "standings", (*keys, *STANDING_COLUMNS.split(", ")), pieces)
 
     def add_events(self, events: list[dict[str, Any]]) -> None:
-        from certcli.store.sql import _dumps
+        from certcli.store.sql import dumps
 
         if events:
-            self.store._insert(self._conn, "audit_events", ("seq", "event"), [[e["seq"], _dumps(e)] for e in events])
+            self.store._insert(self._conn, "audit_events", ("seq", "event"), [[e["seq"], dumps(e)] for e in events])
             self._head = AuditHead(events[-1])
 
     def add_proof(self, sha256: str, content: bytes) -> None:
@@ -201,10 +201,10 @@ class SqlLoading:
 
     def finish(self, entry: AuditEntry) -> None:
         from certcli import audit
-        from certcli.store.sql import ORG_ROW, _dumps, _org_data
+        from certcli.store.sql import ORG_ROW, dumps, org_data
 
-        org = _org_data(self._header)
-        self.store._set_meta(self._conn, "org", _dumps(org))
+        org = org_data(self._header)
+        self.store._set_meta(self._conn, "org", dumps(org))
         self._change.add("org", "written", org)
         self._digests["org"] = {ORG_ROW: audit.row_digest(org)}
         self.store._append_event(self._conn, entry, self._head, self._change.hexdigest(), self._digests)
