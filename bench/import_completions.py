@@ -7,8 +7,7 @@ and a CSV with one completion row per learner, certification and course, in a
 shuffled order, dated over the two years before the evaluation time. Then it
 times `certcli import completions` as a whole process (the console script next
 to this interpreter), and a second import of the same file, which must change
-nothing. Where the `import` command is missing, it times the use case
-`certcli.usecases.imports.import_csv` in this process instead, and says so.
+nothing.
 
     python bench/import_completions.py [--learners N] [--certifications N] [--courses N] [--json]
                                        [--backend json|sqlite|postgresql]
@@ -29,10 +28,8 @@ import csv
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -126,11 +123,6 @@ def certcli_exe() -> Path:
     return exe
 
 
-def cli_has_import() -> bool:
-    done = subprocess.run([str(certcli_exe()), "import", "--help"], capture_output=True, check=False)
-    return done.returncode == 0
-
-
 def run_cli(store: str, csv_path: Path) -> tuple[float, dict[str, Any]]:
     """Seconds the `certcli import` process took, and the result it printed (with its peak memory)."""
     from migrate import BenchError as MeasureError
@@ -142,18 +134,6 @@ def run_cli(store: str, csv_path: Path) -> tuple[float, dict[str, Any]]:
     except MeasureError as exc:
         raise BenchError(str(exc)) from None
     return result["seconds"], {**json.loads(result["stdout"]), "peak_mb": round(result["peak_mb"])}
-
-
-def run_service(store: str, csv_path: Path) -> tuple[float, dict[str, Any]]:
-    """Seconds the use case took in this process, and its result."""
-    from certcli import usecases
-    from certcli.usecases.imports import import_csv
-
-    now = datetime.fromisoformat(NOW).replace(tzinfo=UTC)
-    ctx = usecases.Context(store=open_store(store), actor_id=ADMIN, now=now)
-    started = time.perf_counter()
-    outcome = import_csv(ctx, "completions", csv_path)
-    return time.perf_counter() - started, outcome.data
 
 
 @contextlib.contextmanager
@@ -182,12 +162,10 @@ def bench(learners: int, certifications: int, courses: int, backend: str = "json
         csv_path = Path(folder) / "completions.csv"
         doc = build_store(store, learners, certifications, courses)
         rows = write_completions(csv_path, doc)
-        through_cli = cli_has_import()
-        run = run_cli if through_cli else run_service
         results = []
         for label in ("first import", "same file again"):
             size_before = file_size(store)
-            seconds, data = run(store, csv_path)
+            seconds, data = run_cli(store, csv_path)
             results.append(
                 {
                     "run": label,
@@ -201,7 +179,7 @@ def bench(learners: int, certifications: int, courses: int, backend: str = "json
                     "store_bytes_after": file_size(store),
                 }
             )
-        timed = "certcli import completions (subprocess)" if through_cli else "usecases.imports.import_csv (in process)"
+        timed = "certcli import completions (subprocess)"
         return {"timed": timed, "backend": backend, "csv_bytes": csv_path.stat().st_size, "results": results}
 
 

@@ -6,6 +6,7 @@ user typed commands the terminal or a spreadsheet, secrets are never shown, odd 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -98,6 +99,29 @@ def test_an_output_beside_the_store_is_written_atomically(certcli_exe: str, demo
     assert result.returncode == 0, result.stderr
     assert target.read_text().startswith("BEGIN:VCALENDAR")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_migrate_killed_after_writing_its_log_is_run_again_after_the_source_changed(
+    certcli_exe: str, demo_store: Path, tmp_path: Path
+) -> None:
+    """A copy's log is written before its store file: a migrate killed between the two leaves the source's
+    history there, which the next migrate takes over, even when the source has had changes since."""
+    assert run(certcli_exe, demo_store, "user", "add", "yan", "--name", "Yan", actor="root").returncode == 0
+    target = tmp_path / "copy" / "acme.json"
+    target.parent.mkdir()
+    Path(f"{target}.audit.jsonl").write_bytes(Path(f"{demo_store}.audit.jsonl").read_bytes())  # the kill's leftover
+    assert run(certcli_exe, demo_store, "user", "add", "zed", "--name", "Zed", actor="root").returncode == 0
+
+    moved = run(certcli_exe, demo_store, "migrate", "--to", str(target), actor="root")
+
+    assert moved.returncode == 0, moved.stderr
+    assert run(certcli_exe, target, "audit", "verify", actor="root").returncode == 0
+    other = tmp_path / "other" / "acme.json"
+    other.parent.mkdir()
+    Path(f"{other}.audit.jsonl").write_bytes(b'{"seq": 1}\n')  # a log that is not this store's history
+    assert "holds the audit log of an earlier store" in refused(
+        run(certcli_exe, demo_store, "migrate", "--to", str(other), actor="root"), 5
+    )
 
 
 def test_migrate_never_copies_a_store_onto_itself_through_a_link(certcli_exe: str, demo_store: Path) -> None:
@@ -414,3 +438,35 @@ def test_audit_verify_and_doctor_raise_no_false_alarm_while_writers_work(certcli
     print(f"false alarms: {checks} checks (audit verify, doctor) while {len(learners)} writers ran: {alarms} alarms")
     assert alarms == 0, details
     assert checks >= 2
+
+
+# ---------------------------------------------------------------- damaged rows met by remind and completion
+
+ROW_DAMAGE = {
+    "malformed facts": "UPDATE enrollments SET facts = '{not json' WHERE user_id = 'ana'",
+    "a user that is a list": "UPDATE users SET data = '[1, 2]' WHERE id = 'ana'",
+    "a user deleted under their enrollments": "DELETE FROM users WHERE id = 'ana'",
+    "a course that is a number": "UPDATE courses SET data = '7'",
+}
+
+
+@pytest.mark.parametrize("damage", ROW_DAMAGE)
+def test_remind_and_shell_completion_meet_damaged_rows_without_a_traceback(
+    certcli_exe: str, demo_store: Path, tmp_path: Path, damage: str
+) -> None:
+    import sqlite3
+
+    store = tmp_path / "acme.db"
+    assert run(certcli_exe, demo_store, "migrate", "--to", str(store), actor="root").returncode == 0
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+        conn.execute(ROW_DAMAGE[damage])
+    before = store.read_bytes()
+
+    reminded = run(certcli_exe, store, "remind", "--dry-run", actor="root")
+    assert "is damaged" in refused(reminded, 6)
+    words = f"certcli --store {store} --as ana show "
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("CERTCLI_")}
+    environment.update({"_CERTCLI_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "4"})
+    completed = subprocess.run([certcli_exe], capture_output=True, text=True, env=environment, timeout=60, check=False)
+    assert (completed.returncode, completed.stderr) == (0, "")  # offers what it can read, else nothing
+    assert store.read_bytes() == before

@@ -7,15 +7,23 @@ test is able to see a lost update at all.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+from backends import postgres_schema, postgres_url
+
+from certcli import usecases
+from certcli.errors import StoreBusy
 from certcli.model import Course, Document, User
-from certcli.store import open_store
+from certcli.store import Need, open_store
 
 WORKER_SCRIPT = Path(__file__).with_name("store_worker.py")
 WORKERS = 8
@@ -122,10 +130,6 @@ def _cli_ok(location: str, *args: str) -> None:
 
 def _with_two_courses_to_do(location: str) -> None:
     """The admin root, learners ana and ben, both enrolled in a certification of two courses."""
-    from datetime import UTC, datetime
-
-    from certcli import usecases
-
     usecases.init_store(open_store(location), "root", "Root", "Race Inc", datetime(2026, 11, 28, tzinfo=UTC))
     for learner in ("ana", "ben"):
         _cli_ok(location, "user", "add", learner, "--name", learner.title())
@@ -135,35 +139,31 @@ def _with_two_courses_to_do(location: str) -> None:
     _cli_ok(location, "assign", "pack", "ana", "ben")
 
 
-def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost() -> None:
-    """While a change to ana's enrollment holds its transaction open, a change to ben's commits; a
-    second change to ana's waits for the first and applies on top; the chain verifies."""
-    import contextlib
-    import threading
-    from collections.abc import Iterator
-    from datetime import UTC, datetime
+NOON = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
-    import pytest
-    from backends import postgres_schema, postgres_url
 
-    from certcli import usecases
-    from certcli.store import Need
+def held_open(url: str, inside: threading.Event, release: threading.Event) -> Any:
+    """A PostgreSQL store whose change waits, its rows loaded and changed but not yet written, until released."""
     from certcli.store.postgres import PostgresStore
 
-    if postgres_url() is None:
-        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
-    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
-    inside, release = threading.Event(), threading.Event()
-
     class HeldOpen(PostgresStore):
-        """A store whose change waits, its rows loaded and changed, until released."""
-
         @contextlib.contextmanager
         def update(self, need: Need | None = None) -> Iterator[Any]:
             with super().update(need) as doc:
                 yield doc
                 inside.set()
                 assert release.wait(60)
+
+    return HeldOpen(url, 60.0)
+
+
+def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost() -> None:
+    """While a change to ana's enrollment holds its transaction open, a change to ben's commits; a
+    second change to ana's waits for the first and applies on top; the chain verifies."""
+    if postgres_url() is None:
+        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
+    now = NOON
+    inside, release = threading.Event(), threading.Event()
 
     with postgres_schema() as url:
         _with_two_courses_to_do(url)
@@ -172,7 +172,8 @@ def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost() -> 
         def change(name: str, store: Any, course: str, learner: str) -> None:
             outcomes[name] = usecases.complete(usecases.Context(store, "root", now), "pack", course, learner)
 
-        first_to_ana = threading.Thread(target=change, args=("ana c1", HeldOpen(url, 60.0), "c1", "ana"))
+        held = held_open(url, inside, release)
+        first_to_ana = threading.Thread(target=change, args=("ana c1", held, "c1", "ana"))
         first_to_ana.start()
         assert inside.wait(60)
         change("ben c1", open_store(url, lock_timeout=5.0), "c1", "ben")  # commits while ana's is open
@@ -193,4 +194,40 @@ def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost() -> 
         events, problem = open_store(url).read_audit()
         completions = [(e["subject"]["user"], e["details"]["course"]) for e in events if e["action"] == "complete"]
         assert (problem, completions) == (None, [("ben", "c1"), ("ana", "c1"), ("ana", "c2")])
+        assert usecases.audit_verify(ctx).data["ok"] is True
+
+
+def test_postgresql_two_first_assignments_of_one_learner_end_with_one_and_a_retry() -> None:
+    """Neither change sees the other's new enrollment: the second to write finds it there, gets exit 7
+    (busy: retry) and writes nothing; retried, it finds the learner assigned."""
+    if postgres_url() is None:
+        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
+    now = NOON
+    inside, release = threading.Event(), threading.Event()
+    with postgres_schema() as url:
+        _with_two_courses_to_do(url)
+        _cli_ok(url, "user", "add", "cy", "--name", "Cy")
+        failures: list[BaseException] = []
+
+        def assign_cy() -> None:
+            try:
+                usecases.assign(usecases.Context(held_open(url, inside, release), "root", now), "pack", ["cy"], None)
+            except BaseException as exc:  # noqa: BLE001 - the test reads it
+                failures.append(exc)
+
+        first = threading.Thread(target=assign_cy)
+        first.start()
+        assert inside.wait(60)
+        ctx = usecases.Context(open_store(url, lock_timeout=5.0), "root", now)
+        assert usecases.assign(ctx, "pack", ["cy"], None).data["assigned"] == ["cy"]
+        events_before = open_store(url).read_audit()[0]
+        release.set()
+        first.join(60)
+
+        assert len(failures) == 1 and isinstance(failures[0], StoreBusy), failures
+        assert failures[0].exit_code == 7
+        assert "another change was changing the same rows at the same moment" in failures[0].message
+        assert open_store(url).read_audit()[0] == events_before  # the second wrote nothing
+        retried = usecases.assign(ctx, "pack", ["cy"], None)
+        assert (retried.data["assigned"], retried.data["unchanged"]) == ([], ["cy"])
         assert usecases.audit_verify(ctx).data["ok"] is True

@@ -94,6 +94,16 @@ class Loading(Protocol):
         """Record `entry` as the event after the last one added."""
 
 
+class Parts(Protocol):
+    """A change made a part at a time under one write lock (a database's in one transaction): it is
+    saved whole when the block of `Store.update_in_parts` ends without an exception, with the audit
+    event the last part put in `pending_audit`, and nothing of it is saved otherwise."""
+
+    def part(self, need: Need) -> AbstractContextManager[Document]:
+        """The rows `need` names (a file store: the whole document, the same one each time); what
+        the block changes in them is kept for the change when it ends without an exception."""
+
+
 class Store(Protocol):
     """A place that holds one `Document`."""
 
@@ -143,6 +153,10 @@ class Store(Protocol):
         """Hold the write lock across read-modify-write: the document yielded is
         saved when the block ends without an exception, and left untouched otherwise.
         A change is saved with the audit event the block put in `pending_audit`."""
+
+    def update_in_parts(self) -> AbstractContextManager[Parts]:
+        """Hold the write lock across a change too large to load at once (a bulk import), made a
+        part at a time; memory holds a part, not the store."""
 
     def put_proof(self, sha256: str, content: bytes) -> None:
         """Keep a proof file's content; inside `update`, it is kept with the change."""

@@ -181,15 +181,15 @@ class Reader:
 
     def id_list(self, key: str) -> tuple[str, ...]:
         """A list of ids, each once."""
-        ids: list[str] = []
+        ids: dict[str, None] = {}  # a group may list many thousand members: looked up, not scanned
         for position, value in enumerate(self.array(key)):
-            place = f"{self.place(key)}[{position}]"
             if not is_identifier(value):
+                place = f"{self.place(key)}[{position}]"
                 self.problems.add(place, f"expected an id, got {_show(value)}", "write each as an id string")
             elif value in ids:
-                self.problems.add(place, f"{value!r} is listed twice", "list each once")
+                self.problems.add(f"{self.place(key)}[{position}]", f"{value!r} is listed twice", "list each once")
             else:
-                ids.append(value)
+                ids[value] = None
         return tuple(ids)
 
     def integer(self, key: str, minimum: int, required: bool = False, maximum: int = MAX_WHOLE) -> int | None:

@@ -14,7 +14,7 @@ from certcli.atomic import fsync_folder, sweep_temp_files, write_atomically
 from certcli.errors import DataError, StateError, StoreBusy
 from certcli.formats.documents import FileFormat
 from certcli.model import AuditEntry, AuditHead, Document
-from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Loading, Need, Snapshot, pending_entry, tally
+from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Loading, Need, Parts, Snapshot, pending_entry, tally
 from certcli.store.document import document_from_data, document_to_data
 
 if TYPE_CHECKING:
@@ -274,15 +274,16 @@ class FileStore:
                 raise
 
     def _holds_other_log(self, history: bytes) -> bool:
-        """Whether a log is already there that is not `history`: one left by a creation of this very
-        store cut short after writing its log (a `migrate` killed, then run again) is taken over."""
+        """Whether a log is already there that does not begin `history`: one left by a creation of this
+        very store cut short after writing its log (a `migrate` killed, then run again, perhaps after the
+        source changed: its chain goes on from there) is taken over."""
         try:
             existing = self.audit_path.read_bytes()
         except FileNotFoundError:
             return False
         except OSError as exc:
             raise DataError(f"cannot read audit log {self.audit_path}: {exc.strerror}") from None
-        return existing not in (b"", history)
+        return not history.startswith(existing)
 
     def _write_log(self, content: bytes) -> None:
         try:
@@ -302,6 +303,14 @@ class FileStore:
             after = document_to_data(doc)
             if after != before or doc.record_anyway:
                 self._save_with_event(doc, head, before, after, stat.S_IMODE(os.stat(self.path).st_mode))
+
+    @contextlib.contextmanager
+    def update_in_parts(self) -> Iterator[Parts]:
+        """A file is parsed and written whole: every part is the whole document."""
+        from certcli.store.paging import WholeParts
+
+        with self.update() as doc:
+            yield WholeParts(doc)
 
     # ------------------------------------------------------------ the audit log
 

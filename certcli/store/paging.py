@@ -1,8 +1,10 @@
-"""A store read and written a page at a time (`Store.snapshot`, `Store.loading`): what every
-backend shares, and the two for file stores, which hold their document whole in memory anyway."""
+"""A store read and written a page at a time (`Store.snapshot`, `Store.loading`,
+`Store.update_in_parts`): what every backend shares, and those of file stores, which hold their
+document whole in memory anyway."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -10,7 +12,7 @@ from typing import Any
 
 from certcli.errors import DataError
 from certcli.model import AuditEntry, Document
-from certcli.store import PAGE_ROWS, Store
+from certcli.store import PAGE_ROWS, Need, Store
 
 # The order of a snapshot's pages: what a row names comes before it.
 TABLE_ORDER = ("courses", "certifications", "users", "groups", "enrollments")
@@ -147,3 +149,13 @@ class WholeLoading:
         self._doc.pending_audit = entry
         self._store.restore(self._doc, self._events, self._proofs)
 
+
+class WholeParts:
+    """The `Parts` of a store written whole: each part is the one document the change loaded."""
+
+    def __init__(self, doc: Document) -> None:
+        self._doc = doc
+
+    @contextlib.contextmanager
+    def part(self, need: Need) -> Iterator[Document]:
+        yield self._doc

@@ -144,12 +144,15 @@ class PostgresConnection(Connection):
 
         try:
             yield
+        except psycopg2.errors.LockNotAvailable:
+            raise self._busy("another change") from None
         except (
-            psycopg2.errors.LockNotAvailable,
             psycopg2.errors.SerializationFailure,
             psycopg2.errors.DeadlockDetected,
+            # a row this change did not find was added meanwhile (two first assignments of one learner)
+            psycopg2.errors.UniqueViolation,
         ):
-            raise self._busy("another change") from None
+            raise self._clash() from None
         except psycopg2.Error as exc:
             raise self._converted(exc.pgcode or "", str(exc), statement) from None
 

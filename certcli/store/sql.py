@@ -28,7 +28,7 @@ import contextlib
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,7 @@ from certcli.store.document import (
 if TYPE_CHECKING:
     from certcli.rules import Standing
     from certcli.store.health import Finding
-    from certcli.store.sql_paging import SqlLoading, SqlSnapshot
+    from certcli.store.sql_paging import SqlLoading, SqlParts, SqlSnapshot
 
 # The tables, as a list of forward migrations: a database at layout N runs steps N+1 onwards.
 # `{blob}` is the binary column type of the dialect.
@@ -831,6 +831,22 @@ class SqlStore:
             if after != before or org_data(doc) != org_before or doc.record_anyway:
                 self._save(conn, doc, doc.audit_head, before, after, org_before)
 
+    @contextlib.contextmanager
+    def update_in_parts(self) -> Iterator[SqlParts]:
+        """One write transaction; the tables are locked for it, as for a change of the whole document."""
+        from certcli.store.sql_paging import SqlParts
+
+        with self._transaction(write=True) as conn:
+            self._checked_meta(conn, write=True)
+            self._lock_tables(conn)
+            parts = SqlParts(self, conn)
+            self._conn = conn
+            try:
+                yield parts
+            finally:
+                self._conn = None
+            parts.finish()
+
     def put_proof(self, sha256: str, content: bytes) -> None:
         if self._conn is not None:
             self._put_proof(self._conn, sha256, content)
@@ -860,6 +876,24 @@ class SqlStore:
 
         change = audit.ChangeHash()
         digests: dict[str, dict[str, str | None]] = {}
+        self._write_changes(conn, doc, before, after, org_before, change, digests)
+        event = self._append_event(conn, pending_entry(doc), head, change.hexdigest(), digests)
+        doc.audit_head = AuditHead(event)
+
+    def _write_changes(
+        self,
+        conn: Any,
+        doc: Document,
+        before: dict[str, dict[Any, dict[str, Any]]],
+        after: dict[str, dict[Any, dict[str, Any]]],
+        org_before: dict[str, Any] | None,
+        change: Any,
+        digests: dict[str, dict[str, str | None]],
+    ) -> None:
+        """Write the rows that changed between `before` and `after`, adding them to the `change` hash
+        and their digests to `digests` (a table past LISTED_ROWS_LIMIT as unlisted)."""
+        from certcli import audit
+
         if org_data(doc) != org_before:
             self._set_meta(conn, "org", dumps(org_data(doc)))
             change.add("org", "written", org_data(doc))
@@ -868,22 +902,19 @@ class SqlStore:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
             written = {key: data for key, data in new.items() if old.get(key) != data}
+            listed: dict[str, str | None] = {}
             for key in removed:
                 self._delete(conn, table, key)
                 change.add(table, "removed", _plain(key))
-                digests.setdefault(table, {})[row_key(key)] = None
+                listed[row_key(key)] = None
             self._write(conn, doc, table, written, old)
             for key, data in written.items():
                 change.add(table, "written", data)
-                digests.setdefault(table, {})[row_key(key)] = audit.row_digest(data)
+                listed[row_key(key)] = audit.row_digest(data)
+            list_digests(digests, table, listed)
         for cert_id in before["certifications"]:
             if cert_id in doc.certifications and before["certifications"][cert_id] != after["certifications"][cert_id]:
                 self._refresh_standings(conn, doc.certifications[cert_id])
-        for table, listed_rows in digests.items():
-            if len(listed_rows) > audit.LISTED_ROWS_LIMIT:  # the event stays small enough to read on every command
-                digests[table] = {audit.UNLISTED: None}
-        event = self._append_event(conn, pending_entry(doc), head, change.hexdigest(), digests)
-        doc.audit_head = AuditHead(event)
 
     def _append_event(
         self,
@@ -1041,6 +1072,22 @@ def _plain(key: Any) -> Any:
 ORG_ROW = "org"  # the organisation's settings, kept as one meta value, are the one "row" of table org
 
 
+def list_digests(digests: dict[str, dict[str, str | None]], table: str, rows: Mapping[str, str | None]) -> None:
+    """Add the digests of `rows` of `table` (None: removed) to an event's `digests`; a table past
+    LISTED_ROWS_LIMIT is unlisted instead, so that the event stays small enough to read on every command."""
+    from certcli import audit
+
+    if not rows:
+        return
+    listed = digests.setdefault(table, {})
+    if audit.UNLISTED in listed:
+        return
+    if len(listed) + len(rows) > audit.LISTED_ROWS_LIMIT:
+        digests[table] = {audit.UNLISTED: None}
+        return
+    listed.update(rows)
+
+
 def row_key(key: Any) -> str:
     """A row's key as an event names it: the id, or `user/certification` for an enrollment."""
     return "/".join(key) if isinstance(key, tuple) else str(key)
@@ -1062,7 +1109,6 @@ class Outdated(Exception):
     """A store of an older table layout, or with standings from other rules, was opened for reading."""
 
 
-
 class Connection:
     """A driver's connection whose errors are the store's: a lock waited for too long is
     `StoreBusy` (exit 7), anything else a `DataError` (exit 6). Rows are fetched inside, so
@@ -1082,6 +1128,13 @@ class Connection:
         return StoreBusy(
             f"store {self.store.location} is locked by {waited_for} (waited {self.store.lock_timeout:g} s)",
             hint="retry in a moment, or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
+        )
+
+    def _clash(self) -> StoreBusy:
+        return StoreBusy(
+            f"store {self.store.location}: another change was changing the same rows at the same moment; "
+            "nothing was written",
+            hint="retry the command: it starts again from what the other change wrote",
         )
 
     def _converted(self, code: str, message: str, statement: str) -> DataError:

@@ -5,11 +5,12 @@ fills with COPY."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document
-from certcli.store import PAGE_ROWS
+from certcli.store import PAGE_ROWS, Need
 from certcli.store.paging import TABLE_ORDER, Fingerprint, Page, broken_trail
 
 if TYPE_CHECKING:
@@ -160,16 +161,12 @@ class SqlLoading:
     def _list_rows(self, page: Page) -> None:
         """Each row's digest for the copy's event, until a table has more than the event lists."""
         from certcli import audit
-        from certcli.store.sql import row_key, rows_of
+        from certcli.store.sql import list_digests, row_key, rows_of
 
         for table, rows in rows_of(page).items():
-            listed = self._digests.setdefault(table, {}) if rows else {}
-            if not rows or audit.UNLISTED in listed:
-                continue
-            if len(listed) + len(rows) > audit.LISTED_ROWS_LIMIT:
-                self._digests[table] = {audit.UNLISTED: None}
-                continue
-            listed.update({row_key(key): audit.row_digest(data) for key, data in rows.items()})
+            if audit.UNLISTED not in self._digests.get(table, {}):  # past the limit, digests are not worked out
+                digests = {row_key(key): audit.row_digest(data) for key, data in rows.items()}
+                list_digests(self._digests, table, digests)
 
     def _copy_enrollments(self, page: Page) -> None:
         """Enrollments read from a database, their columns and standings written as they were read
@@ -208,3 +205,43 @@ class SqlLoading:
         self._change.add("org", "written", org)
         self._digests["org"] = {ORG_ROW: audit.row_digest(org)}
         self.store._append_event(self._conn, entry, self._head, self._change.hexdigest(), self._digests)
+
+
+class SqlParts:
+    """The `Parts` of a change to a database store, in the write transaction `conn` holds: each
+    part's changed rows are written as it ends, and `finish` appends the one audit event."""
+
+    def __init__(self, store: SqlStore, conn: Any) -> None:
+        from certcli import audit
+
+        self.store, self._conn = store, conn
+        self._change = audit.ChangeHash()
+        self._digests: dict[str, dict[str, str | None]] = {}
+        self._head: AuditHead | None = None
+        self._entry: AuditEntry | None = None
+        self._changed = False
+
+    @contextlib.contextmanager
+    def part(self, need: Need) -> Iterator[Document]:
+        from certcli.store.sql import org_data, rows_of
+
+        doc = self.store._load(self._conn, self.store._meta(self._conn), need)
+        before, org_before = rows_of(doc), org_data(doc)
+        yield doc
+        after = rows_of(doc)
+        if after != before or org_data(doc) != org_before:
+            self.store._write_changes(self._conn, doc, before, after, org_before, self._change, self._digests)
+            self._changed = True
+        self._head = doc.audit_head if self._head is None else self._head
+        self._entry = doc.pending_audit or self._entry
+        self._changed = self._changed or doc.record_anyway
+
+    def finish(self) -> None:
+        """Append the audit event of the change, when it changed something or was to be recorded anyway."""
+        from certcli.store import pending_entry
+
+        if self._changed:
+            named = Document()
+            named.pending_audit = self._entry
+            entry = pending_entry(named)
+            self.store._append_event(self._conn, entry, self._head, self._change.hexdigest(), self._digests)

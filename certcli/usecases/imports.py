@@ -51,15 +51,20 @@ Row problems
     the good rows are imported in one write and the bad ones reported; with
     `dry_run` nothing is written either way. A header with an unknown, missing
     or repeated column refuses the file whole.
+
+Memory
+    The file is read a record at a time into a spool on disk (`import_rows`),
+    and the store is changed a page of rows at a time (`Store.update_in_parts`),
+    loading only what the page names: a page's memory, not the file's nor the
+    store's (problems excepted: all are reported).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -77,13 +82,16 @@ from certcli.model import (
     REVOKED,
     ROLES,
     Certification,
+    Course,
     Document,
     Enrollment,
     Fact,
     Requirements,
     User,
 )
+from certcli.store import PAGE_ROWS, Need, Parts
 from certcli.store.document import is_identifier
+from certcli.usecases.import_rows import Columns, Problem, Row, Spool, UserSpool, read_records
 from certcli.usecases.kernel import (
     Context,
     Outcome,
@@ -101,114 +109,12 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 PROGRESS_STEPS = 200  # at most this many progress calls (plus the first), however long the file
 
-
-class Columns(NamedTuple):
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-
-    @property
-    def all(self) -> tuple[str, ...]:
-        return self.required + self.optional
-
-
 COLUMNS = {
     "users": Columns(("id", "name"), ("role", "email", "manager", "groups")),
     "assignments": Columns(("certification", "user"), ("due",)),
     "completions": Columns(("certification", "user", "course", "completed_on")),
 }
 NOUNS = {"users": "user", "assignments": "assignment", "completions": "completion"}
-
-
-class Row(NamedTuple):
-    line: int
-    values: dict[str, str]
-
-    def get(self, column: str) -> str:
-        return self.values.get(column, "")
-
-
-class Problem(NamedTuple):
-    line: int
-    reason: str
-
-
-class Sheet(NamedTuple):
-    """A parsed CSV file: its well-formed rows, and the lines that are not."""
-
-    rows: list[Row]
-    problems: list[Problem]
-
-
-# ---------------------------------------------------------------- reading the file
-
-
-def read_sheet(path: Path, columns: Columns) -> Sheet:
-    """The rows of a CSV file with a valid header; `DataError` when the file as a whole is unusable."""
-    reader = csv.reader(io.StringIO(_text(path), newline=""), strict=True)
-    header, header_line = _header(reader, path)
-    _check_header(header, header_line, path, columns)
-    rows: list[Row] = []
-    problems: list[Problem] = []
-    for line, fields in _records(reader):
-        if isinstance(fields, str):
-            problems.append(Problem(line, fields))
-        elif not any(field.strip() for field in fields):
-            continue
-        elif len(fields) != len(header):
-            expected = f"{len(header)} values ({','.join(header)})"
-            problems.append(Problem(line, f"expected {expected}, got {len(fields)}"))
-        else:
-            rows.append(Row(line, {name: value.strip() for name, value in zip(header, fields, strict=True)}))
-    return Sheet(rows, problems)
-
-
-def _text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}", hint="check the file's path and permissions") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"{path}:{line}: not UTF-8 text (byte {exc.start})", hint="save the file as UTF-8 (CSV UTF-8)"
-        ) from None
-
-
-def _records(reader: Any) -> Iterator[tuple[int, list[str] | str]]:
-    """(first physical line, values) per record; the values are a reason instead when the record is malformed."""
-    while True:
-        line = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield line, f"malformed CSV: {exc}"
-            continue
-        yield line, fields
-
-
-def _header(reader: Any, path: Path) -> tuple[list[str], int]:
-    for line, fields in _records(reader):
-        if isinstance(fields, str):
-            raise DataError(f"{path}:{line}: header: {fields}", hint="the first line names the columns")
-        if any(field.strip() for field in fields):
-            return [field.strip() for field in fields], line
-    raise DataError(f"{path}: empty: no header row", hint="the first line names the columns")
-
-
-def _check_header(header: list[str], line: int, path: Path, columns: Columns) -> None:
-    problems = [f"unknown column {name!r}" for name in header if name not in columns.all]
-    problems += [f"column {name!r} appears twice" for name in dict.fromkeys(header) if header.count(name) > 1]
-    problems += [f"missing column {name!r}" for name in columns.required if name not in header]
-    if problems:
-        optional = f"; optional: {', '.join(columns.optional)}" if columns.optional else ""
-        raise DataError(
-            "\n".join(f"{path}:{line}: header: {problem}" for problem in problems),
-            hint=f"the header names the columns, in any order: {', '.join(columns.required)}{optional}",
-        )
 
 
 # ---------------------------------------------------------------- the tally
@@ -266,13 +172,6 @@ def _day(value: str, column: str, reasons: list[str]) -> date | None:
         return None
 
 
-def _first_time(seen: dict[Any, int], key: Any, line: int, reasons: list[str]) -> None:
-    """Note `key` as seen at `line`; a reason when an earlier line has it."""
-    earlier = seen.setdefault(key, line)
-    if earlier != line:
-        reasons.append(f"duplicate of line {earlier}")
-
-
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -280,15 +179,25 @@ def _midnight(day: date) -> datetime:
 # ---------------------------------------------------------------- users
 
 
-def _import_users(ctx: Context, doc: Document, admin: User, rows: list[Row], tally: Tally) -> None:
-    first_line: dict[str, int] = {}
-    reasons = {row.line: _user_reasons(doc, row, first_line) for row in rows}
-    _refuse_reports_of_refused_managers(rows, reasons, first_line, doc)
+def _import_users(ctx: Context, parts: Parts, path: Path, progress: Progress | None) -> Tally:
+    _admin(ctx, parts)
+    with UserSpool() as spool:
+        with parts.part(Need(all_groups=True)) as doc:
+            groups = set(doc.groups)
+        _spool_file(parts, path, "users", spool, partial(_user_record, groups))
+        tally = _checked(spool, progress)
+        for page in spool.groups(PAGE_ROWS):
+            rows = [row for (row,) in page]  # an id is one row: duplicates are problems
+            joined = {group_id for row in rows for group_id in _groups_of(row)}
+            with parts.part(Need(groups=joined, all_certifications=True)) as doc:
+                _add_users(ctx, doc, rows, tally)
+    return tally
+
+
+def _add_users(ctx: Context, doc: Document, rows: list[Row], tally: Tally) -> None:
+    """Add the users of `rows`, which have no problem, and enrol those who join groups by the groups' rules."""
     joining: dict[str, list[User]] = {}
     for row in rows:
-        if reasons[row.line]:
-            tally.problem(row.line, "; ".join(reasons[row.line]))
-            continue
         user_id, manager = row.get("id"), row.get("manager") or None
         added = doc.users[user_id] = User(
             user_id, row.get("name"), row.get("role") or LEARNER, row.get("email") or None, manager
@@ -306,75 +215,67 @@ def _groups_of(row: Row) -> list[str]:
     return list(dict.fromkeys(part.strip() for part in row.get("groups").split(";") if part.strip()))
 
 
-def _user_reasons(doc: Document, row: Row, first_line: dict[str, int]) -> list[str]:
-    """What is wrong with one row on its own (its manager may be a user further down the file)."""
+def _user_record(groups: set[str], row: Row, users: set[str]) -> SpoolRecord:
+    """A users row as the spool keeps it, with what is wrong with it on its own (its manager may be
+    a user further down the file: checked once the whole file is spooled)."""
     reasons: list[str] = []
     user_id, role, manager = row.get("id"), row.get("role"), row.get("manager")
+    new_id = None
     if not user_id:
         reasons.append("id is empty")
     elif not is_identifier(user_id):
         reasons.append(
             f"id {user_id!r} is not an id (letters, digits, '.', '_', '@', '-', starting with a letter or digit)"
         )
-    elif user_id in doc.users:
+    elif user_id in users:
         reasons.append(f"user {user_id!r} already exists")
     else:
-        _first_time(first_line, user_id, row.line, reasons)
+        new_id = user_id
     if not row.get("name"):
         reasons.append("name is empty")
     if role and role not in ROLES:
         reasons.append(f"role {role!r} is not one of {', '.join(ROLES)}")
     if manager and manager == user_id:
         reasons.append("a user cannot manage themselves")
-    reasons += [f"unknown group {group_id!r}" for group_id in _groups_of(row) if group_id not in doc.groups]
-    return reasons
-
-
-def _refuse_reports_of_refused_managers(
-    rows: list[Row], reasons: dict[int, list[str]], first_line: dict[str, int], doc: Document
-) -> None:
-    """A manager must exist or be imported: unknown ones are reasons, and so are managers whose own row is refused."""
-    reports: dict[str, list[Row]] = {}
-    for row in rows:
-        manager = row.get("manager")
-        if not manager or manager in doc.users or manager == row.get("id"):
-            continue
-        if manager not in first_line:
-            reasons[row.line].append(f"unknown manager {manager!r} (neither in the store nor in the file)")
-        else:
-            reports.setdefault(manager, []).append(row)
-    refused = [line for line, why in reasons.items() if why]
-    line_ids = {line: user_id for user_id, line in first_line.items()}
-    while refused:
-        user_id = line_ids.get(refused.pop(), "")
-        for report in reports.pop(user_id, []):
-            if not reasons[report.line]:
-                refused.append(report.line)
-            reasons[report.line].append(f"manager {user_id!r} is not imported (line {first_line[user_id]})")
+    reasons += [f"unknown group {group_id!r}" for group_id in _groups_of(row) if group_id not in groups]
+    file_manager = manager if manager and manager != user_id and manager not in users else None
+    values = tuple(row.get(column) for column in UserSpool.VALUES)
+    return row.line, (*values, new_id, file_manager), "; ".join(reasons)
 
 
 # ---------------------------------------------------------------- assignments
 
 
-def _import_assignments(ctx: Context, doc: Document, admin: User, rows: list[Row], tally: Tally) -> None:
-    enrolled = {(enrollment.certification, enrollment.user) for enrollment in doc.enrollments}
-    seen: dict[tuple[str, str], int] = {}
-    for row in rows:
-        reasons: list[str] = []
-        cert = _known(doc.certifications, row.get("certification"), "certification", reasons)
-        user = _known(doc.users, row.get("user"), "user", reasons)
-        due = _day(row.get("due"), "due", reasons) if row.get("due") else None
-        if cert is not None and cert.retired:
-            reasons.append(f"certification {cert.id!r} is retired")
-        _first_time(seen, (row.get("certification"), row.get("user")), row.line, reasons)
-        if reasons:
-            tally.problem(row.line, "; ".join(reasons))
-        elif (cert.id, user.id) in enrolled:
-            tally.unchanged_one()
-        else:
-            enroll(ctx, doc, cert, user, by=admin.id, due=due)
-            enrolled.add((cert.id, user.id))
-            tally.imported_one()
+def _import_assignments(ctx: Context, parts: Parts, path: Path, progress: Progress | None) -> Tally:
+    admin_id = _admin(ctx, parts).id
+    pair = ("certification", "user")
+    with Spool((*pair, "due"), key=pair, group=pair) as spool:
+        with parts.part(Need(all_certifications=True)) as doc:
+            certifications = doc.certifications
+        _spool_file(parts, path, "assignments", spool, partial(_assignment_record, certifications))
+        tally = _checked(spool, progress)
+        for doc, page in _pages(parts, spool):
+            enrolled = {(enrollment.certification, enrollment.user) for enrollment in doc.enrollments}
+            for (row,) in page:  # a pair is one row: duplicates are problems
+                cert, user = doc.certifications[row.values["certification"]], doc.users[row.values["user"]]
+                if (cert.id, user.id) in enrolled:
+                    tally.unchanged_one()
+                    continue
+                due = parse_date(row.values["due"]) if row.values["due"] else None
+                enroll(ctx, doc, cert, user, by=admin_id, due=due)
+                tally.imported_one()
+    return tally
+
+
+def _assignment_record(certifications: dict[str, Certification], row: Row, users: set[str]) -> SpoolRecord:
+    reasons: list[str] = []
+    cert = _known(certifications, row.get("certification"), "certification", reasons)
+    _known_id(users, row.get("user"), "user", reasons)
+    if row.get("due"):
+        _day(row.get("due"), "due", reasons)
+    if cert is not None and cert.retired:
+        reasons.append(f"certification {cert.id!r} is retired")
+    return row.line, (row.get("certification"), row.get("user"), row.get("due")), "; ".join(reasons)
 
 
 # ---------------------------------------------------------------- completions
@@ -386,59 +287,42 @@ class Completion(NamedTuple):
     at: datetime
 
 
-def _import_completions(ctx: Context, doc: Document, admin: User, rows: list[Row], tally: Tally) -> None:
-    enrollments = {(enrollment.certification, enrollment.user): enrollment for enrollment in doc.enrollments}
-    checks = _CompletionChecks(ctx, doc, enrollments)
-    groups: dict[tuple[str, str], list[Completion]] = {}
-    for row in rows:
-        at, reasons = checks.check(row)
-        if reasons or at is None:
-            tally.problem(row.line, "; ".join(reasons))
-        else:
-            pair = (row.values["certification"], row.values["user"])
-            groups.setdefault(pair, []).append(Completion(row.line, row.values["course"], at))
-    for (cert_id, user_id), completions in groups.items():
-        completions.sort(key=lambda completion: (completion.at, completion.line))
-        cert = doc.certifications[cert_id]
-        enrollment = enrollments.get((cert_id, user_id))
-        if enrollment is None:
-            first = ctx._replace(now=completions[0].at)
-            enrollment = enroll(first, doc, cert, doc.users[user_id], by=admin.id, due=None)
-            tally.enrolled += 1
-            standing = _Standing(first.now, 1, rules.effective_requirements(cert))
-            _EnrollmentImport(ctx, enrollment, cert, tally, []).apply(completions, standing)
-        else:
-            _EnrollmentImport(ctx, enrollment, cert, tally, enrollment.facts).apply(completions, None)
+def _import_completions(ctx: Context, parts: Parts, path: Path, progress: Progress | None) -> Tally:
+    admin_id = _admin(ctx, parts).id
+    columns = ("certification", "user", "course", "completed_on")
+    with Spool(columns, key=columns, group=columns[:2], order=("completed_on",)) as spool:
+        with parts.part(Need(all_certifications=True, all_courses=True)) as doc:
+            checks = _CompletionChecks(ctx.now, doc.certifications, doc.courses)
+        _spool_file(parts, path, "completions", spool, checks.record)
+        tally = _checked(spool, progress)
+        for doc, page in _pages(parts, spool):
+            enrollments = {(found.certification, found.user): found for found in doc.enrollments}
+            for group in page:
+                _LearnerCompletions(ctx, doc, admin_id, tally).apply(group, enrollments)
+    return tally
 
 
 class _CompletionChecks:
-    """What is wrong with a completion row on its own; an enrolled learner's rows are checked
-    against their cycle later, when they are applied."""
+    """What is wrong with a completion row on its own; the rest is known once its learner's
+    enrollment is loaded (`_LearnerCompletions`)."""
 
-    def __init__(self, ctx: Context, doc: Document, enrollments: dict[tuple[str, str], Enrollment]) -> None:
-        self.now, self.doc, self.enrollments = ctx.now, doc, enrollments
-        self.seen: dict[tuple[str, str, str, str], int] = {}
+    def __init__(self, now: datetime, certifications: dict[str, Certification], courses: dict[str, Course]) -> None:
+        self.now, self.certifications, self.courses = now, certifications, courses
         self.times: dict[str, tuple[datetime | None, str | None]] = {}  # a file has few distinct dates
-        self.courses_of = {cert.id: {ref.id for ref in cert.courses} for cert in doc.certifications.values()}
 
-    def check(self, row: Row) -> tuple[datetime | None, list[str]]:
+    def record(self, row: Row, users: set[str]) -> SpoolRecord:
+        """The row as the spool keeps it: line, values and its problem ('' when none)."""
         values, reasons = row.values, list[str]()
-        cert = _known(self.doc.certifications, values["certification"], "certification", reasons)
-        user = _known(self.doc.users, values["user"], "user", reasons)
-        course = _known(self.doc.courses, values["course"], "course", reasons)
-        at, wrong_date = self._time(values["completed_on"])
+        _known(self.certifications, values["certification"], "certification", reasons)
+        _known_id(users, values["user"], "user", reasons)
+        _known(self.courses, values["course"], "course", reasons)
+        wrong_date = self.time(values["completed_on"])[1]
         if wrong_date:
             reasons.append(wrong_date)
-        if cert is not None and user is not None and (cert.id, user.id) not in self.enrollments:
-            if cert.retired:
-                reasons.append(f"certification {cert.id!r} is retired: {user.id} cannot be enrolled in it")
-            if course is not None and course.id not in self.courses_of[cert.id]:
-                reasons.append(f"course {course.id!r} is not part of {cert.id}")
-        key = (values["certification"], values["user"], values["course"], values["completed_on"])
-        _first_time(self.seen, key, row.line, reasons)
-        return at, reasons
+        kept = (values["certification"], values["user"], values["course"], values["completed_on"])
+        return row.line, kept, "; ".join(reasons)
 
-    def _time(self, value: str) -> tuple[datetime | None, str | None]:
+    def time(self, value: str) -> tuple[datetime | None, str | None]:
         """00:00 UTC on the date `value`, or what is wrong with it."""
         if value not in self.times:
             reasons: list[str] = []
@@ -448,6 +332,49 @@ class _CompletionChecks:
                 reasons.append(f"completed_on {day} is after the evaluation time ({self.now:%Y-%m-%d})")
             self.times[value] = (at, reasons[0] if reasons else None)
         return self.times[value]
+
+
+class _LearnerCompletions:
+    """One learner's completion rows in one certification, checked rows in date order: a learner
+    not yet enrolled is enrolled first, on the date of their earliest completion."""
+
+    def __init__(self, ctx: Context, doc: Document, admin_id: str, tally: Tally) -> None:
+        self.ctx, self.doc, self.admin_id, self.tally = ctx, doc, admin_id, tally
+
+    def apply(self, rows: list[Row], enrollments: dict[tuple[str, str], Enrollment]) -> None:
+        cert_id, user_id = rows[0].values["certification"], rows[0].values["user"]
+        cert = self.doc.certifications[cert_id]
+        completions = [Completion(row.line, row.values["course"], _midnight_of(row)) for row in rows]
+        enrollment = enrollments.get((cert_id, user_id))
+        if enrollment is not None:
+            _EnrollmentImport(self.ctx, enrollment, cert, self.tally, enrollment.facts).apply(completions, None)
+            return
+        completions = self._enrollable(cert, user_id, completions)
+        if not completions:
+            return
+        first = self.ctx._replace(now=completions[0].at)
+        enrollment = enroll(first, self.doc, cert, self.doc.users[user_id], by=self.admin_id, due=None)
+        self.tally.enrolled += 1
+        standing = _Standing(first.now, 1, rules.effective_requirements(cert))
+        _EnrollmentImport(self.ctx, enrollment, cert, self.tally, []).apply(completions, standing)
+
+    def _enrollable(self, cert: Certification, user_id: str, completions: list[Completion]) -> list[Completion]:
+        """The completions that can enrol the learner: none in a retired certification, else those of its courses."""
+        if cert.retired:
+            for completion in completions:
+                self.tally.problem(
+                    completion.line, f"certification {cert.id!r} is retired: {user_id} cannot be enrolled in it"
+                )
+            return []
+        courses = {ref.id for ref in cert.courses}
+        for completion in completions:
+            if completion.course not in courses:
+                self.tally.problem(completion.line, f"course {completion.course!r} is not part of {cert.id}")
+        return [completion for completion in completions if completion.course in courses]
+
+
+def _midnight_of(row: Row) -> datetime:
+    return _midnight(parse_date(row.values["completed_on"]))
 
 
 class _Standing:
@@ -559,14 +486,89 @@ class _EnrollmentImport:
 CHANGES_STANDING = frozenset({CYCLE_OPENED, REVOKED, REQUIREMENTS_CHANGED, PROOF_REVIEWED})
 
 
+# ---------------------------------------------------------------- reading a page at a time
+
+
+def _admin(ctx: Context, parts: Parts) -> User:
+    with parts.part(Need(users=[ctx.actor_id] if ctx.actor_id else [])) as doc:
+        return actor(ctx, doc, ADMIN)
+
+
+SpoolRecord = tuple[int, tuple[str | None, ...], str]  # line, the values the spool keeps, the problem ('' when none)
+
+
+def _spool_file(
+    parts: Parts, path: Path, kind: str, spool: Spool, record: Callable[[Row, set[str]], SpoolRecord]
+) -> None:
+    """Every record of the file into the spool, a page at a time, checked on its own by `record`
+    (given the users of the store among those the page names)."""
+    for batch in _batches(read_records(path, COLUMNS[kind])):
+        rows = [item for item in batch if isinstance(item, Row)]
+        for malformed in (item for item in batch if isinstance(item, Problem)):
+            spool.add_malformed(malformed)
+        users = _known_users(parts, rows)
+        spool.add([record(row, users) for row in rows])
+
+
+def _batches(records: Iterable[Row | Problem]) -> Iterator[list[Row | Problem]]:
+    batch: list[Row | Problem] = []
+    for item in records:
+        batch.append(item)
+        if len(batch) == PAGE_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _pages(parts: Parts, spool: Spool) -> Iterator[tuple[Document, list[list[Row]]]]:
+    """The spool's rows without a problem, a page at a time, with the part of the store they
+    name: their learners, certifications and the learners' enrollments."""
+    for page in spool.groups(PAGE_ROWS):
+        learners = {group[0].values["user"] for group in page}
+        certifications = {group[0].values["certification"] for group in page}
+        with parts.part(Need(users=learners, certifications=certifications, enrollments_of_users=learners)) as doc:
+            yield doc, page
+
+
+def _known_users(parts: Parts, rows: list[Row]) -> set[str]:
+    """The users of the store among those the rows name (as user, id or manager)."""
+    named = {row.get(column) for row in rows for column in ("user", "id", "manager")} - {""}
+    with parts.part(Need(users=named)) as doc:
+        return {user_id for user_id in named if user_id in doc.users}
+
+
+def _known_id(known: set[str], value: str, what: str, reasons: list[str]) -> None:
+    if not value:
+        reasons.append(f"{what} is empty")
+    elif value not in known:
+        reasons.append(f"unknown {what} {value!r}")
+
+
+def _checked(spool: Spool, progress: Progress | None) -> Tally:
+    """The tally of the spooled records, their duplicates found and their problems so far decided."""
+    spool.check_across_rows()
+    tally = Tally(spool.records, progress)
+    for problem in spool.problems():
+        tally.problem(*problem)
+    return tally
+
+
 # ---------------------------------------------------------------- the use case
 
-Importer = Callable[[Context, Document, User, list[Row], Tally], None]
+Importer = Callable[[Context, Parts, Path, "Progress | None"], Tally]
 IMPORTERS: dict[str, Importer] = {
     "users": _import_users,
     "assignments": _import_assignments,
     "completions": _import_completions,
 }
+
+
+class _DryRun(Exception):
+    """Ends a dry run's change, which is then not saved."""
+
+    def __init__(self, tally: Tally) -> None:
+        self.tally = tally
 
 
 def import_csv(
@@ -579,17 +581,19 @@ def import_csv(
 ) -> Outcome[ImportReport]:
     """Import a CSV file of `kind` (users, assignments or completions) in one write; admin only.
 
-    `progress(done, total)` is called as rows are decided: first with 0, last with the total.
+    The store is changed a page of rows at a time, all in one change (a database's transaction),
+    which a dry run or a refused file does not save. `progress(done, total)` is called as rows are
+    decided: first with 0, last with the total.
     """
     if kind not in IMPORTERS:
         raise UsageError(f"unknown import kind {kind!r}", hint=f"use one of: {', '.join(IMPORTERS)}")
-    if dry_run:
-        tally = _run(ctx, ctx.store.read(), kind, path, progress)
-        _refuse_if_any(tally, path, skip_invalid, dry_run)
-    else:
-        with ctx.store.update() as doc:
-            tally = _run(ctx, doc, kind, path, progress)
+    try:
+        with ctx.store.update_in_parts() as parts:
+            tally = IMPORTERS[kind](ctx, parts, path, progress)
+            tally.problems.sort()
             _refuse_if_any(tally, path, skip_invalid, dry_run)
+            if dry_run:
+                raise _DryRun(tally)
             details = {
                 "kind": kind,
                 "file": path.name,
@@ -598,19 +602,11 @@ def import_csv(
                 "unchanged": tally.unchanged,
                 "enrolled": tally.enrolled if kind == "completions" else None,
             }
-            note_change(ctx, doc, "import", details)
+            with parts.part(Need()) as doc:
+                note_change(ctx, doc, "import", details)
+    except _DryRun as dry:
+        tally = dry.tally
     return Outcome(_report(kind, path, dry_run, tally), _messages(kind, path, dry_run, tally))
-
-
-def _run(ctx: Context, doc: Document, kind: str, path: Path, progress: Progress | None) -> Tally:
-    admin = actor(ctx, doc, ADMIN)
-    sheet = read_sheet(path, COLUMNS[kind])
-    tally = Tally(len(sheet.rows) + len(sheet.problems), progress)
-    for problem in sheet.problems:
-        tally.problem(*problem)
-    IMPORTERS[kind](ctx, doc, admin, sheet.rows, tally)
-    tally.problems.sort()
-    return tally
 
 
 def _refuse_if_any(tally: Tally, path: Path, skip_invalid: bool, dry_run: bool) -> None:
@@ -620,10 +616,6 @@ def _refuse_if_any(tally: Tally, path: Path, skip_invalid: bool, dry_run: bool) 
             "\n".join(f"{path}:{line}: {reason}" for line, reason in tally.problems),
             hint=f"{outcome}; correct those rows, or pass --skip-invalid to import the others",
         )
-
-
-
-
 
 
 def _report(kind: str, path: Path, dry_run: bool, tally: Tally) -> ImportReport:
