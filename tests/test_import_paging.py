@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backends import store_state
+from backends import store_state, write_lock_held
 from test_csv_import import COMPLETIONS_HEADER, STORE_DATA, csv_file
 
 from certcli import usecases
-from certcli.errors import DataError
+from certcli.errors import DataError, StoreBusy
 from certcli.store import Store, open_store
 from certcli.store.document import document_from_data, document_to_data
 from certcli.usecases import import_rows, imports
@@ -110,6 +110,7 @@ def test_a_problem_in_a_late_page_refuses_the_whole_file_and_changes_nothing(new
 def test_a_dry_run_reports_what_an_import_does_and_changes_nothing(new_store: str, tmp_path: Path) -> None:
     store = made(new_store)
     path = csv_file(tmp_path, COMPLETIONS)
+    store.read()  # a TOML store's parse cache, which reading commands keep beside it, is made
     before = store_state(new_store)
 
     dry = import_csv(ctx(store), "completions", path, dry_run=True, skip_invalid=True)
@@ -117,6 +118,19 @@ def test_a_dry_run_reports_what_an_import_does_and_changes_nothing(new_store: st
     assert store_state(new_store) == before
     done = import_csv(ctx(store), "completions", path, skip_invalid=True)
     assert {**dry.data, "dry_run": False} == done.data
+
+
+def test_a_dry_run_reads_while_another_change_holds_the_write_lock(new_store: str, tmp_path: Path) -> None:
+    made(new_store)
+    path = csv_file(tmp_path, COMPLETIONS)
+    waiting = open_store(new_store, lock_timeout=0.5)
+
+    with write_lock_held(new_store):
+        dry = import_csv(ctx(waiting), "completions", path, dry_run=True, skip_invalid=True)
+        with pytest.raises(StoreBusy):
+            import_csv(ctx(waiting), "completions", path, skip_invalid=True)
+
+    assert (dry.data["dry_run"], dry.data["imported"], dry.data["enrolled"]) == (True, 10, 4)
 
 
 def test_assignments_in_pages_enrol_each_learner_once(new_store: str, tmp_path: Path) -> None:
@@ -158,10 +172,12 @@ def test_users_in_pages_find_managers_and_refusals_across_pages(new_store: str, 
         whole.setattr(imports, "PAGE_ROWS", 1_000)
         expected = import_csv(ctx(reference), "users", path, skip_invalid=True)
     store = with_crew(made(new_store))
+    dry = import_csv(ctx(store), "users", path, dry_run=True, skip_invalid=True)
 
     outcome = import_csv(ctx(store), "users", path, skip_invalid=True)
 
     assert (outcome.data, outcome.messages) == (expected.data, expected.messages)
+    assert {**dry.data, "dry_run": False} == outcome.data  # a dry run's parts do not see each other's changes
     assert [(problem["line"], problem["reason"]) for problem in outcome.data["problems"]] == [
         (2, "manager 'max' is not imported (line 3)"),
         (3, "manager 'zoe' is not imported (line 4)"),

@@ -154,9 +154,11 @@ class Store(Protocol):
         saved when the block ends without an exception, and left untouched otherwise.
         A change is saved with the audit event the block put in `pending_audit`."""
 
-    def update_in_parts(self) -> AbstractContextManager[Parts]:
+    def update_in_parts(self, dry_run: bool = False) -> AbstractContextManager[Parts]:
         """Hold the write lock across a change too large to load at once (a bulk import), made a
-        part at a time; memory holds a part, not the store."""
+        part at a time; memory holds a part, not the store. With `dry_run` the parts are read from
+        one snapshot, without the write lock, and nothing is saved: a database's part then does not
+        see what earlier parts changed."""
 
     def put_proof(self, sha256: str, content: bytes) -> None:
         """Keep a proof file's content; inside `update`, it is kept with the change."""

@@ -305,10 +305,13 @@ class FileStore:
                 self._save_with_event(doc, head, before, after, stat.S_IMODE(os.stat(self.path).st_mode))
 
     @contextlib.contextmanager
-    def update_in_parts(self) -> Iterator[Parts]:
+    def update_in_parts(self, dry_run: bool = False) -> Iterator[Parts]:
         """A file is parsed and written whole: every part is the whole document."""
         from certcli.store.paging import WholeParts
 
+        if dry_run:
+            yield WholeParts(self.read())
+            return
         with self.update() as doc:
             yield WholeParts(doc)
 

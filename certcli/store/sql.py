@@ -832,14 +832,18 @@ class SqlStore:
                 self._save(conn, doc, doc.audit_head, before, after, org_before)
 
     @contextlib.contextmanager
-    def update_in_parts(self) -> Iterator[SqlParts]:
-        """One write transaction; the tables are locked for it, as for a change of the whole document."""
+    def update_in_parts(self, dry_run: bool = False) -> Iterator[SqlParts]:
+        """One write transaction, the tables locked for it as for a change of the whole document; a dry
+        run's is one read transaction."""
         from certcli.store.sql_paging import SqlParts
 
-        with self._transaction(write=True) as conn:
-            self._checked_meta(conn, write=True)
-            self._lock_tables(conn)
-            parts = SqlParts(self, conn)
+        if dry_run:
+            self.read(Need())  # brings an older layout forward first, as a snapshot does
+        with self._transaction(write=not dry_run) as conn:
+            self._checked_meta(conn, write=not dry_run)
+            if not dry_run:
+                self._lock_tables(conn)
+            parts = SqlParts(self, conn, keep=not dry_run)
             self._conn = conn
             try:
                 yield parts

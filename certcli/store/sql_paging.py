@@ -208,13 +208,14 @@ class SqlLoading:
 
 
 class SqlParts:
-    """The `Parts` of a change to a database store, in the write transaction `conn` holds: each
-    part's changed rows are written as it ends, and `finish` appends the one audit event."""
+    """The `Parts` of a change to a database store, in the transaction `conn` holds: each part's
+    changed rows are written as it ends, and `finish` appends the one audit event (unless they are
+    not to be kept: a dry run's)."""
 
-    def __init__(self, store: SqlStore, conn: Any) -> None:
+    def __init__(self, store: SqlStore, conn: Any, keep: bool = True) -> None:
         from certcli import audit
 
-        self.store, self._conn = store, conn
+        self.store, self._conn, self._keep = store, conn, keep
         self._change = audit.ChangeHash()
         self._digests: dict[str, dict[str, str | None]] = {}
         self._head: AuditHead | None = None
@@ -226,6 +227,9 @@ class SqlParts:
         from certcli.store.sql import org_data, rows_of
 
         doc = self.store._load(self._conn, self.store._meta(self._conn), need)
+        if not self._keep:
+            yield doc
+            return
         before, org_before = rows_of(doc), org_data(doc)
         yield doc
         after = rows_of(doc)

@@ -564,13 +564,6 @@ IMPORTERS: dict[str, Importer] = {
 }
 
 
-class _DryRun(Exception):
-    """Ends a dry run's change, which is then not saved."""
-
-    def __init__(self, tally: Tally) -> None:
-        self.tally = tally
-
-
 def import_csv(
     ctx: Context,
     kind: str,
@@ -582,31 +575,31 @@ def import_csv(
     """Import a CSV file of `kind` (users, assignments or completions) in one write; admin only.
 
     The store is changed a page of rows at a time, all in one change (a database's transaction),
-    which a dry run or a refused file does not save. `progress(done, total)` is called as rows are
-    decided: first with 0, last with the total.
+    which a refused file does not save; a dry run reads the store without its write lock.
+    `progress(done, total)` is called as rows are decided: first with 0, last with the total.
     """
     if kind not in IMPORTERS:
         raise UsageError(f"unknown import kind {kind!r}", hint=f"use one of: {', '.join(IMPORTERS)}")
-    try:
-        with ctx.store.update_in_parts() as parts:
-            tally = IMPORTERS[kind](ctx, parts, path, progress)
-            tally.problems.sort()
-            _refuse_if_any(tally, path, skip_invalid, dry_run)
-            if dry_run:
-                raise _DryRun(tally)
-            details = {
-                "kind": kind,
-                "file": path.name,
-                "imported": tally.imported,
-                "skipped": len(tally.problems),
-                "unchanged": tally.unchanged,
-                "enrolled": tally.enrolled if kind == "completions" else None,
-            }
+    with ctx.store.update_in_parts(dry_run) as parts:
+        tally = IMPORTERS[kind](ctx, parts, path, progress)
+        tally.problems.sort()
+        _refuse_if_any(tally, path, skip_invalid, dry_run)
+        if not dry_run:
             with parts.part(Need()) as doc:
-                note_change(ctx, doc, "import", details)
-    except _DryRun as dry:
-        tally = dry.tally
+                note_change(ctx, doc, "import", _details(kind, path, tally))
     return Outcome(_report(kind, path, dry_run, tally), _messages(kind, path, dry_run, tally))
+
+
+def _details(kind: str, path: Path, tally: Tally) -> dict[str, object]:
+    """What the import's audit event says it did."""
+    return {
+        "kind": kind,
+        "file": path.name,
+        "imported": tally.imported,
+        "skipped": len(tally.problems),
+        "unchanged": tally.unchanged,
+        "enrolled": tally.enrolled if kind == "completions" else None,
+    }
 
 
 def _refuse_if_any(tally: Tally, path: Path, skip_invalid: bool, dry_run: bool) -> None:
