@@ -544,15 +544,19 @@ def user_add(
     role: Annotated[Role, typer.Option("--role", help="admin, manager or learner.")] = "learner",
     email: Annotated[str | None, typer.Option("--email", help="E-mail address.")] = None,
     manager: Annotated[str | None, typer.Option("--manager", help="Id of the user's manager.", metavar="ID")] = None,
+    login: Annotated[
+        str | None,
+        typer.Option("--login", help="Their operating system login name, which acts as them without --as."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a user (admin).
 
-    Example: certcli user add ben --name "Ben Ode" --manager mia
+    Example: certcli user add ben --name "Ben Ode" --manager mia --login bode
     """
     from certcli.usecases.directory import add_user
 
-    _emit(add_user(_context(ctx), user_id, name, role, email, manager), as_json, _quiet)
+    _emit(add_user(_context(ctx), user_id, name, role, email, manager, login), as_json, _quiet)
 
 
 @user_app.command("list")

@@ -170,9 +170,10 @@ def page_text(page: Page, colour: bool) -> str:
 def users_table(users: list[UserData]) -> str:
     rows = [
         [u["id"], u["name"], u["role"], _dash(u["email"]), _dash(u["manager"]), "yes" if u["active"] else "no"]
+        + [_dash(u["login"])]
         for u in users
     ]
-    return table(rows, ["ID", "NAME", "ROLE", "EMAIL", "MANAGER", "ACTIVE"])
+    return table(rows, ["ID", "NAME", "ROLE", "EMAIL", "MANAGER", "ACTIVE", "LOGIN"])
 
 
 def courses_table(courses: list[CourseItem]) -> str:

@@ -148,6 +148,7 @@ def test_init_creates_a_store_holding_one_admin(tmp_path: Path) -> None:
     assert "boss" in result.stderr
     assert as_json(path, "user", "list", actor="boss") == [
         {"id": "boss", "name": "The Boss", "role": "admin", "email": None, "manager": None, "active": True}
+        | {"login": None}
     ]
     assert tomllib.loads(path.read_text())["org"]["name"] == "Acme"
 
@@ -169,10 +170,26 @@ def test_user_add_prints_the_user_and_defaults_to_learner(store: str) -> None:
     added = as_json(store, "user", "add", "zoe", "--name", "Zoe Z", "--email", "zoe@acme.test", "--manager", "mia",
                     actor="root")
     assert added == {
-        "id": "zoe", "name": "Zoe Z", "role": "learner", "email": "zoe@acme.test", "manager": "mia", "active": True
+        "id": "zoe", "name": "Zoe Z", "role": "learner", "email": "zoe@acme.test", "manager": "mia", "active": True,
+        "login": None,
     }  # fmt: skip
     manager = as_json(store, "user", "add", "max", "--name", "Max", "--role", "manager", actor="root")
     assert manager["role"] == "manager"
+
+
+def test_user_add_sets_the_login_name_the_list_shows_and_refuses_one_taken(store: str) -> None:
+    added = as_json(store, "user", "add", "zoe", "--name", "Zoe Z", "--login", "zzed", actor="root")
+    assert added["login"] == "zzed"
+    listed = ok(store, "user", "list", actor="root").stdout.splitlines()
+    assert listed[0].split()[-1] == "LOGIN"
+    assert [line.split()[-1] for line in listed if line.startswith("zoe ")] == ["zzed"]
+    before = store_state(store)
+    for taken in ("zzed", "mia"):  # another's login name, another's id
+        result = cli(store, "user", "add", "yan", "--name", "Yan", "--login", taken, actor="root")
+        assert result.exit_code == 5
+        assert_one_error(result)
+        assert f"login name {taken!r} already names user" in result.stderr
+    assert store_state(store) == before
 
 
 @pytest.mark.parametrize("actor", ["root", "mia"])

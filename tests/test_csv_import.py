@@ -134,9 +134,11 @@ def test_users_are_imported_with_defaults_and_managers_from_later_in_the_file(tm
     assert users["dee"] == {"id": "dee", "name": "Dee Diaz", "role": "learner", "email": "dee@example.com"} | {
         "manager": "max",
         "active": True,
+        "login": None,
     }
     assert users["max"] == {
-        "id": "max", "name": "Max Moss", "role": "manager", "email": None, "manager": "mia", "active": True
+        "id": "max", "name": "Max Moss", "role": "manager", "email": None, "manager": "mia", "active": True,
+        "login": None,
     }  # fmt: skip
     assert users["eve"]["role"] == "admin" and users["eve"]["manager"] is None
 

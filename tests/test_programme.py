@@ -196,7 +196,7 @@ def test_an_admin_changes_a_users_name_email_manager_and_role(demo: str) -> None
     changed = ok(demo, "root", "user", "set", "ben", "--name", "Ben C.", "--email", "ben@acme.example",
                  "--manager", "omar", "--role", "manager", "--json")  # fmt: skip
     assert changed == {"id": "ben", "name": "Ben C.", "role": "manager", "email": "ben@acme.example",
-                       "manager": "omar", "active": True}  # fmt: skip
+                       "manager": "omar", "active": True, "login": None}  # fmt: skip
     assert ok(demo, "root", "user", "set", "ben", "--no-manager", "--email", "", "--json")["manager"] is None
     events = ok(demo, "root", "audit", "--user", "ben", "--json")
     assert [event["action"] for event in events][-2:] == ["user set", "user set"]

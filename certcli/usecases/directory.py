@@ -50,16 +50,26 @@ def init_store(
 
 
 def add_user(
-    ctx: Context, user_id: str, name: str, role: str, email: str | None, manager: str | None
+    ctx: Context,
+    user_id: str,
+    name: str,
+    role: str,
+    email: str | None,
+    manager: str | None,
+    login: str | None = None,
 ) -> Outcome[UserData]:
+    """Add a user (admin); a login name must not name another user already (by id or login)."""
     check_id(user_id, "user")
-    with ctx.store.update(Need(users=ids(ctx.actor_id, user_id, manager))) as doc:
+    need = Need(all_users=True) if login else Need(users=ids(ctx.actor_id, user_id, manager))
+    with ctx.store.update(need) as doc:
         actor(ctx, doc, ADMIN)
         if manager is not None:
             user(doc, manager)
         if user_id in doc.users:
             raise StateError(f"user {user_id!r} already exists", hint="choose another id")
-        added = User(user_id, name, role, email, manager)
+        added = User(user_id, name, role, email, manager, login=login or None)
+        if login:
+            _login_free(doc, added, login)
         doc.users[user_id] = added
         note_change(ctx, doc, "user add", {"role": role, "manager": manager}, user=user_id)
     return Outcome(user_data(added), [f"Added {role} {user_id}."])

@@ -82,6 +82,7 @@ class UserData(TypedDict):
     email: str | None
     manager: str | None
     active: bool
+    login: str | None  # the operating system login name that acts as this user without --as
 
 
 class CatalogItem(TypedDict):

@@ -97,6 +97,7 @@ def user_data(found: User) -> UserData:
         "email": found.email,
         "manager": found.manager,
         "active": found.active,
+        "login": found.login,
     }
 
 
