@@ -11,17 +11,22 @@ Exit status: 0 with figures, 2 when the benchmark cannot run.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import sys
 import tempfile
 from pathlib import Path
 
-from report_summary import ADMIN, NOW, BenchError, certifications, median_ms, run_process, write_store
+from report_summary import (
+    ADMIN,
+    NOW,
+    BenchError,
+    certifications,
+    median_ms,
+    run_process,
+    size_arguments,
+    write_store,
+)
 from tabulate import tabulate
-
-DEFAULT_LEARNERS = 2000
-DEFAULT_RUNS = 5
 
 
 def measure(store: Path, folder: Path, runs: int) -> list[list[str]]:
@@ -43,12 +48,7 @@ def measure(store: Path, folder: Path, runs: int) -> list[list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learners", type=int, default=DEFAULT_LEARNERS, help="learners, 5 enrollments each")
-    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"timed runs (default {DEFAULT_RUNS})")
-    args = parser.parse_args(argv)
-    if args.learners < 1 or args.runs < 1:
-        parser.error("--learners and --runs must be at least 1")
+    args = size_arguments(__doc__.splitlines()[0], argv)
     enrollments = args.learners * len(certifications())
     with tempfile.TemporaryDirectory(prefix="certcli-bench-") as folder:
         store = write_store(Path(folder), args.learners)

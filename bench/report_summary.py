@@ -222,13 +222,19 @@ def measure(store_path: Path, enrollments: int, runs: int) -> tuple[list[list[st
     return rows, mix
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def size_arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """--learners and --runs, as the report benchmarks take them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--learners", type=int, default=DEFAULT_LEARNERS, help="learners, 5 enrollments each")
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"timed runs (default {DEFAULT_RUNS})")
     args = parser.parse_args(argv)
     if args.learners < 1 or args.runs < 1:
         parser.error("--learners and --runs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = size_arguments(__doc__.splitlines()[0], argv)
     enrollments = args.learners * len(certifications())
     with tempfile.TemporaryDirectory(prefix="certcli-bench-") as folder:
         store_path = write_store(Path(folder), args.learners)

@@ -157,77 +157,79 @@ def held_open(url: str, inside: threading.Event, release: threading.Event) -> An
     return HeldOpen(url, 60.0)
 
 
-def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost() -> None:
+@pytest.fixture
+def race() -> Iterator[tuple[str, threading.Event, threading.Event]]:
+    """A PostgreSQL store where ana and ben have two courses to do, and the events a change held
+    open by `held_open` sets once inside and waits for."""
+    if postgres_url() is None:
+        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
+    with postgres_schema() as url:
+        _with_two_courses_to_do(url)
+        yield url, threading.Event(), threading.Event()
+
+
+def test_postgresql_changes_to_other_learners_do_not_wait_and_none_is_lost(race: Any) -> None:
     """While a change to ana's enrollment holds its transaction open, a change to ben's commits; a
     second change to ana's waits for the first and applies on top; the chain verifies."""
-    if postgres_url() is None:
-        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
+    url, inside, release = race
     now = NOON
-    inside, release = threading.Event(), threading.Event()
+    outcomes: dict[str, Any] = {}
 
-    with postgres_schema() as url:
-        _with_two_courses_to_do(url)
-        outcomes: dict[str, Any] = {}
+    def change(name: str, store: Any, course: str, learner: str) -> None:
+        outcomes[name] = usecases.complete(usecases.Context(store, "root", now), "pack", course, learner)
 
-        def change(name: str, store: Any, course: str, learner: str) -> None:
-            outcomes[name] = usecases.complete(usecases.Context(store, "root", now), "pack", course, learner)
+    held = held_open(url, inside, release)
+    first_to_ana = threading.Thread(target=change, args=("ana c1", held, "c1", "ana"))
+    first_to_ana.start()
+    assert inside.wait(60)
+    change("ben c1", open_store(url, lock_timeout=5.0), "c1", "ben")  # commits while ana's is open
+    waiting = open_store(url, lock_timeout=60.0)
+    second_to_ana = threading.Thread(target=change, args=("ana c2", waiting, "c2", "ana"))
+    second_to_ana.start()
+    time.sleep(1.0)
+    assert second_to_ana.is_alive(), "the second change to ana's enrollment should wait for the first"
+    assert "ana c2" not in outcomes
+    release.set()
+    first_to_ana.join(60)
+    second_to_ana.join(60)
+    assert set(outcomes) == {"ana c1", "ben c1", "ana c2"}
 
-        held = held_open(url, inside, release)
-        first_to_ana = threading.Thread(target=change, args=("ana c1", held, "c1", "ana"))
-        first_to_ana.start()
-        assert inside.wait(60)
-        change("ben c1", open_store(url, lock_timeout=5.0), "c1", "ben")  # commits while ana's is open
-        waiting = open_store(url, lock_timeout=60.0)
-        second_to_ana = threading.Thread(target=change, args=("ana c2", waiting, "c2", "ana"))
-        second_to_ana.start()
-        time.sleep(1.0)
-        assert second_to_ana.is_alive(), "the second change to ana's enrollment should wait for the first"
-        assert "ana c2" not in outcomes
-        release.set()
-        first_to_ana.join(60)
-        second_to_ana.join(60)
-        assert set(outcomes) == {"ana c1", "ben c1", "ana c2"}
-
-        ctx = usecases.Context(open_store(url), "root", now)
-        assert usecases.show(ctx, "pack", "ana").data["status"] == "completed"  # c1 and c2: nothing lost
-        assert usecases.show(ctx, "pack", "ben").data["courses_done"] == 1
-        events, problem = open_store(url).read_audit()
-        completions = [(e["subject"]["user"], e["details"]["course"]) for e in events if e["action"] == "complete"]
-        assert (problem, completions) == (None, [("ben", "c1"), ("ana", "c1"), ("ana", "c2")])
-        assert usecases.audit_verify(ctx).data["ok"] is True
+    ctx = usecases.Context(open_store(url), "root", now)
+    assert usecases.show(ctx, "pack", "ana").data["status"] == "completed"  # c1 and c2: nothing lost
+    assert usecases.show(ctx, "pack", "ben").data["courses_done"] == 1
+    events, problem = open_store(url).read_audit()
+    completions = [(e["subject"]["user"], e["details"]["course"]) for e in events if e["action"] == "complete"]
+    assert (problem, completions) == (None, [("ben", "c1"), ("ana", "c1"), ("ana", "c2")])
+    assert usecases.audit_verify(ctx).data["ok"] is True
 
 
-def test_postgresql_two_first_assignments_of_one_learner_end_with_one_and_a_retry() -> None:
+def test_postgresql_two_first_assignments_of_one_learner_end_with_one_and_a_retry(race: Any) -> None:
     """Neither change sees the other's new enrollment: the second to write finds it there, gets exit 7
     (busy: retry) and writes nothing; retried, it finds the learner assigned."""
-    if postgres_url() is None:
-        pytest.skip("CERTCLI_TEST_POSTGRES_URL is not set")
+    url, inside, release = race
     now = NOON
-    inside, release = threading.Event(), threading.Event()
-    with postgres_schema() as url:
-        _with_two_courses_to_do(url)
-        _cli_ok(url, "user", "add", "cy", "--name", "Cy")
-        failures: list[BaseException] = []
+    _cli_ok(url, "user", "add", "cy", "--name", "Cy")
+    failures: list[BaseException] = []
 
-        def assign_cy() -> None:
-            try:
-                usecases.assign(usecases.Context(held_open(url, inside, release), "root", now), "pack", ["cy"], None)
-            except BaseException as exc:  # noqa: BLE001 - the test reads it
-                failures.append(exc)
+    def assign_cy() -> None:
+        try:
+            usecases.assign(usecases.Context(held_open(url, inside, release), "root", now), "pack", ["cy"], None)
+        except BaseException as exc:  # noqa: BLE001 - the test reads it
+            failures.append(exc)
 
-        first = threading.Thread(target=assign_cy)
-        first.start()
-        assert inside.wait(60)
-        ctx = usecases.Context(open_store(url, lock_timeout=5.0), "root", now)
-        assert usecases.assign(ctx, "pack", ["cy"], None).data["assigned"] == ["cy"]
-        events_before = open_store(url).read_audit()[0]
-        release.set()
-        first.join(60)
+    first = threading.Thread(target=assign_cy)
+    first.start()
+    assert inside.wait(60)
+    ctx = usecases.Context(open_store(url, lock_timeout=5.0), "root", now)
+    assert usecases.assign(ctx, "pack", ["cy"], None).data["assigned"] == ["cy"]
+    events_before = open_store(url).read_audit()[0]
+    release.set()
+    first.join(60)
 
-        assert len(failures) == 1 and isinstance(failures[0], StoreBusy), failures
-        assert failures[0].exit_code == 7
-        assert "another change was changing the same rows at the same moment" in failures[0].message
-        assert open_store(url).read_audit()[0] == events_before  # the second wrote nothing
-        retried = usecases.assign(ctx, "pack", ["cy"], None)
-        assert (retried.data["assigned"], retried.data["unchanged"]) == ([], ["cy"])
-        assert usecases.audit_verify(ctx).data["ok"] is True
+    assert len(failures) == 1 and isinstance(failures[0], StoreBusy), failures
+    assert failures[0].exit_code == 7
+    assert "another change was changing the same rows at the same moment" in failures[0].message
+    assert open_store(url).read_audit()[0] == events_before  # the second wrote nothing
+    retried = usecases.assign(ctx, "pack", ["cy"], None)
+    assert (retried.data["assigned"], retried.data["unchanged"]) == ([], ["cy"])
+    assert usecases.audit_verify(ctx).data["ok"] is True
