@@ -50,7 +50,7 @@ from certcli.store.document import (
 if TYPE_CHECKING:
     from certcli.rules import Standing
     from certcli.store.health import Finding
-    from certcli.store.sql_paging import SqlLoading, SqlParts, SqlSnapshot
+    from certcli.store.sql_paging import SqlLoading, SqlSnapshot
 
 # The tables, as a list of forward migrations: a database at layout N runs steps N+1 onwards.
 # `{blob}` is the binary column type of the dialect.
@@ -812,44 +812,37 @@ class SqlStore:
 
     @contextlib.contextmanager
     def update(self, need: Need | None = None) -> Iterator[Document]:
-        with self._transaction(write=True) as conn:
-            meta = self._checked_meta(conn, write=True)
-            if need is None:
-                self._lock_tables(conn)
-            self._locking_rows = need is not None
-            try:
-                doc = self._load(conn, meta, need)
-            finally:
-                self._locking_rows = False
-            before, org_before = rows_of(doc), org_data(doc)
-            self._conn = conn
-            try:
-                yield doc
-            finally:
-                self._conn = None
-            after = rows_of(doc)
-            if after != before or org_data(doc) != org_before or doc.record_anyway:
-                self._save(conn, doc, doc.audit_head, before, after, org_before)
+        """A change of one part: the rows `need` names, locked (PostgreSQL), or the whole document with
+        the tables locked."""
+        with self._change(lock_tables=need is None) as change, change.part(need, lock_rows=need is not None) as doc:
+            yield doc
 
     @contextlib.contextmanager
     def update_in_parts(self, dry_run: bool = False) -> Iterator[SqlParts]:
         """One write transaction, the tables locked for it as for a change of the whole document; a dry
-        run's is one read transaction."""
-        from certcli.store.sql_paging import SqlParts
+        run's is one read transaction, whose parts write nothing."""
+        if not dry_run:
+            with self._change(lock_tables=True) as change:
+                yield change
+            return
+        self.read(Need())  # brings an older layout forward first, as a snapshot does
+        with self._transaction(write=False) as conn:
+            yield SqlParts(self, conn, self._checked_meta(conn, write=False), keep=False)
 
-        if dry_run:
-            self.read(Need())  # brings an older layout forward first, as a snapshot does
-        with self._transaction(write=not dry_run) as conn:
-            self._checked_meta(conn, write=not dry_run)
-            if not dry_run:
+    @contextlib.contextmanager
+    def _change(self, lock_tables: bool) -> Iterator[SqlParts]:
+        """A write transaction whose parts write their rows as each ends, and its audit event at the end."""
+        with self._transaction(write=True) as conn:
+            meta = self._checked_meta(conn, write=True)
+            if lock_tables:
                 self._lock_tables(conn)
-            parts = SqlParts(self, conn, keep=not dry_run)
+            change = SqlParts(self, conn, meta)
             self._conn = conn
             try:
-                yield parts
+                yield change
             finally:
                 self._conn = None
-            parts.finish()
+            change.finish()
 
     def put_proof(self, sha256: str, content: bytes) -> None:
         if self._conn is not None:
@@ -864,25 +857,6 @@ class SqlStore:
             "INSERT INTO proofs (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
             (sha256, content),
         )
-
-    def _save(
-        self,
-        conn: Any,
-        doc: Document,
-        head: AuditHead | None,
-        before: dict[str, dict[Any, dict[str, Any]]],
-        after: dict[str, dict[Any, dict[str, Any]]],
-        org_before: dict[str, Any] | None,
-    ) -> None:
-        """Write the rows that changed between `before` and `after`, then the audit event,
-        which carries the SHA-256 of the rows written and removed, and each row's own digest."""
-        from certcli import audit
-
-        change = audit.ChangeHash()
-        digests: dict[str, dict[str, str | None]] = {}
-        self._write_changes(conn, doc, before, after, org_before, change, digests)
-        event = self._append_event(conn, pending_entry(doc), head, change.hexdigest(), digests)
-        doc.audit_head = AuditHead(event)
 
     def _write_changes(
         self,
@@ -1111,6 +1085,50 @@ def event_of(text: Any) -> dict[str, Any]:
 
 class Outdated(Exception):
     """A store of an older table layout, or with standings from other rules, was opened for reading."""
+
+
+class SqlParts:
+    """The `Parts` of a change to a database store, in the transaction `conn` holds: each part's
+    changed rows are written as it ends, and `finish` appends the one audit event, with the entry
+    the last part named (unless the parts are not to be kept: a dry run's)."""
+
+    def __init__(self, store: SqlStore, conn: Any, meta: dict[str, Any], keep: bool = True) -> None:
+        from certcli import audit
+
+        self.store, self._conn, self._meta, self._keep = store, conn, meta, keep
+        self._change = audit.ChangeHash()
+        self._digests: dict[str, dict[str, str | None]] = {}
+        self._head: AuditHead | None = None
+        self._last: Document | None = None
+        self._changed = False
+
+    @contextlib.contextmanager
+    def part(self, need: Need | None, lock_rows: bool = False) -> Iterator[Document]:
+        self.store._locking_rows = lock_rows
+        try:
+            doc = self.store._load(self._conn, self._meta, need)
+        finally:
+            self.store._locking_rows = False
+        if not self._keep:
+            yield doc
+            return
+        before, org_before = rows_of(doc), org_data(doc)
+        yield doc
+        after, org_after = rows_of(doc), org_data(doc)
+        if after != before or org_after != org_before:
+            self.store._write_changes(self._conn, doc, before, after, org_before, self._change, self._digests)
+            self._meta = {**self._meta, "org": org_after}  # what the next part loads
+            self._changed = True
+        self._head = doc.audit_head if self._last is None else self._head
+        self._last = doc
+        self._changed = self._changed or doc.record_anyway
+
+    def finish(self) -> None:
+        """Append the audit event of the change, when it changed something or was to be recorded anyway."""
+        if self._changed and self._last is not None:
+            entry = pending_entry(self._last)
+            event = self.store._append_event(self._conn, entry, self._head, self._change.hexdigest(), self._digests)
+            self._last.audit_head = AuditHead(event)
 
 
 class Connection:

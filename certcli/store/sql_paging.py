@@ -5,12 +5,11 @@ fills with COPY."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document
-from certcli.store import PAGE_ROWS, Need
+from certcli.store import PAGE_ROWS
 from certcli.store.paging import TABLE_ORDER, Fingerprint, Page, broken_trail
 
 if TYPE_CHECKING:
@@ -205,47 +204,3 @@ class SqlLoading:
         self._change.add("org", "written", org)
         self._digests["org"] = {ORG_ROW: audit.row_digest(org)}
         self.store._append_event(self._conn, entry, self._head, self._change.hexdigest(), self._digests)
-
-
-class SqlParts:
-    """The `Parts` of a change to a database store, in the transaction `conn` holds: each part's
-    changed rows are written as it ends, and `finish` appends the one audit event (unless they are
-    not to be kept: a dry run's)."""
-
-    def __init__(self, store: SqlStore, conn: Any, keep: bool = True) -> None:
-        from certcli import audit
-
-        self.store, self._conn, self._keep = store, conn, keep
-        self._change = audit.ChangeHash()
-        self._digests: dict[str, dict[str, str | None]] = {}
-        self._head: AuditHead | None = None
-        self._entry: AuditEntry | None = None
-        self._changed = False
-
-    @contextlib.contextmanager
-    def part(self, need: Need) -> Iterator[Document]:
-        from certcli.store.sql import org_data, rows_of
-
-        doc = self.store._load(self._conn, self.store._meta(self._conn), need)
-        if not self._keep:
-            yield doc
-            return
-        before, org_before = rows_of(doc), org_data(doc)
-        yield doc
-        after = rows_of(doc)
-        if after != before or org_data(doc) != org_before:
-            self.store._write_changes(self._conn, doc, before, after, org_before, self._change, self._digests)
-            self._changed = True
-        self._head = doc.audit_head if self._head is None else self._head
-        self._entry = doc.pending_audit or self._entry
-        self._changed = self._changed or doc.record_anyway
-
-    def finish(self) -> None:
-        """Append the audit event of the change, when it changed something or was to be recorded anyway."""
-        from certcli.store import pending_entry
-
-        if self._changed:
-            named = Document()
-            named.pending_audit = self._entry
-            entry = pending_entry(named)
-            self.store._append_event(self._conn, entry, self._head, self._change.hexdigest(), self._digests)
