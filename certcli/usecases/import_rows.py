@@ -187,9 +187,7 @@ class Spool:
     def __init__(
         self, columns: Sequence[str], key: Sequence[str], group: Sequence[str], order: Sequence[str] = ()
     ) -> None:
-        self.columns = tuple(columns)
-        # SQL names, quoted: a column may be named as an SQL keyword ("user")
-        self._key, self._group, self._order = _quoted(key), _quoted(group), _quoted(order)
+        self.columns, self._key, self._group, self._order = tuple(columns), tuple(key), tuple(group), tuple(order)
         self._db = _SpoolDatabase()
         self._db.run(
             f"CREATE TABLE records (line INTEGER PRIMARY KEY, {', '.join(_quoted(columns))}, problem TEXT NOT NULL)"
@@ -219,21 +217,15 @@ class Spool:
     def check_across_rows(self) -> None:
         """Add the problems only the whole file shows, once every record is spooled: a row with the
         same key as an earlier line is a duplicate of it (reasons of its own kept)."""
-        key = ", ".join(self._key)
-        same = " AND ".join(f"o.{column} = r.{column}" for column in self._key)
-        self._db.run(f"CREATE INDEX records_key ON records ({key}, line)")
-        self._db.run("CREATE TEMP TABLE duplicates (line INTEGER PRIMARY KEY, first INTEGER NOT NULL)")
-        self._db.run(
-            "INSERT INTO duplicates SELECT line, first FROM"
+        key = _quoted(self._key)
+        same = " AND ".join(f"o.{column} = r.{column}" for column in key)
+        self._db.run(f"CREATE INDEX records_key ON records ({', '.join(key)}, line)")
+        duplicates = self._db.run(
+            "SELECT line, first FROM"
             f" (SELECT r.line AS line, (SELECT MIN(o.line) FROM records o WHERE {same}) AS first"
-            f" FROM records r WHERE r.{self._key[0]} IS NOT NULL) WHERE first < line"
+            f" FROM records r WHERE r.{key[0]} IS NOT NULL) WHERE first < line"
         )
-        self._db.run(
-            "UPDATE records SET problem = problem || CASE problem WHEN '' THEN '' ELSE '; ' END || 'duplicate of line '"
-            " || (SELECT first FROM duplicates d WHERE d.line = records.line)"
-            " WHERE line IN (SELECT line FROM duplicates)"
-        )
-        self._db.run("DROP TABLE duplicates")
+        self.add_problems([Problem(line, f"duplicate of line {first}") for line, first in duplicates])
 
     def add_problems(self, problems: list[Problem]) -> None:
         """Add a reason to each of these records' problem."""
@@ -250,9 +242,9 @@ class Spool:
     def groups(self, page_rows: int) -> Iterator[list[list[Row]]]:
         """The rows without a problem, grouped by `group` and in `order` within a group, the groups
         in the order of their first line, a page of at least `page_rows` rows (whole groups) at a time."""
-        group = ", ".join(self._group)
-        order = ", ".join(["f.first", *(f"r.{column}" for column in self._order), "r.line"])
-        joined = " AND ".join(f"f.{column} = r.{column}" for column in self._group)
+        group = ", ".join(_quoted(self._group))
+        order = ", ".join(["f.first", *(f"r.{column}" for column in _quoted(self._order)), "r.line"])
+        joined = " AND ".join(f"f.{column} = r.{column}" for column in _quoted(self._group))
         records = self._db.stream(
             f"WITH firsts AS (SELECT {group}, MIN(line) AS first FROM records WHERE problem = '' GROUP BY {group})"
             f" SELECT r.line, {', '.join(f'r.{column}' for column in _quoted(self.columns))}"
@@ -260,10 +252,9 @@ class Spool:
         )
         page: list[list[Row]] = []
         rows_in_page, current, key = 0, list[Row](), None
-        group_columns = [self.columns.index(column.strip('"')) for column in self._group]
         for line, *values in records:
             row = Row(line, dict(zip(self.columns, values, strict=True)))
-            row_key = tuple(values[index] for index in group_columns)
+            row_key = tuple(row.values[column] for column in self._group)
             if row_key != key and current:
                 page.append(current)
                 if rows_in_page >= page_rows:
@@ -303,9 +294,10 @@ class UserSpool(Spool):
         )
         reason = "unknown manager {!r} (neither in the store nor in the file)"
         self.add_problems([Problem(line, reason.format(manager)) for line, manager in unknown])
-        firsts = "SELECT new_id, MIN(line) FROM records WHERE new_id IS NOT NULL GROUP BY new_id"
         self._db.run("CREATE TEMP TABLE firsts (id TEXT PRIMARY KEY, line INTEGER NOT NULL)")
-        self._db.run(f"INSERT INTO firsts {firsts}")
+        self._db.run(
+            "INSERT INTO firsts SELECT new_id, MIN(line) FROM records WHERE new_id IS NOT NULL GROUP BY new_id"
+        )
         refused = self._db.run(
             "SELECT f.id, f.line FROM firsts f JOIN records r ON r.line = f.line WHERE r.problem != ''"
         )
@@ -320,4 +312,3 @@ class UserSpool(Spool):
                 [Problem(line, f"manager {manager!r} is not imported (line {manager_line})") for line, _, _ in reports]
             )
             refused += [(user_id, line) for line, was_good, user_id in reports if was_good and user_id is not None]
-        self._db.run("DROP TABLE firsts")

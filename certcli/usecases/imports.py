@@ -62,11 +62,11 @@ Memory
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from certcli import rules
 from certcli.access import ADMIN
@@ -154,14 +154,15 @@ class Tally:
 # ---------------------------------------------------------------- checks shared by the kinds
 
 
-def _known(table: dict[str, Any], value: str, what: str, reasons: list[str]) -> Any:
+def _known(known: Collection[str], value: str, what: str, reasons: list[str]) -> bool:
+    """Whether `value` is one of the `known` ids; else the reason why not."""
     if not value:
         reasons.append(f"{what} is empty")
-        return None
-    item = table.get(value)
-    if item is None:
+    elif value not in known:
         reasons.append(f"unknown {what} {value!r}")
-    return item
+    else:
+        return True
+    return False
 
 
 def _day(value: str, column: str, reasons: list[str]) -> date | None:
@@ -269,12 +270,13 @@ def _import_assignments(ctx: Context, parts: Parts, path: Path, progress: Progre
 
 def _assignment_record(certifications: dict[str, Certification], row: Row, users: set[str]) -> SpoolRecord:
     reasons: list[str] = []
-    cert = _known(certifications, row.get("certification"), "certification", reasons)
-    _known_id(users, row.get("user"), "user", reasons)
+    cert_id = row.get("certification")
+    known_cert = _known(certifications, cert_id, "certification", reasons)
+    _known(users, row.get("user"), "user", reasons)
     if row.get("due"):
         _day(row.get("due"), "due", reasons)
-    if cert is not None and cert.retired:
-        reasons.append(f"certification {cert.id!r} is retired")
+    if known_cert and certifications[cert_id].retired:
+        reasons.append(f"certification {cert_id!r} is retired")
     return row.line, (row.get("certification"), row.get("user"), row.get("due")), "; ".join(reasons)
 
 
@@ -296,9 +298,9 @@ def _import_completions(ctx: Context, parts: Parts, path: Path, progress: Progre
         _spool_file(parts, path, "completions", spool, checks.record)
         tally = _checked(spool, progress)
         for doc, page in _pages(parts, spool):
-            enrollments = {(found.certification, found.user): found for found in doc.enrollments}
+            learners = _LearnerCompletions(ctx, doc, admin_id, tally, checks)
             for group in page:
-                _LearnerCompletions(ctx, doc, admin_id, tally).apply(group, enrollments)
+                learners.apply(group)
     return tally
 
 
@@ -314,7 +316,7 @@ class _CompletionChecks:
         """The row as the spool keeps it: line, values and its problem ('' when none)."""
         values, reasons = row.values, list[str]()
         _known(self.certifications, values["certification"], "certification", reasons)
-        _known_id(users, values["user"], "user", reasons)
+        _known(users, values["user"], "user", reasons)
         _known(self.courses, values["course"], "course", reasons)
         wrong_date = self.time(values["completed_on"])[1]
         if wrong_date:
@@ -333,19 +335,26 @@ class _CompletionChecks:
             self.times[value] = (at, reasons[0] if reasons else None)
         return self.times[value]
 
+    def at(self, row: Row) -> datetime:
+        """00:00 UTC on the date of a row these checks passed."""
+        at = self.time(row.values["completed_on"])[0]
+        assert at is not None, "a row without a problem has a date"
+        return at
+
 
 class _LearnerCompletions:
     """One learner's completion rows in one certification, checked rows in date order: a learner
     not yet enrolled is enrolled first, on the date of their earliest completion."""
 
-    def __init__(self, ctx: Context, doc: Document, admin_id: str, tally: Tally) -> None:
-        self.ctx, self.doc, self.admin_id, self.tally = ctx, doc, admin_id, tally
+    def __init__(self, ctx: Context, doc: Document, admin_id: str, tally: Tally, checks: _CompletionChecks) -> None:
+        self.ctx, self.doc, self.admin_id, self.tally, self.checks = ctx, doc, admin_id, tally, checks
+        self.enrollments = {(found.certification, found.user): found for found in doc.enrollments}
 
-    def apply(self, rows: list[Row], enrollments: dict[tuple[str, str], Enrollment]) -> None:
+    def apply(self, rows: list[Row]) -> None:
         cert_id, user_id = rows[0].values["certification"], rows[0].values["user"]
         cert = self.doc.certifications[cert_id]
-        completions = [Completion(row.line, row.values["course"], _midnight_of(row)) for row in rows]
-        enrollment = enrollments.get((cert_id, user_id))
+        completions = [Completion(row.line, row.values["course"], self.checks.at(row)) for row in rows]
+        enrollment = self.enrollments.get((cert_id, user_id))
         if enrollment is not None:
             _EnrollmentImport(self.ctx, enrollment, cert, self.tally, enrollment.facts).apply(completions, None)
             return
@@ -371,10 +380,6 @@ class _LearnerCompletions:
             if completion.course not in courses:
                 self.tally.problem(completion.line, f"course {completion.course!r} is not part of {cert.id}")
         return [completion for completion in completions if completion.course in courses]
-
-
-def _midnight_of(row: Row) -> datetime:
-    return _midnight(parse_date(row.values["completed_on"]))
 
 
 class _Standing:
@@ -536,13 +541,6 @@ def _known_users(parts: Parts, rows: list[Row]) -> set[str]:
     named = {row.get(column) for row in rows for column in ("user", "id", "manager")} - {""}
     with parts.part(Need(users=named)) as doc:
         return {user_id for user_id in named if user_id in doc.users}
-
-
-def _known_id(known: set[str], value: str, what: str, reasons: list[str]) -> None:
-    if not value:
-        reasons.append(f"{what} is empty")
-    elif value not in known:
-        reasons.append(f"unknown {what} {value!r}")
 
 
 def _checked(spool: Spool, progress: Progress | None) -> Tally:
