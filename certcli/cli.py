@@ -1619,19 +1619,14 @@ def requested_command(args: list[str]) -> str | None:
     """The command word after the global options; `VERSION_ONLY` for --version; None for
     anything else (help, completion, nothing)."""
     index = 0
-    while index < len(args):
-        arg = args[index]
-        if arg in GLOBAL_OPTIONS_WITH_VALUE:
-            index += 2
-        elif arg.split("=", 1)[0] in GLOBAL_OPTIONS_WITH_VALUE:
-            index += 1
-        elif arg == VERSION_ONLY:
-            return VERSION_ONLY
-        elif arg.startswith("-"):
-            return None
-        else:
-            return arg
-    return None
+    while index < len(args) and (width := _global_option_width(args[index])):
+        index += width
+    if index >= len(args):
+        return None
+    arg = args[index]
+    if arg == VERSION_ONLY:
+        return VERSION_ONLY
+    return None if arg.startswith("-") else arg
 
 
 def app_for(name: str | None) -> typer.Typer:
