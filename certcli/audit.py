@@ -35,14 +35,15 @@ SKEW_LIMIT = timedelta(hours=24)  # an effective time further than this from the
 BACKDATED, POSTDATED = "backdated", "postdated"
 
 
-def _canonical(value: Any) -> bytes:
+def canonical(value: Any) -> bytes:
+    """`value` as JSON in one canonical spelling: what every hash of plain data here is taken over."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def document_hash(data: dict[str, Any]) -> str:
     """SHA-256 of a store document's content, leaving out its own audit head."""
     content = {key: value for key, value in data.items() if key != "audit"}
-    return hashlib.sha256(_canonical(content)).hexdigest()
+    return hashlib.sha256(canonical(content)).hexdigest()
 
 
 class ChangeHash:
@@ -53,19 +54,19 @@ class ChangeHash:
         self._hash = hashlib.sha256()
 
     def add(self, table: str, how: str, row: Any) -> None:
-        self._hash.update(_canonical([table, how, row]) + b"\n")
+        self._hash.update(canonical([table, how, row]) + b"\n")
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
 
 
 def event_hash(event: dict[str, Any]) -> str:
-    return hashlib.sha256(_canonical({key: value for key, value in event.items() if key != "sha256"})).hexdigest()
+    return hashlib.sha256(canonical({key: value for key, value in event.items() if key != "sha256"})).hexdigest()
 
 
 def row_digest(row: Any) -> str:
     """SHA-256 of one database row's content, as an event records it and `audit verify` re-hashes it."""
-    return hashlib.sha256(_canonical(row)).hexdigest()
+    return hashlib.sha256(canonical(row)).hexdigest()
 
 
 def make_event(

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from certcli.audit import canonical
 from certcli.errors import DataError
 from certcli.model import AuditEntry, Document
 from certcli.store import PAGE_ROWS, Need, Store
@@ -42,7 +42,7 @@ class Fingerprint:
                 self.add(table, row)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
-        self._hash.update(json.dumps([table, row], sort_keys=True, separators=(",", ":")).encode() + b"\n")
+        self._hash.update(canonical([table, row]) + b"\n")
         self.rows += 1
 
     def hexdigest(self) -> str:

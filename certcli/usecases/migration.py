@@ -11,7 +11,6 @@ the rows and events rather than holding two copies side by side.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +26,6 @@ if TYPE_CHECKING:
     from certcli.usecases.shapes import Migrated
 
 Progress = Callable[[int, int], None]
-
-
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 def _header(doc: Document) -> tuple[Any, ...]:
@@ -73,7 +68,7 @@ class _Copy:
         for events in self.source.events():
             for event in events:
                 chain.add(event)
-                self.history.update(_canonical(event))
+                self.history.update(audit.canonical(event))
             self.events += len(events)
             load.add_events(events)
             self.tick(len(events))
@@ -128,7 +123,7 @@ class _Copy:
             for event in events:
                 chain.add(event)
                 if count < self.events:
-                    history.update(_canonical(event))
+                    history.update(audit.canonical(event))
                 count += 1
             self.tick(len(events))
         problem = chain.finish(copied.header.audit_head, copied.content_hash)
