@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from certcli.dates import format_date, format_time, parse_date, parse_time
-from certcli.errors import DataError
+from certcli.errors import DataError, UsageError
+from certcli.fields import EMAIL, LOGIN, MAIL_FROM, NAME, ORG_NAME, TextRule, text_problem
 from certcli.model import (
     ASSIGNED,
     COMPLETION_DATE,
@@ -85,10 +86,11 @@ ALL_FACT_KEYS = frozenset({"type", "at"}.union(*(required | optional for require
 
 
 class Problems:
-    """Collects validation problems against one source name."""
+    """Collects validation problems against one source name. `typed`: the source is what a person
+    wrote now (an `apply` file), whose text fields must also be on one line (`certcli.fields`)."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, source: str, typed: bool = False) -> None:
+        self.source, self.typed = source, typed
         self.items: list[str] = []
 
     def add(self, where: str, what: str, fix: str) -> None:
@@ -147,6 +149,17 @@ class Reader:
         if not isinstance(value, str) or (required and not value.strip()):
             self._bad(key, value, "a non-empty string" if required else "a string")
             return default
+        return value
+
+    def field(self, key: str, rule: TextRule) -> str | None:
+        """A text field following `rule`: None when it is left out (and may be) or is wrong."""
+        value = self.text(key, required=rule.required)
+        if value is None:
+            return None
+        problem = text_problem(value, rule, self.problems.typed)
+        if problem is not None:
+            self.problems.add(self.place(key), f"{_show(value)} {problem}", f"write {key} as {rule.what}")
+            return None
         return value
 
     def ident(self, key: str, required: bool = True) -> str | None:
@@ -282,18 +295,7 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
     schema = top.integer("schema", 1)
     if schema is not None and schema != SCHEMA_VERSION:
         problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
-    org_name = org_url = ""
-    reminders = ReminderSchedule()
-    org_key = None
-    if "org" in top.table:
-        org = Reader(problems, top.table["org"], "org", {"name", "url", "reminders", "key"})
-        org_name = org.text("name", default="") or ""
-        org_url = org.text("url", default="") or ""
-        if org_url and not ORG_URL_PATTERN.match(org_url):
-            problems.add("org.url", f"{org_url!r} is not an https:// address", "write it as https://HOST[/PATH]")
-        if "reminders" in org.table:
-            reminders = read_schedule(Reader(problems, org.table["reminders"], "org.reminders", SCHEDULE_KEYS))
-        org_key = _read_public_key(org)
+    org_name, org_url, reminders, org_key = _read_org(problems, top.table.get("org", {}))
 
     audit_head = _read_audit_head(problems, top.table["audit"]) if "audit" in top.table else None
     users = read_all(problems, top.array("users"), "users", read_user)
@@ -344,6 +346,61 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
         org_key=org_key,
     )
 
+def _read_org(problems: Problems, table: Any) -> tuple[str, str, ReminderSchedule, dict[str, Any] | None]:
+    """The organisation's name, address, reminder schedule and public key."""
+    org = Reader(problems, table, "org", {"name", "url", "reminders", "key"})
+    org_name = org.field("name", ORG_NAME) or ""
+    org_url = org.text("url", default="") or ""
+    if org_url and not ORG_URL_PATTERN.match(org_url):
+        problems.add("org.url", f"{org_url!r} is not an https:// address", "write it as https://HOST[/PATH]")
+    reminders = ReminderSchedule()
+    if "reminders" in org.table:
+        reminders = read_schedule(Reader(problems, org.table["reminders"], "org.reminders", SCHEDULE_KEYS))
+    return org_name, org_url, reminders, _read_public_key(org)
+
+
+def refuse_unreadable(changed: dict[str, list[dict[str, Any]]], org: dict[str, Any] | None) -> None:
+    """Refuse to save rows (in document form, by table) or an organisation that a load would refuse:
+    checked by the very readers that load them, as values given now (`certcli.fields`). `UsageError`
+    listing every problem; the caller then saves nothing."""
+    problems = Problems("not saved", typed=True)
+    if org is not None:
+        _read_org(problems, org)
+    refs = References(_AnyId(), _AnyId(), _AnyId())
+    readers: dict[str, Callable[[Reader], Any]] = {
+        "users": read_user,
+        "courses": read_course,
+        "certifications": read_certification,
+        "groups": lambda r: read_group(r, refs),
+        "enrollments": lambda r: _read_enrollment(r, refs),
+    }
+    for table, rows in changed.items():
+        for row in rows:
+            key = row.get("id") or f"{row.get('user')}/{row.get('certification')}"
+            readers[table](Reader(problems, row, f"{table}[{key}]", _ALLOWED[table]))
+    if problems.items:
+        raise UsageError("\n".join(problems.items), hint="change the values named; nothing was saved")
+
+
+def refuse_unreadable_document(doc: Document) -> None:
+    """`refuse_unreadable` for every row and the organisation of a store about to be created."""
+    data = document_to_data(doc)
+    refuse_unreadable(changed_rows({}, data), data["org"])
+
+
+def changed_rows(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the document `after` (as `document_to_data` gives it) that are new or differ in `before`."""
+    changed: dict[str, list[dict[str, Any]]] = {}
+    for table in _ALLOWED:
+        old = {_row_key(row): row for row in before.get(table, [])}
+        changed[table] = [row for row in after.get(table, []) if old.get(_row_key(row)) != row]
+    return changed
+
+
+def _row_key(row: dict[str, Any]) -> Any:
+    return row.get("id") or (row.get("user"), row.get("certification"))
+
+
 def _read_public_key(org: Reader) -> dict[str, Any] | None:
     """The organisation's public key: a JWK table of text values with `kty` and `kid` (never a private part)."""
     key = org.table.get("key")
@@ -369,7 +426,7 @@ def read_schedule(r: Reader) -> ReminderSchedule:
         before_due=_read_days(r, "before_due", default.before_due),
         before_expiry=_read_days(r, "before_expiry", default.before_expiry),
         overdue_every=default.overdue_every if every is None else every,
-        mail_from=r.text("mail_from", default="") or "",
+        mail_from=r.field("mail_from", MAIL_FROM) or "",
     )
 
 
@@ -476,12 +533,12 @@ _ALLOWED = {
 def read_user(r: Reader) -> User | None:
     user = User(
         id=r.ident("id") or "",
-        name=r.text("name", required=True) or "",
+        name=r.field("name", NAME) or "",
         role=r.choice("role", ROLES, default=LEARNER) or LEARNER,
-        email=r.text("email"),
+        email=r.field("email", EMAIL),
         manager=r.ident("manager", required=False),
         active=r.boolean("active", default=True),
-        login=r.text("login"),
+        login=r.field("login", LOGIN),
     )
     if user.manager is not None and user.manager == user.id:
         r.problems.add(f"{r.where}.manager", "a user cannot manage themselves", "name another user or remove it")
@@ -491,7 +548,7 @@ def read_user(r: Reader) -> User | None:
 def read_group(r: Reader, refs: References) -> Group:
     group = Group(
         id=r.ident("id") or "",
-        name=r.text("name", required=True) or "",
+        name=r.field("name", NAME) or "",
         members=r.id_list("members"),
         auto_assign=r.id_list("auto_assign"),
     )
@@ -505,7 +562,7 @@ def read_group(r: Reader, refs: References) -> Group:
 def read_course(r: Reader) -> Course:
     return Course(
         id=r.ident("id") or "",
-        title=r.text("title", required=True) or "",
+        title=r.field("title", NAME) or "",
         minutes=r.integer("minutes", 0),
         retired=r.boolean("retired"),
     )
@@ -536,7 +593,7 @@ def read_certification(r: Reader) -> Certification:
         r.problems.add(f"{r.where}.completion_date", "only external certifications have it", "remove it")
     return Certification(
         id=r.ident("id") or "",
-        title=r.text("title", required=True) or "",
+        title=r.field("title", NAME) or "",
         kind=kind,
         overview=r.text("overview", default="") or "",
         issuer=r.text("issuer", default="") or "",

@@ -15,7 +15,13 @@ from certcli.errors import DataError, StateError, StoreBusy
 from certcli.formats.documents import FileFormat
 from certcli.model import AuditEntry, AuditHead, Document
 from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Loading, Need, Parts, Snapshot, pending_entry, tally
-from certcli.store.document import document_from_data, document_to_data
+from certcli.store.document import (
+    changed_rows,
+    document_from_data,
+    document_to_data,
+    refuse_unreadable,
+    refuse_unreadable_document,
+)
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -222,6 +228,7 @@ class FileStore:
             ) from None
 
     def create(self, doc: Document) -> None:
+        refuse_unreadable_document(doc)
         self.restore(doc, [], {})
 
     @contextlib.contextmanager
@@ -301,6 +308,7 @@ class FileStore:
             head, before = doc.audit_head, document_to_data(doc)
             yield doc
             after = document_to_data(doc)
+            refuse_unreadable(changed_rows(before, after), after["org"] if after["org"] != before["org"] else None)
             if after != before or doc.record_anyway:
                 self._save_with_event(doc, head, before, after, stat.S_IMODE(os.stat(self.path).st_mode))
 

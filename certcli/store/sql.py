@@ -43,6 +43,8 @@ from certcli.store.document import (
     document_from_data,
     enrollment_data,
     group_data,
+    refuse_unreadable,
+    refuse_unreadable_document,
     schedule_data,
     user_data,
 )
@@ -772,6 +774,7 @@ class SqlStore:
     # ------------------------------------------------------------ changing
 
     def create(self, doc: Document) -> None:
+        refuse_unreadable_document(doc)
         self.restore(doc, [], {})
 
     def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
@@ -872,6 +875,9 @@ class SqlStore:
         and their digests to `digests` (a table past LISTED_ROWS_LIMIT as unlisted)."""
         from certcli import audit
 
+        written_rows = {table: [row for key, row in after[table].items() if before[table].get(key) != row]
+                        for table in TABLES}  # fmt: skip
+        refuse_unreadable(written_rows, org_data(doc) if org_data(doc) != org_before else None)
         if org_data(doc) != org_before:
             self._set_meta(conn, "org", dumps(org_data(doc)))
             change.add("org", "written", org_data(doc))

@@ -72,6 +72,7 @@ from certcli import rules
 from certcli.access import ADMIN
 from certcli.dates import parse_date
 from certcli.errors import DataError, UsageError
+from certcli.fields import EMAIL, LOGIN, NAME, text_problem
 from certcli.model import (
     ASSIGNED,
     COURSE_COMPLETED,
@@ -216,6 +217,9 @@ def _groups_of(row: Row) -> list[str]:
     return list(dict.fromkeys(part.strip() for part in row.get("groups").split(";") if part.strip()))
 
 
+USER_TEXT_COLUMNS = {"name": NAME, "email": EMAIL, "login": LOGIN}
+
+
 def _user_record(groups: set[str], row: Row, users: set[str]) -> SpoolRecord:
     """A users row as the spool keeps it, with what is wrong with it on its own (its manager may be
     a user further down the file: checked once the whole file is spooled)."""
@@ -234,6 +238,10 @@ def _user_record(groups: set[str], row: Row, users: set[str]) -> SpoolRecord:
         new_id = user_id
     if not row.get("name"):
         reasons.append("name is empty")
+    for column, rule in USER_TEXT_COLUMNS.items():
+        value = row.get(column)
+        if value and (problem := text_problem(value, rule)) is not None:
+            reasons.append(f"{column} {value!r} {problem}")
     if role and role not in ROLES:
         reasons.append(f"role {role!r} is not one of {', '.join(ROLES)}")
     if manager and manager == user_id:
