@@ -8,7 +8,7 @@ or before `now` into an `EnrollmentView`: status, dates, progress and queue.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from certcli.model import (
@@ -31,6 +31,7 @@ from certcli.model import (
     Record,
     ReminderSchedule,
     Requirements,
+    User,
 )
 
 # The version of these rules. Raise it with any change that alters a standing (a status, a date, a flag)
@@ -381,6 +382,12 @@ class EnrollmentView(Record):
         return self.cycles[-2] if self.renewing else self.cycles[-1]
 
     @property
+    def courses_outstanding(self) -> bool:
+        """Mandatory courses of the current cycle are still to do: an external certification takes
+        no proof until they are done."""
+        return self.courses_done < self.courses_required
+
+    @property
     def awaiting_review(self) -> bool:
         """A proof of the current cycle waits for an admin or the learner's manager."""
         return self.proof is not None and self.proof.review == PENDING
@@ -402,7 +409,7 @@ def next_step(view: EnrollmentView, cert: Certification) -> str | None:
         return NEXT_START if view.renewal_open else None
     if view.awaiting_review:
         return NEXT_REVIEW
-    if cert.kind == "external":
+    if cert.kind == "external" and not view.courses_outstanding:
         return NEXT_UPLOAD
     return NEXT_COURSE if view.queue else None
 
@@ -413,6 +420,36 @@ def enrolled_at(enrollment: Enrollment, now: datetime) -> datetime | None:
         if fact.type == ASSIGNED:
             return fact.at
     return None
+
+
+# ---------------------------------------------------------------- who may be enrolled, who holds a login
+
+
+def enrolment_refusal(learner: User) -> str | None:
+    """Why `learner` cannot be enrolled in anything now, or None: a deactivated user is enrolled in
+    nothing (`assign`, imports, `apply` and group rules alike); their history stays."""
+    return None if learner.active else f"{learner.id} is deactivated"
+
+
+def identity_clash(user: User, others: Iterable[User]) -> str | None:
+    """Why `user` cannot hold its id or login name beside `others`, or None. One name, one person:
+    a user's id and login name each name no other user, by id or login, since the operating
+    system login name `--as` defaults to finds a user by either."""
+    for other in others:
+        if other.id == user.id:
+            continue
+        if user.id == other.login:
+            return f"{user.id!r} is the login name of user {other.id}"
+        if user.login is not None and user.login in (other.id, other.login):
+            return f"login name {user.login!r} already names user {other.id}"
+    return None
+
+
+def dated_completion_at(day: date, enrolled: datetime) -> datetime:
+    """When a completion known only by its `day` is recorded: at the start of that day (UTC), or,
+    on the day of enrolment, at the moment of enrolment, so that a course done that day counts."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return enrolled if start < enrolled and enrolled.date() == day else start
 
 
 def evaluate(

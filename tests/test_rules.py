@@ -932,8 +932,15 @@ RENEWABLE = internal("a", validity_months=12, renewal_window_days=30)
             None,
             id="completed-perpetual",
         ),
-        pytest.param(BADGE_WITH_COURSE, enrollment(BADGE_WITH_COURSE, "2026-01-01"), "2026-01-05", "upload-proof",
-                     id="external-enrolled"),  # fmt: skip
+        pytest.param(BADGE_WITH_COURSE, enrollment(BADGE_WITH_COURSE, "2026-01-01"), "2026-01-05", "course",
+                     id="external-enrolled-its-mandatory-course-first"),  # fmt: skip
+        pytest.param(
+            BADGE_WITH_COURSE,
+            enrollment(BADGE_WITH_COURSE, "2026-01-01", course_completed("a", "2026-01-02")),
+            "2026-01-05",
+            "upload-proof",
+            id="external-its-mandatory-course-done",
+        ),
         pytest.param(
             BADGE,
             enrollment(BADGE, "2026-01-01", proof_submitted("2026-01-02")),
@@ -1001,3 +1008,55 @@ RENEWABLE = internal("a", validity_months=12, renewal_window_days=30)
 )
 def test_next_step(cert: Certification, record: Enrollment, now: str, expected: str | None) -> None:
     assert rules.next_step(view_at(record, cert, now), cert) == expected
+
+
+# ---------------------------------------------------------------- a completion known by its day
+
+
+@pytest.mark.parametrize(
+    ("completed_on", "enrolled", "recorded"),
+    [
+        ("2026-12-07", "2026-12-07T09:30:00", "2026-12-07T09:30:00"),  # the day of enrolment: from enrolment
+        ("2026-12-07", "2026-12-07T00:00:00", "2026-12-07T00:00:00"),  # enrolled at midnight: the same moment
+        ("2026-12-08", "2026-12-07T23:59:59", "2026-12-08T00:00:00"),  # the next day: its start
+        ("2026-12-06", "2026-12-07T09:30:00", "2026-12-06T00:00:00"),  # before enrolment: left as it is
+        ("2024-02-29", "2024-02-29T18:00:00", "2024-02-29T18:00:00"),  # a leap day
+        ("2026-12-31", "2026-12-31T23:59:59", "2026-12-31T23:59:59"),  # a year's last second
+    ],
+)
+def test_a_completion_known_by_its_day_counts_from_the_day_or_the_enrolment(
+    completed_on: str, enrolled: str, recorded: str
+) -> None:
+    assert rules.dated_completion_at(day(completed_on), moment(enrolled)) == moment(recorded)
+
+
+# ---------------------------------------------------------------- who may be enrolled, who holds a login
+
+
+def test_only_an_active_user_may_be_enrolled() -> None:
+    from certcli.model import User
+
+    assert rules.enrolment_refusal(User("ann", "Ann")) is None
+    assert rules.enrolment_refusal(User("ann", "Ann", active=False)) == "ann is deactivated"
+
+
+@pytest.mark.parametrize(
+    ("user", "others", "clash"),
+    [
+        (("asmith", None), [("ana", "asmith")], "'asmith' is the login name of user ana"),
+        (("zed", "ana"), [("ana", None)], "login name 'ana' already names user ana"),
+        (("zed", "asmith"), [("ana", "asmith")], "login name 'asmith' already names user ana"),
+        (("ana", "ana"), [("ana", None)], None),  # one's own id as one's login
+        (("zed", None), [("ana", "asmith")], None),
+        (("zed", "zsmith"), [("ana", "asmith"), ("ben", None)], None),
+    ],
+)
+def test_an_id_or_login_names_one_user(
+    user: tuple[str, str | None], others: list[tuple[str, str | None]], clash: str | None
+) -> None:
+    from certcli.model import User
+
+    def made(pair: tuple[str, str | None]) -> User:
+        return User(pair[0], pair[0].title(), login=pair[1])
+
+    assert rules.identity_clash(made(user), [made(other) for other in others]) == clash

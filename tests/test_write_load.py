@@ -80,7 +80,7 @@ def test_an_apply_file_holding_a_blank_title_is_refused(demo: str, tmp_path: Pat
     definitions = tmp_path / "defs.toml"
     definitions.write_text('[[courses]]\nid = "c9"\ntitle = " "\n', encoding="utf-8")
 
-    result = cli(demo, "apply", str(definitions))
+    result = cli(demo, "apply", "-f", str(definitions))
 
     assert result.exit_code in (2, 6), result.stderr
     assert "c9" not in cli(demo, "course", "list", "--json").stdout

@@ -241,9 +241,13 @@ def _load(path: Path) -> Any:
 
 def _read_definitions(data: Any, source: str, doc: Document, prune: bool) -> Definitions:
     """Validate the whole file against itself and the store; one `DataError` lists every problem."""
-    problems = Problems(source)
+    problems = Problems(source, typed=True)
     top = Reader(problems, data, "", FILE_KEYS)
     users = read_all(problems, top.array("users"), "users", read_user)
+    future_users = {**doc.users, **{found.id: found for _, found in users}}  # as they will be once applied
+    for index, found in users:
+        if (clash := rules.identity_clash(found, future_users.values())) is not None:
+            problems.add(f"users[{index}]", clash, "one name, one person: choose another id or login name")
     courses = read_all(problems, top.array("courses"), "courses", read_course)
     certs = read_all(problems, top.array("certifications"), "certifications", read_certification)
     # Ids named in the file count as known even when their table has a problem,
@@ -267,7 +271,8 @@ def _read_definitions(data: Any, source: str, doc: Document, prune: bool) -> Def
     references = References(known_users, set(), known_certs)
     groups = read_all(problems, top.array("groups"), "groups", lambda r: read_group(r, references))
     enrolled = {(e.certification, e.user) for e in doc.enrollments}
-    checks = _AssignmentChecks(known_users, known_certs, enrolled, why_retired)
+    refusals = {user_id: rules.enrolment_refusal(found) for user_id, found in future_users.items()}
+    checks = _AssignmentChecks(known_users, known_certs, enrolled, why_retired, refusals)
     assignments = _read_assignments(problems, top.array("assignments"), checks)
     reminders = _read_org(problems, top.table["org"]) if "org" in top.table else None
     if problems.items:
@@ -345,6 +350,7 @@ class _AssignmentChecks(NamedTuple):
     certifications: set[str]
     enrolled: set[tuple[str, str]]
     why_retired: Callable[[str], str | None]
+    refusals: dict[str, str | None]  # why each user cannot be enrolled (`rules.enrolment_refusal`)
 
 
 def _read_assignments(problems: Problems, items: list[Any], checks: _AssignmentChecks) -> list[Assignment]:
@@ -379,6 +385,9 @@ def _read_assignments(problems: Problems, items: list[Any], checks: _AssignmentC
                     f"{user_id!r} is assigned to {cert_id!r} twice (also {seen[cert_id, user_id]})",
                     "list each user once per certification",
                 )
+            elif cert_id is not None and (cert_id, user_id) not in checks.enrolled and checks.refusals.get(user_id):
+                problems.add(place, f"{checks.refusals[user_id]}: cannot be enrolled in {cert_id!r}",
+                             "reactivate the user first, or remove them from the assignment")  # fmt: skip
             elif cert_id is not None:
                 seen[cert_id, user_id] = place
                 result.append(Assignment(cert_id, user_id, due))

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from certcli import access
+from certcli import access, rules
 from certcli.access import ADMIN, STAFF
 from certcli.errors import StateError, UsageError
 from certcli.model import AuditEntry, Course, Document, ReminderSchedule, User
@@ -60,16 +60,14 @@ def add_user(
 ) -> Outcome[UserData]:
     """Add a user (admin); a login name must not name another user already (by id or login)."""
     check_id(user_id, "user")
-    need = Need(all_users=True) if login else Need(users=ids(ctx.actor_id, user_id, manager))
-    with ctx.store.update(need) as doc:
+    with ctx.store.update(Need(all_users=True)) as doc:  # every login name, for `rules.identity_clash`
         actor(ctx, doc, ADMIN)
         if manager is not None:
             user(doc, manager)
         if user_id in doc.users:
             raise StateError(f"user {user_id!r} already exists", hint="choose another id")
         added = User(user_id, name, role, email, manager, login=login or None)
-        if login:
-            _login_free(doc, added, login)
+        _identity_free(doc, added)
         doc.users[user_id] = added
         note_change(ctx, doc, "user add", {"role": role, "manager": manager}, user=user_id)
     return Outcome(user_data(added), [f"Added {role} {user_id}."])
@@ -115,9 +113,10 @@ def set_user(
                 _keep_an_admin(doc, found, f"{found.id} cannot stop being an admin")
             changes["role"] = role
         if login is not None and (login or None) != found.login:
-            _login_free(doc, found, login)
             changes["login"] = login or None
         changed = found._replace(**changes)
+        if "login" in changes:
+            _identity_free(doc, changed)
         doc.users[found.id] = changed
         if changes:
             note_change(ctx, doc, "user set", changes, user=found.id)
@@ -140,10 +139,10 @@ def _check_manager(doc: Document, found: User, manager: User) -> None:
         boss = doc.users[boss.manager]
 
 
-def _login_free(doc: Document, found: User, login: str) -> None:
-    taken = [u.id for u in doc.users.values() if u.id != found.id and login in (u.id, u.login)]
-    if login and taken:
-        raise StateError(f"login name {login!r} already names user {taken[0]}", hint="one login name, one user")
+def _identity_free(doc: Document, user: User) -> None:
+    clash = rules.identity_clash(user, doc.users.values())
+    if clash is not None:
+        raise StateError(clash, hint="one name, one person: choose another id or login name")
 
 
 def login_user(store: Store, login: str) -> str | None:

@@ -184,9 +184,10 @@ def _midnight(day: date) -> datetime:
 def _import_users(ctx: Context, parts: Parts, path: Path, progress: Progress | None) -> Tally:
     _admin(ctx, parts)
     with UserSpool() as spool:
-        with parts.part(Need(all_groups=True)) as doc:
+        with parts.part(Need(all_groups=True, all_users=True)) as doc:
             groups = set(doc.groups)
-        _spool_file(parts, path, "users", spool, partial(_user_record, groups))
+            login_holders = [found for found in doc.users.values() if found.login]
+        _spool_file(parts, path, "users", spool, partial(_user_record, groups, login_holders))
         tally = _checked(spool, progress)
         for page in spool.groups(PAGE_ROWS):
             rows = [row for (row,) in page]  # an id is one row: duplicates are problems
@@ -220,7 +221,7 @@ def _groups_of(row: Row) -> list[str]:
 USER_TEXT_COLUMNS = {"name": NAME, "email": EMAIL, "login": LOGIN}
 
 
-def _user_record(groups: set[str], row: Row, users: set[str]) -> SpoolRecord:
+def _user_record(groups: set[str], login_holders: list[User], row: Row, users: set[str]) -> SpoolRecord:
     """A users row as the spool keeps it, with what is wrong with it on its own (its manager may be
     a user further down the file: checked once the whole file is spooled)."""
     reasons: list[str] = []
@@ -234,6 +235,8 @@ def _user_record(groups: set[str], row: Row, users: set[str]) -> SpoolRecord:
         )
     elif user_id in users:
         reasons.append(f"user {user_id!r} already exists")
+    elif (clash := rules.identity_clash(User(user_id, ""), login_holders)) is not None:
+        reasons.append(clash)
     else:
         new_id = user_id
     if not row.get("name"):
@@ -269,6 +272,9 @@ def _import_assignments(ctx: Context, parts: Parts, path: Path, progress: Progre
                 cert, user = doc.certifications[row.values["certification"]], doc.users[row.values["user"]]
                 if (cert.id, user.id) in enrolled:
                     tally.unchanged_one()
+                    continue
+                if (refusal := rules.enrolment_refusal(user)) is not None:
+                    tally.problem(row.line, f"{refusal}: not enrolled in {cert.id}")
                     continue
                 due = parse_date(row.values["due"]) if row.values["due"] else None
                 enroll(ctx, doc, cert, user, by=admin_id, due=due)
@@ -366,7 +372,7 @@ class _LearnerCompletions:
         if enrollment is not None:
             _EnrollmentImport(self.ctx, enrollment, cert, self.tally, enrollment.facts).apply(completions, None)
             return
-        completions = self._enrollable(cert, user_id, completions)
+        completions = self._enrollable(cert, self.doc.users[user_id], completions)
         if not completions:
             return
         first = self.ctx._replace(now=completions[0].at)
@@ -375,13 +381,17 @@ class _LearnerCompletions:
         standing = _Standing(first.now, 1, rules.effective_requirements(cert))
         _EnrollmentImport(self.ctx, enrollment, cert, self.tally, []).apply(completions, standing)
 
-    def _enrollable(self, cert: Certification, user_id: str, completions: list[Completion]) -> list[Completion]:
-        """The completions that can enrol the learner: none in a retired certification, else those of its courses."""
+    def _enrollable(self, cert: Certification, learner: User, completions: list[Completion]) -> list[Completion]:
+        """The completions that can enrol the learner: none in a retired certification or of a learner
+        who cannot be enrolled, else those of its courses."""
+        refusal = rules.enrolment_refusal(learner)
         if cert.retired:
+            refusal = f"certification {cert.id!r} is retired: {learner.id} cannot be enrolled in it"
+        elif refusal is not None:
+            refusal = f"{refusal}: not enrolled in {cert.id}"
+        if refusal is not None:
             for completion in completions:
-                self.tally.problem(
-                    completion.line, f"certification {cert.id!r} is retired: {user_id} cannot be enrolled in it"
-                )
+                self.tally.problem(completion.line, refusal)
             return []
         courses = {ref.id for ref in cert.courses}
         for completion in completions:
@@ -439,7 +449,9 @@ class _EnrollmentImport:
         self.next_earlier = 0  # the first earlier fact not yet reflected in the standing
 
     def apply(self, completions: list[Completion], standing: _Standing | None) -> None:
+        enrolled = min(fact.at for fact in self.enrollment.facts if fact.type == ASSIGNED)
         for completion in completions:
+            completion = completion._replace(at=rules.dated_completion_at(completion.at.date(), enrolled))
             if standing is None or self._stale(standing, completion.at):
                 standing = self._standing(completion)
                 if standing is None:

@@ -188,7 +188,11 @@ def record(ctx: Context, found: Enrollment, fact_type: str, **details: Any) -> N
 
 
 def enroll(ctx: Context, doc: Document, cert: Certification, learner: User, by: str, due: date | None) -> Enrollment:
-    """Enrol `learner` now: assigned, and the first cycle opened on the certification's requirements."""
+    """Enrol `learner` now: assigned, and the first cycle opened on the certification's requirements.
+    Every way in checks `rules.enrolment_refusal` first, to skip or report the learner; this refuses."""
+    refusal = rules.enrolment_refusal(learner)
+    if refusal is not None:
+        raise StateError(f"{refusal}: not enrolled in {cert.id}", hint="ask an admin: certcli user reactivate ID")
     new = Enrollment(user=learner.id, certification=cert.id)
     record(ctx, new, ASSIGNED, by=by, due=due)
     first_due = rules.first_due(cert, ctx.now.date(), due)
@@ -223,7 +227,7 @@ def assign_learners(
     """Enrol each learner not yet enrolled in `cert` (the certification's deadline counted from now)."""
     done = Assignment([], [], [])
     for learner in learners:
-        if not learner.active:
+        if rules.enrolment_refusal(learner) is not None:
             done.inactive.append(learner.id)
         elif doc.enrollment(cert.id, learner.id) is not None:
             done.unchanged.append(learner.id)

@@ -142,7 +142,7 @@ def _take_up(
 
 
 def _upload_hint(cert: Certification, current: rules.EnrollmentView) -> str:
-    if current.courses_done < current.courses_required:
+    if current.courses_outstanding:
         return f"Complete the mandatory courses, then upload your proof: certcli upload-proof {cert.id} FILE"
     return f"Upload your proof of {cert.title}: certcli upload-proof {cert.id} FILE (PDF, PNG or JPEG)"
 
@@ -188,6 +188,6 @@ def complete(ctx: Context, cert_id: str, course_id: str, user_id: str | None = N
     if after.cycles[-1].completed_on is not None and before.cycles[-1].completed_on is None:
         until = f", valid until {after.valid_until}" if after.valid_until else ""
         messages.append(f"{cert.id} is complete{until}.")
-    elif cert.kind == "external" and after.courses_done == after.courses_required and not after.awaiting_review:
+    elif cert.kind == "external" and not after.courses_outstanding and not after.awaiting_review:
         messages.append(f"Mandatory courses done; upload your proof: certcli upload-proof {cert.id} FILE")
     return Outcome(progress(cert, after, learner), messages)

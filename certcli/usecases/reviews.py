@@ -69,7 +69,7 @@ def _may_take_proof(cert: Certification, current: rules.EnrollmentView) -> None:
         recertify = current.status in (rules.EXPIRED, rules.REVOKED_STATUS) or current.renewal_open
         hint = f"run `certcli start {cert.id}` to recertify" if recertify else None
         raise StateError(f"{cert.id} is {current.status}; no proof is needed now", hint=hint)
-    if current.courses_done < current.courses_required:
+    if current.courses_outstanding:
         raise StateError(
             f"{cert.id} needs its mandatory courses first ({current.courses_done} of {current.courses_required} done)",
             hint=f"next: {current.next_course}" if current.next_course else None,
