@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from certcli.dates import midnight
 from certcli.model import (
     ASSIGNED,
     COURSE_COMPLETED,
@@ -741,7 +742,7 @@ def standing_timeline(
         return []
     pieces = [(since.date(), standing(view))]
     for day in sorted(d for d in _turning_days(view, cert) if d > since.date()):
-        later = evaluate(enrollment, cert, datetime.combine(day, datetime.min.time(), since.tzinfo), explain=False)
+        later = evaluate(enrollment, cert, midnight(day), explain=False)
         assert later is not None  # enrolled by `since`, so by any later day
         if standing(later) != pieces[-1][1]:
             pieces.append((day, standing(later)))

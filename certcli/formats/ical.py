@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from certcli import __version__, rules
+from certcli.dates import format_date
 from certcli.model import Certification, Record, User
 
 DUE = "due"
@@ -74,7 +75,7 @@ def event_description(entry: CalendarEntry, today: date) -> str:
         f"Certification: {entry.cert.title} ({entry.cert.id})",
         f"Learner: {entry.learner.name} ({entry.learner.id})",
         f"Cycle: {entry.cycle}",
-        f"Status on {today.isoformat()}: {entry.status}{overdue}",
+        f"Status on {format_date(today)}: {entry.status}{overdue}",
     ]
     if entry.kind == EXPIRES and entry.status == rules.COMPLETED:
         lines.append(f"Renew before this day: certcli start {entry.cert.id}")
@@ -108,7 +109,7 @@ def render_calendar(entries: Sequence[CalendarEntry], now: datetime, host: str, 
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("trigger", timedelta(days=-REMINDER_DAYS))
-        alarm.add("description", f"{summary} on {entry.day.isoformat()}")
+        alarm.add("description", f"{summary} on {format_date(entry.day)}")
         event.add_component(alarm)
         feed.add_component(event)
     return feed.to_ical().decode("utf-8")
