@@ -108,13 +108,8 @@ def text(value: object) -> str:
 
 
 def month_starts(today: date, months: int = MONTHS_AHEAD) -> list[date]:
-    """The first day of this month and of the `months - 1` after it."""
-    starts = []
-    year, month = today.year, today.month
-    for _ in range(months):
-        starts.append(date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return starts
+    """The first day of this month and of the `months - 1` after it, within the calendar."""
+    return rules.month_starts(today, months)
 
 
 def expiries_by_month(
@@ -122,15 +117,14 @@ def expiries_by_month(
 ) -> dict[str, list[int]]:
     """Certification id → how many completions end in each of the coming `months` (this month from
     `today` on): completed rows whose `valid_until` falls in the window. Certifications with none are left out."""
-    starts = month_starts(today, months)
-    keys = [format_date(start)[:7] for start in starts]
+    keys = [format_date(start)[:7] for start in month_starts(today, months)]
     counts: dict[str, list[int]] = {}
     for row in rows:
         until = row["valid_until"]
         if row["status"] != rules.COMPLETED or until is None or until < format_date(today):
             continue
         if until[:7] in keys:
-            counts.setdefault(row["certification"], [0] * months)[keys.index(until[:7])] += 1
+            counts.setdefault(row["certification"], [0] * len(keys))[keys.index(until[:7])] += 1
     return dict(sorted(counts.items()))
 
 
@@ -340,13 +334,14 @@ def _charts(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, An
         return ""
     starts = month_starts(today)
     expiries = expiries_by_month(rows, today)
+    months = f"{len(starts)} months" if len(starts) > 1 else "month"
     if expiries:
         expiring = f'<figure class="chart" id="expiries">{expiry_chart(expiries, starts)}</figure>'
     else:
-        expiring = f'<p class="note" id="expiries">No completion ends in the next {MONTHS_AHEAD} months.</p>'
+        expiring = f'<p class="note" id="expiries">No completion ends in the next {months}.</p>'
     return (
         f'<h2>Status by certification</h2><figure class="chart" id="statuses">{status_chart(summary)}</figure>'
-        f"<h2>Completions ending in the next {MONTHS_AHEAD} months</h2>{expiring}"
+        f"<h2>Completions ending in the next {months}</h2>{expiring}"
     )
 
 
