@@ -102,7 +102,8 @@ def render_calendar(entries: Sequence[CalendarEntry], now: datetime, host: str, 
         event.add("uid", event_uid(entry, host))
         event.add("dtstamp", now)
         event.add("dtstart", entry.day)
-        event.add("dtend", rules.add_days(entry.day, 1))  # held within the calendar on its last day
+        if entry.day < date.max:  # the calendar's last day has no next one: without DTEND, an all-day
+            event.add("dtend", entry.day + timedelta(days=1))  # event is that one day (RFC 5545, 3.6.1)
         event.add("summary", summary)
         event.add("description", event_description(entry, now.date()))
         event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
