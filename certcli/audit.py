@@ -16,7 +16,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from certcli.dates import format_time, parse_time
+from certcli.dates import format_date, format_time, parse_time
 from certcli.model import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -314,7 +314,7 @@ def matches(event: dict[str, Any], user: str | None, cert: str | None, since: da
         return False
     if cert is not None and subject.get("certification") != cert:
         return False
-    return since is None or event["at"][:10] >= since.isoformat()
+    return since is None or event["at"][:10] >= format_date(since)
 
 
 # ---------------------------------------------------------------- checkpoints

@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
+from certcli.dates import midnight
 from certcli.model import (
     ASSIGNED,
     COURSE_COMPLETED,
@@ -69,18 +70,26 @@ def days_in_month(year: int, month: int) -> int:
 
 
 def add_months(start: date, months: int) -> date:
-    """`start` plus `months` calendar months, clamped to the month's last day; past the calendar's end
-    (year 9999), its last day."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
+    """`start` plus `months` calendar months (minus, when negative), clamped to the month's last day;
+    held within the calendar: past its end (9999-12-31) its last day, before its start its first."""
+    year, month_index = divmod(start.year * 12 + start.month - 1 + months, 12)
     if year > date.max.year:
         return date.max
-    return date(year, month, min(start.day, days_in_month(year, month)))
+    if year < date.min.year:
+        return date.min
+    return date(year, month_index + 1, min(start.day, days_in_month(year, month_index + 1)))
 
 
 def add_days(start: date, days: int) -> date:
     """`start` plus `days` (minus, when negative), held within the calendar."""
-    return date.fromordinal(min(max(start.toordinal() + days, 1), date.max.toordinal()))
+    return date.fromordinal(min(max(start.toordinal() + days, date.min.toordinal()), date.max.toordinal()))
+
+
+def month_starts(today: date, months: int) -> list[date]:
+    """The first day of this month and of the `months - 1` after it, as far as the calendar goes
+    (from October 9999 on, fewer: the months to December 9999)."""
+    first = today.replace(day=1)
+    return sorted({add_months(first, n).replace(day=1) for n in range(months)})
 
 
 # ---------------------------------------------------------------- requirements
@@ -291,7 +300,10 @@ def _validity(
     else:
         base, words = done_on, f"completed {done_on}"
     until = add_months(base, months)
-    clamped = " (clamped to the month's end)" if until.day != base.day else ""
+    if (until.year - base.year) * 12 + until.month - base.month < months:
+        clamped = " (held at the calendar's last day)"
+    else:
+        clamped = " (clamped to the month's end)" if until.day != base.day else ""
     return until, f"{words} + {months} months → valid until {until}{clamped}"
 
 
@@ -778,7 +790,7 @@ def standing_timeline(
         return []
     pieces = [(since.date(), standing(view))]
     for day in sorted(d for d in _turning_days(view, cert) if d > since.date()):
-        later = evaluate(enrollment, cert, datetime.combine(day, datetime.min.time(), since.tzinfo), explain=False)
+        later = evaluate(enrollment, cert, midnight(day), explain=False)
         assert later is not None  # enrolled by `since`, so by any later day
         if standing(later) != pieces[-1][1]:
             pieces.append((day, standing(later)))

@@ -87,6 +87,18 @@ def test_a_learners_feed_has_one_all_day_event_per_date(store: Path) -> None:
         assert end == start + timedelta(days=1)
 
 
+def test_a_date_on_the_calendars_last_day_is_a_one_day_event_without_an_end(demo_store: Path) -> None:
+    """DTEND must come after DTSTART, and no day comes after 9999-12-31: that event has none."""
+    for args in (["define", "x", "--title", "X", "--kind", "internal", "--course", "phishing"],
+                 ["assign", "x", "ana", "--due", "9999-12-31"]):  # fmt: skip
+        assert cli(demo_store, *args, actor="root").exit_code == 0
+    calendar = feed(demo_store, actor="ana", now="9999-12-31")
+    last = events(calendar)["due-x-ana-1@acme.example"]
+    assert last.decoded("dtstart") == date(9999, 12, 31) and "dtend" not in last
+    for event in calendar.walk("VEVENT"):
+        assert "dtend" not in event or event.decoded("dtend") > event.decoded("dtstart")
+
+
 def test_summaries_name_the_certification_and_what_the_date_is(store: Path) -> None:
     summaries = {uid: str(event["summary"]) for uid, event in events(feed(store, "--all", actor="root")).items()}
     assert summaries["expires-sec-ben-1@acme.example"] == "Security Awareness expires (Ben Carter)"

@@ -223,6 +223,25 @@ def test_expiries_are_counted_by_month_from_today_for_a_year() -> None:
     }
 
 
+def test_the_expiry_grid_ends_with_the_calendar() -> None:
+    """In 9999 the coming months run out in December: the grid and its counts stop there."""
+    rows = [row("a", "sec", "completed", "9999-12-31"), row("b", "sec", "completed", "9999-03-01")]
+    assert html_report.month_starts(date(9999, 2, 1))[-1] == date(9999, 12, 1)
+    assert html_report.expiries_by_month(rows, date(9999, 2, 1)) == {"sec": [0, 1] + [0] * 8 + [1]}
+    assert html_report.expiries_by_month(rows, date(9999, 12, 31)) == {"sec": [1]}
+
+
+@pytest.mark.parametrize(("now", "months"), [("9999-02-01", "11 months"), ("9999-12-31T23:59:59", "month")])
+def test_a_report_in_the_calendars_last_year_draws_the_months_left(tmp_path: Path, now: str, months: str) -> None:
+    store = tmp_path / "acme.toml"
+    store.write_bytes((Path(__file__).resolve().parent.parent / "fixtures" / "acme.toml").read_bytes())
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["--store", str(store), "--as", "root", "--now", now, "report", "--format",
+                                      "html", "-o", str(page)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert f"Completions ending in the next {months}</h2>" in page.read_text()
+
+
 # ---------------------------------------------------------------- the command line, on every backend
 
 

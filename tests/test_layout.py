@@ -72,3 +72,44 @@ def test_only_the_command_line_imports_typer() -> None:
         or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "typer")
     )
     assert set(importers) == {"certcli.cli"}
+
+
+# Where a date or a time may be turned into text or read from it by hand: certcli.dates, which
+# zero-pads the year, and the one place that hands a value TOML parsed but UTC cannot hold back to
+# the store's validation, so it is named in the error.
+HAND_DATES_ALLOWED = {"certcli.dates", "certcli.formats.documents: isoformat"}
+HAND_DATE_METHODS = {"isoformat", "fromisoformat", "strftime", "strptime"}
+YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%C", "%c", "%x", "%F")
+
+
+def hand_formatted_dates(modules: dict[str, ast.Module]) -> list[str]:
+    """Every `.isoformat()`, `.fromisoformat()`, `.strftime()`, `.strptime()` call and every f-string
+    format spec with a year in it outside certcli.dates: `%Y` does not pad years before 1000."""
+    found = []
+    for module, tree in modules.items():
+        if module in HAND_DATES_ALLOWED:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in HAND_DATE_METHODS and f"{module}: {node.func.attr}" not in HAND_DATES_ALLOWED:
+                    found.append(f"{module}:{node.lineno}: .{node.func.attr}()")
+            elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+                spec = "".join(str(part.value) for part in ast.walk(node.format_spec) if isinstance(part, ast.Constant))
+                if any(directive in spec for directive in YEAR_DIRECTIVES):
+                    found.append(f"{module}:{node.lineno}: format spec {spec!r}")
+    return found
+
+
+def test_every_date_and_time_is_written_and_read_by_certcli_dates() -> None:
+    assert hand_formatted_dates(_modules()) == []
+
+
+def test_the_check_finds_a_date_formatted_by_hand() -> None:
+    planted = {
+        "certcli.a": ast.parse('x = now.strftime("%Y-%m-%d")\ny = f"{now:%Y}"\nz = f"{now:%H:%M}"\n'),
+        "certcli.b": ast.parse("day = date.fromisoformat(text)\n"),
+        "certcli.dates": ast.parse('x = now.strftime("%Y")\n'),
+    }
+    assert hand_formatted_dates(planted) == [
+        "certcli.a:1: .strftime()", "certcli.a:2: format spec '%Y'", "certcli.b:1: .fromisoformat()"
+    ]

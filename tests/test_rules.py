@@ -424,6 +424,122 @@ def test_valid_until_counts_from_completed_on(
     assert view.valid_until == day(expected_valid_until)
 
 
+# ---------------------------------------------------------------- the calendar's edges (0001-01-01 to 9999-12-31)
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        pytest.param("9999-11-30", 1, "9999-12-30", id="last-month-still-fits"),
+        pytest.param("9999-12-31", 1, "9999-12-31", id="past-the-end-is-the-last-day"),
+        pytest.param("9999-06-15", 120, "9999-12-31", id="ten-years-past-the-end"),
+        pytest.param("2026-01-01", 10**6, "9999-12-31", id="a-million-months"),
+        pytest.param("0001-03-31", -2, "0001-01-31", id="back-within-year-1"),
+        pytest.param("0001-01-31", -1, "0001-01-01", id="before-the-start-is-the-first-day"),
+        pytest.param("2026-01-01", -(10**6), "0001-01-01", id="a-million-months-back"),
+    ],
+)
+def test_add_months_is_held_within_the_calendar(start: str, months: int, expected: str) -> None:
+    assert rules.add_months(day(start), months) == day(expected)
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "expected"),
+    [
+        pytest.param("9999-12-30", 1, "9999-12-31", id="last-day-still-fits"),
+        pytest.param("9999-12-31", 1, "9999-12-31", id="past-the-end"),
+        pytest.param("9999-12-31", 10**9, "9999-12-31", id="far-past-the-end"),
+        pytest.param("0001-01-02", -1, "0001-01-01", id="first-day-still-fits"),
+        pytest.param("0001-01-01", -30, "0001-01-01", id="before-the-start"),
+    ],
+)
+def test_add_days_is_held_within_the_calendar(start: str, days: int, expected: str) -> None:
+    assert rules.add_days(day(start), days) == day(expected)
+
+
+@pytest.mark.parametrize(
+    ("today", "count", "first", "last"),
+    [
+        pytest.param("2026-11-28", 12, "2026-11-01", "2027-10-01", id="a-year-ahead"),
+        pytest.param("0001-01-01", 12, "0001-01-01", "0001-12-01", id="the-first-year"),
+        pytest.param("9999-01-31", 12, "9999-01-01", "9999-12-01", id="the-last-year-whole"),
+        pytest.param("9999-02-01", 11, "9999-02-01", "9999-12-01", id="the-last-year-from-february"),
+        pytest.param("9999-12-31", 1, "9999-12-01", "9999-12-01", id="the-last-day"),
+    ],
+)
+def test_month_starts_stop_at_the_calendars_last_month(today: str, count: int, first: str, last: str) -> None:
+    starts = rules.month_starts(day(today), 12)
+    assert (len(starts), starts[0], starts[-1]) == (count, day(first), day(last))
+    assert all(start.day == 1 for start in starts) and starts == sorted(set(starts))
+
+
+@pytest.mark.parametrize(
+    ("cert", "assigned", "facts", "now", "expected"),
+    [
+        pytest.param(
+            internal("a", validity_months=12), "9999-01-01", [course_completed("a", "9999-06-15")], "9999-12-30",
+            {"status": "completed", "valid_until": day("9999-12-31")}, id="validity-past-the-end-ends-on-its-last-day",
+        ),
+        pytest.param(
+            internal("a", validity_months=12), "9999-01-01", [course_completed("a", "9999-06-15")],
+            "9999-12-31T23:59:59", {"status": "expired", "valid_until": day("9999-12-31")},
+            id="and-expires-on-it",
+        ),
+        pytest.param(
+            internal("a", deadline_days=60), "9999-12-01", [], "9999-12-31T23:59:59",
+            {"status": "enrolled", "due": day("9999-12-31"), "overdue": False}, id="deadline-past-the-end",
+        ),
+        pytest.param(
+            internal("a", validity_months=1, renewal_window_days=400), "0001-01-01",
+            [course_completed("a", "0001-01-10")], "0001-01-10",
+            {"status": "completed", "valid_until": day("0001-02-10"), "renewal_open": True},
+            id="renewal-window-before-the-start",
+        ),
+        pytest.param(
+            internal("a", validity_months=1), "0001-01-01", [], "0001-01-01",
+            {"status": "enrolled", "due": None, "enrolled_on": day("0001-01-01")}, id="enrolled-on-the-first-day",
+        ),
+    ],
+)  # fmt: skip
+def test_the_rules_hold_at_the_calendars_edges(
+    cert: Certification, assigned: str, facts: list[Fact], now: str, expected: dict[str, Any]
+) -> None:
+    view = view_at(enrollment(cert, assigned, *facts), cert, now)
+    assert {name: getattr(view, name) for name in expected} == expected
+
+
+def test_a_validity_held_at_the_calendars_last_day_says_so() -> None:
+    cert = internal("a", validity_months=12)
+    view = view_at(enrollment(cert, "9999-01-01", course_completed("a", "9999-06-15")), cert, "9999-07-01")
+    assert any("valid until 9999-12-31 (held at the calendar's last day)" in reason for reason in view.reasons)
+
+
+@pytest.mark.parametrize(
+    ("cert", "facts", "today", "expected"),
+    [
+        pytest.param(
+            internal("a", validity_months=12), [course_completed("a", "9999-11-30T12:00:00")], "9999-12-01",
+            ("expiry", 30, day("9999-12-31")), id="expiry-reminder-before-the-last-day",
+        ),
+        pytest.param(
+            internal("a", deadline_days=60), [], "9999-12-30", ("due", 1, day("9999-12-31")),
+            id="due-reminder-on-the-eve-of-the-last-day",
+        ),
+        pytest.param(
+            internal("a", deadline_days=1), [], "9999-12-31", ("overdue", 29, day("9999-12-01")),
+            id="overdue-on-the-last-day",
+        ),
+    ],
+)  # fmt: skip
+def test_reminders_fall_within_the_calendar(
+    cert: Certification, facts: list[Fact], today: str, expected: tuple[str, int, date]
+) -> None:
+    record = enrollment(cert, "9999-11-30", *facts)
+    view = view_at(record, cert, today)
+    due = rules.reminder_due(view, rules.ReminderSchedule(before_due=(14, 7, 1)), day(today))
+    assert due is not None and (due.kind, due.threshold, due.on) == expected
+
+
 def test_perpetual_certification_has_no_valid_until() -> None:
     record = enrollment(
         TWO_COURSES, "2020-01-01", course_completed("a", "2020-01-02"), course_completed("b", "2020-01-03")

@@ -395,3 +395,25 @@ def test_every_reading_command_answers_the_same_on_every_backend(
     found = cli(store.location, *command, actor=actor)
     assert expected.exit_code in (0, 1), expected.stderr  # check exits 1 with findings
     assert (found.exit_code, found.stdout) == (expected.exit_code, expected.stdout)
+
+
+# ---------------------------------------------------------------- the calendar's whole range
+
+
+@pytest.mark.parametrize("year", [1, 999, 1000, 9999])
+def test_a_change_at_any_year_reads_back_on_every_backend(store: Store, year: int) -> None:
+    """Times a change records are written with four-digit years, so the store reads them back."""
+    when = datetime(year, 6, 15, 8, 30, tzinfo=UTC)
+    now = ["--now", f"{year:04d}-06-15T08:30:00Z"]
+    for command in (["start", "cloud-foundations"], ["complete", "cloud-foundations", "cloud-intro"]):
+        result = CliRunner().invoke(app, ["--store", store.location, "--as", "ana", *now, *command])
+        assert result.exit_code == 0, result.stderr
+    enrollment = open_store(store.location).read().enrollment("cloud-foundations", "ana")
+    assert enrollment is not None and enrollment.facts[-1].at == when
+    history = CliRunner().invoke(app, ["--store", store.location, "--as", "ana", *now, "history", "cloud-foundations"])
+    assert history.exit_code == 0 and f"1        {year:04d}-06-15" in history.stdout, history.stdout
+    for actor, command in [("ana", ["list", "--json"]), ("root", ["report", "--format", "json"]),
+                           ("root", ["audit", "verify"])]:  # fmt: skip
+        for evaluated in (now, ["--now", "2026-11-28"]):
+            result = CliRunner().invoke(app, ["--store", store.location, "--as", actor, *evaluated, *command])
+            assert result.exit_code == 0, (command, evaluated, result.stderr)

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from certcli import rules
+from certcli.dates import format_date, format_time, midnight, parse_time
 from certcli.formats.identifiers import base_url, certification_url
 from certcli.model import Certification, Document, User
 
@@ -41,7 +42,7 @@ def credential_id(org_url: str, user_id: str, cert_id: str, cycle: int) -> str:
 
 def _timestamp(day: date) -> str:
     """Midnight UTC: a completion counts from the start of its day, and validity ends as its last day begins."""
-    return f"{day.isoformat()}T00:00:00Z"
+    return format_time(midnight(day))
 
 
 # ---------------------------------------------------------------- the learner
@@ -142,20 +143,20 @@ def evidence(doc: Document, held: rules.CycleResult) -> list[dict[str, Any]]:
             {
                 "type": ["Evidence"],
                 "name": title,
-                "narrative": f"Completed {title} ({course_id}) on {done_on.isoformat()}.",
+                "narrative": f"Completed {title} ({course_id}) on {format_date(done_on)}.",
                 "genre": "Course completion",
             }
         )
     state = cycle.proof
     if state is not None and state.review == "approved":
-        reviewed = f" on {state.reviewed_at.date().isoformat()}" if state.reviewed_at else ""
+        reviewed = f" on {format_date(state.reviewed_at.date())}" if state.reviewed_at else ""
         items.append(
             {
                 "id": _proof_uri(state.proof.sha256),
                 "type": ["Evidence"],
                 "name": state.proof.filename,
                 "description": f"SHA-256 {state.proof.sha256}, {state.proof.size} bytes",
-                "narrative": f"Proof submitted on {state.submitted_at.date().isoformat()} and approved{reviewed}.",
+                "narrative": f"Proof submitted on {format_date(state.submitted_at.date())} and approved{reviewed}.",
                 "genre": "Approved proof",
             }
         )
@@ -195,9 +196,7 @@ def build_credential(doc: Document, cert: Certification, learner: User, held: ru
 
 
 def _epoch(timestamp: str) -> int:
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp())
+    return int(parse_time(timestamp).timestamp())
 
 
 def jwt_claims(credential: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-from certcli.dates import format_time
+from certcli.dates import format_date, format_time
 
 
 class FileFormat(NamedTuple):
@@ -73,5 +73,5 @@ def stringify_dates(value: Any) -> Any:
         except OverflowError:  # past the calendar's edge in UTC: validation reports it at its place
             return value.isoformat()
     if isinstance(value, date):
-        return value.isoformat()
+        return format_date(value)
     return value

@@ -17,6 +17,7 @@ from html import escape
 from typing import Any
 
 from certcli import rules
+from certcli.dates import format_date, format_time
 from certcli.text import printable
 
 MONTHS_AHEAD = 12
@@ -107,13 +108,8 @@ def text(value: object) -> str:
 
 
 def month_starts(today: date, months: int = MONTHS_AHEAD) -> list[date]:
-    """The first day of this month and of the `months - 1` after it."""
-    starts = []
-    year, month = today.year, today.month
-    for _ in range(months):
-        starts.append(date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return starts
+    """The first day of this month and of the `months - 1` after it, within the calendar."""
+    return rules.month_starts(today, months)
 
 
 def expiries_by_month(
@@ -121,15 +117,14 @@ def expiries_by_month(
 ) -> dict[str, list[int]]:
     """Certification id → how many completions end in each of the coming `months` (this month from
     `today` on): completed rows whose `valid_until` falls in the window. Certifications with none are left out."""
-    starts = month_starts(today, months)
-    keys = [start.strftime("%Y-%m") for start in starts]
+    keys = [format_date(start)[:7] for start in month_starts(today, months)]
     counts: dict[str, list[int]] = {}
     for row in rows:
         until = row["valid_until"]
-        if row["status"] != rules.COMPLETED or until is None or until < today.isoformat():
+        if row["status"] != rules.COMPLETED or until is None or until < format_date(today):
             continue
         if until[:7] in keys:
-            counts.setdefault(row["certification"], [0] * months)[keys.index(until[:7])] += 1
+            counts.setdefault(row["certification"], [0] * len(keys))[keys.index(until[:7])] += 1
     return dict(sorted(counts.items()))
 
 
@@ -202,7 +197,7 @@ def expiry_chart(expiries: Mapping[str, list[int]], starts: Sequence[date]) -> s
     """Completions ending in each coming month, stacked by certification."""
 
     def fill(chart: Any) -> None:
-        chart.x_labels = [start.strftime("%b %Y") for start in starts]
+        chart.x_labels = [f"{start:%b} {format_date(start)[:4]}" for start in starts]
         chart.y_labels = _whole_steps(max((sum(month) for month in zip(*expiries.values(), strict=True)), default=0))
         for cert_id, counts in expiries.items():
             chart.add(printable(cert_id), counts)
@@ -339,13 +334,14 @@ def _charts(summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, An
         return ""
     starts = month_starts(today)
     expiries = expiries_by_month(rows, today)
+    months = f"{len(starts)} months" if len(starts) > 1 else "month"
     if expiries:
         expiring = f'<figure class="chart" id="expiries">{expiry_chart(expiries, starts)}</figure>'
     else:
-        expiring = f'<p class="note" id="expiries">No completion ends in the next {MONTHS_AHEAD} months.</p>'
+        expiring = f'<p class="note" id="expiries">No completion ends in the next {months}.</p>'
     return (
         f'<h2>Status by certification</h2><figure class="chart" id="statuses">{status_chart(summary)}</figure>'
-        f"<h2>Completions ending in the next {MONTHS_AHEAD} months</h2>{expiring}"
+        f"<h2>Completions ending in the next {months}</h2>{expiring}"
     )
 
 
@@ -371,7 +367,7 @@ def render_report_page(
 ) -> str:
     """The page: totals, the summary per certification, the charts, then every learner's row."""
     heading = f"{org}: compliance report" if org else "Compliance report"
-    when = as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+    when = f"{format_date(as_of.date())} {as_of:%H:%M %Z}".strip()
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -386,7 +382,7 @@ def render_report_page(
 <body>
 <header>
 <h1>{text(heading)}</h1>
-<p class="meta">As of <time datetime="{text(as_of.isoformat())}" id="as-of">{text(when)}</time>.
+<p class="meta">As of <time datetime="{text(format_time(as_of))}" id="as-of">{text(when)}</time>.
 Expiring soon: a completion that ends within {expiring_days} days.</p>
 </header>
 <main>

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from certcli import __version__, rules
+from certcli.dates import format_date
 from certcli.model import Certification, Record, User
 
 DUE = "due"
@@ -74,7 +75,7 @@ def event_description(entry: CalendarEntry, today: date) -> str:
         f"Certification: {entry.cert.title} ({entry.cert.id})",
         f"Learner: {entry.learner.name} ({entry.learner.id})",
         f"Cycle: {entry.cycle}",
-        f"Status on {today.isoformat()}: {entry.status}{overdue}",
+        f"Status on {format_date(today)}: {entry.status}{overdue}",
     ]
     if entry.kind == EXPIRES and entry.status == rules.COMPLETED:
         lines.append(f"Renew before this day: certcli start {entry.cert.id}")
@@ -101,14 +102,15 @@ def render_calendar(entries: Sequence[CalendarEntry], now: datetime, host: str, 
         event.add("uid", event_uid(entry, host))
         event.add("dtstamp", now)
         event.add("dtstart", entry.day)
-        event.add("dtend", rules.add_days(entry.day, 1))  # held within the calendar on its last day
+        if entry.day < date.max:  # the calendar's last day has no next one: without DTEND, an all-day
+            event.add("dtend", entry.day + timedelta(days=1))  # event is that one day (RFC 5545, 3.6.1)
         event.add("summary", summary)
         event.add("description", event_description(entry, now.date()))
         event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("trigger", timedelta(days=-REMINDER_DAYS))
-        alarm.add("description", f"{summary} on {entry.day.isoformat()}")
+        alarm.add("description", f"{summary} on {format_date(entry.day)}")
         event.add_component(alarm)
         feed.add_component(event)
     return feed.to_ical().decode("utf-8")

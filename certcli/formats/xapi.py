@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from certcli import rules
-from certcli.dates import format_time
+from certcli.dates import format_time, midnight
 from certcli.formats.identifiers import base_url, certification_url, course_url
 from certcli.model import CYCLE_OPENED, PROOF_REVIEWED, PROOF_SUBMITTED, Certification, Document, Enrollment, User
 
@@ -242,7 +242,7 @@ def statements(
     doc: Document, enrollments: Iterable[Enrollment], now: datetime, since: date | None = None
 ) -> list[dict[str, Any]]:
     """The statements of `enrollments` as of `now` (and from `since` on), by timestamp then id."""
-    start = datetime.combine(since, datetime.min.time(), UTC) if since is not None else None
+    start = midnight(since) if since is not None else None
     chosen = [
         (enrollment, event)
         for enrollment in enrollments

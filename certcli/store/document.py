@@ -57,7 +57,8 @@ def is_identifier(value: object) -> bool:
     """Whether `value` is an id: the whole string matches, so no trailing newline or space slips through."""
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-REMINDER_PATTERN = re.compile(rf"^(?:{'|'.join(REMINDER_KINDS)}):[0-9]{{1,6}}$")  # a reminded fact's KIND:THRESHOLD
+# A reminded fact's KIND:THRESHOLD; days overdue can span the whole calendar (3,652,058 days: 7 digits).
+REMINDER_PATTERN = re.compile(rf"^(?:{'|'.join(REMINDER_KINDS)}):[0-9]{{1,7}}$")
 ORG_URL_PATTERN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")
 
 # Keys each fact type may carry besides `type` and `at`; required ones first in the pair.

@@ -33,7 +33,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from certcli import rules
-from certcli.dates import format_date, format_time
+from certcli.dates import format_date, format_time, parse_date
 from certcli.errors import CertcliError, DataError, StateError, StoreBusy
 from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document, Enrollment
 from certcli.store import Need, pending_entry, tally
@@ -223,7 +223,7 @@ def _optional_date(value: Any, column: str) -> date | None:
     if value is None or value == "":
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)
     except (TypeError, ValueError):
         raise ValueError(f"{column} {value!r}, not a date") from None
 

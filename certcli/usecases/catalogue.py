@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING
 
 from certcli import access, rules
+from certcli.dates import format_date, parse_date
 from certcli.errors import UsageError
 from certcli.model import Certification, Document, User
 from certcli.store import Need
@@ -65,7 +65,7 @@ def _item(cert: Certification, view: rules.EnrollmentView | None, enrolled: dict
         "title": cert.title,
         "kind": cert.kind,
         "type": "recurring" if cert.recurring else "perpetual",
-        "published": cert.published.isoformat() if cert.published else None,
+        "published": format_date(cert.published),
         "self_enroll": cert.self_enroll,
         "retired": cert.retired,
         "courses_required": len(rules.effective_requirements(cert).mandatory_ids),
@@ -78,7 +78,7 @@ def _item(cert: Certification, view: rules.EnrollmentView | None, enrolled: dict
 def _sort_key(key: str, item: CatalogItem) -> tuple[object, ...]:
     """Relevance: the actor's own certifications first (as `list` orders them), then the others,
     newest first; published: newest first; name: by title."""
-    published = date.fromisoformat(item["published"]) if item["published"] else None
+    published = parse_date(item["published"]) if item["published"] else None
     sortable = rules.SortableItem(item["id"], item["title"], published, item["status"] or "", item["overdue"], None)
     if key == "relevance":
         if item["status"] is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certcli import access, rules
+from certcli.dates import format_date
 from certcli.errors import DataError, StateError, UsageError
 from certcli.formats import xapi
 from certcli.formats.badges import build_credential
@@ -188,7 +189,7 @@ def _revoked(ctx: Context, cert: Certification, credential: str) -> str | None:
             continue
         for fact in found.facts:
             if fact.type == REVOKED and fact.cycle == number and fact.at <= ctx.now:
-                return f"it was revoked on {fact.at.date().isoformat()}: {fact.reason or 'no reason given'}"
+                return f"it was revoked on {format_date(fact.at.date())}: {fact.reason or 'no reason given'}"
         return None
     return None
 

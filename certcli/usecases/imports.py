@@ -63,14 +63,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from certcli import rules
 from certcli.access import ADMIN
-from certcli.dates import parse_date
+from certcli.dates import format_date, midnight, parse_date
 from certcli.errors import DataError, UsageError
 from certcli.fields import EMAIL, LOGIN, NAME, text_problem
 from certcli.model import (
@@ -172,10 +172,6 @@ def _day(value: str, column: str, reasons: list[str]) -> date | None:
     except ValueError:
         reasons.append(f"{column} {value!r} is not a date YYYY-MM-DD" if value else f"{column} is empty")
         return None
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- users
@@ -343,9 +339,9 @@ class _CompletionChecks:
         if value not in self.times:
             reasons: list[str] = []
             day = _day(value, "completed_on", reasons)
-            at = _midnight(day) if day is not None else None
+            at = midnight(day) if day is not None else None
             if at is not None and at > self.now:
-                reasons.append(f"completed_on {day} is after the evaluation time ({self.now:%Y-%m-%d})")
+                reasons.append(f"completed_on {day} is after the evaluation time ({format_date(self.now.date())})")
             self.times[value] = (at, reasons[0] if reasons else None)
         return self.times[value]
 

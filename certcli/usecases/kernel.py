@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from certcli import access, rules
+from certcli.dates import format_time
 from certcli.errors import NotFound, PermissionDenied, StateError, UsageError
 from certcli.model import (
     ASSIGNED,
@@ -166,7 +167,7 @@ def view(ctx: Context, found: Enrollment, cert: Certification) -> rules.Enrollme
     result = rules.evaluate(found, cert, ctx.now)
     if result is None:
         raise StateError(
-            f"{found.user} was enrolled in {cert.id} after {ctx.now:%Y-%m-%d %H:%M:%S}",
+            f"{found.user} was enrolled in {cert.id} after {format_time(ctx.now)}",
             hint="ask about a later time with --now",
         )
     return result
