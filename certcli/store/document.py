@@ -285,15 +285,17 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
     org_name = org_url = ""
     reminders = ReminderSchedule()
     org_key = None
+    retired_keys: list[dict[str, Any]] = []
     if "org" in top.table:
-        org = Reader(problems, top.table["org"], "org", {"name", "url", "reminders", "key"})
+        org = Reader(problems, top.table["org"], "org", {"name", "url", "reminders", "key", "retired_keys"})
         org_name = org.text("name", default="") or ""
         org_url = org.text("url", default="") or ""
         if org_url and not ORG_URL_PATTERN.match(org_url):
             problems.add("org.url", f"{org_url!r} is not an https:// address", "write it as https://HOST[/PATH]")
         if "reminders" in org.table:
             reminders = read_schedule(Reader(problems, org.table["reminders"], "org.reminders", SCHEDULE_KEYS))
-        org_key = _read_public_key(org)
+        org_key = _read_public_key(org, "key", org.table.get("key"))
+        retired_keys = _read_retired_keys(org)
 
     audit_head = _read_audit_head(problems, top.table["audit"]) if "audit" in top.table else None
     users = read_all(problems, top.array("users"), "users", read_user)
@@ -342,20 +344,26 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
         groups={g.id: g for _, g in groups},
         reminders=reminders,
         org_key=org_key,
+        org_retired_keys=retired_keys,
     )
 
-def _read_public_key(org: Reader) -> dict[str, Any] | None:
-    """The organisation's public key: a JWK table of text values with `kty` and `kid` (never a private part)."""
-    key = org.table.get("key")
+def _read_public_key(org: Reader, where: str, key: Any) -> dict[str, Any] | None:
+    """A public key of the organisation: a JWK table of text values with `kty` and `kid` (never a private part)."""
     if key is None:
         return None
     if not isinstance(key, dict) or not all(isinstance(value, str) for value in key.values()):
-        org._bad("key", key, "a public JWK (a table of text values)")
+        org._bad(where, key, "a public JWK (a table of text values)")
         return None
     if "kty" not in key or "kid" not in key or "d" in key:
-        org._bad("key", key, "a public JWK with kty and kid and no private part")
+        org._bad(where, key, "a public JWK with kty and kid and no private part")
         return None
     return dict(key)
+
+
+def _read_retired_keys(org: Reader) -> list[dict[str, Any]]:
+    """The keys the organisation signed with before its current one (older stores kept none)."""
+    read = (_read_public_key(org, f"retired_keys[{index}]", key) for index, key in enumerate(org.array("retired_keys")))
+    return [key for key in read if key is not None]
 
 
 SCHEDULE_KEYS = ("before_due", "before_expiry", "overdue_every", "mail_from")
@@ -689,7 +697,10 @@ def document_to_data(doc: Document) -> dict[str, Any]:
     data = {
         "schema": doc.schema,
         "org": _compact(
-            {"name": doc.org_name, "url": doc.org_url, "reminders": schedule_data(doc.reminders), "key": doc.org_key}
+            {
+                "name": doc.org_name, "url": doc.org_url, "reminders": schedule_data(doc.reminders),
+                "key": doc.org_key, "retired_keys": doc.org_retired_keys,
+            }  # fmt: skip
         )
         or {"name": ""},
         "users": [user_data(u) for u in doc.users.values()],
