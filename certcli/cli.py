@@ -1197,6 +1197,13 @@ KeyOpt = Annotated[
 ]
 
 
+TrustedKeysOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--key", help="Verify with this public key (a JWK file, a saved `org show --json`, or a key file), "
+                 "not the store's own keys; repeat it for each key.", metavar="FILE"),
+]
+
+
 @audit_app.command("verify")
 def audit_verify(
     ctx: typer.Context,
@@ -1205,11 +1212,7 @@ def audit_verify(
         typer.Option("--checkpoint", help="A checkpoint file kept elsewhere; the trail must still hold it.",
                      metavar="FILE"),
     ] = None,
-    key: Annotated[
-        Path | None,
-        typer.Option("--key", help="Check checkpoints with this key file or public JWK file, not the store's own key.",
-                     metavar="FILE"),
-    ] = None,
+    key: TrustedKeysOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the audit chain, the store and every signed checkpoint (admin): exit 0, or 6 naming what does not match.
@@ -1218,7 +1221,7 @@ def audit_verify(
     """
     from certcli.usecases.audit_trail import audit_verify
 
-    _emit(audit_verify(_context(ctx), checkpoints or [], key), as_json, _quiet)
+    _emit(audit_verify(_context(ctx), checkpoints or [], key or []), as_json, _quiet)
 
 
 @audit_app.command("checkpoint")
@@ -1558,10 +1561,11 @@ def badge_command(
         typer.Option("--sign", help="Sign it with this key file (compact JWS); CERTCLI_SIGNING_KEY also signs.",
                      metavar="KEYFILE"),
     ] = None,
+    key: TrustedKeysOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """An Open Badges 3.0 credential for a completed certification: JSON, or signed with --sign.
-    `badge verify FILE` checks a signed one: exit 0 valid, 6 with the reason.
+    `badge verify FILE [--key FILE]...` checks a signed one: exit 0 valid, 6 with the reason.
 
     Example: certcli badge security-awareness --sign acme-signing.pem -o security-awareness.jws
     """
@@ -1570,8 +1574,10 @@ def badge_command(
             raise UsageError("badge verify needs the signed badge file", hint="certcli badge verify FILE")
         from certcli.usecases.exports import verify_badge
 
-        _emit(verify_badge(_context(ctx), badge_file), as_json, _quiet)
+        _emit(verify_badge(_context(ctx), badge_file, key or []), as_json, _quiet)
         return
+    if key:
+        raise UsageError("--key is for `badge verify`", hint="sign a badge with --sign KEYFILE")
     if badge_file is not None:
         raise UsageError(f"unexpected argument {str(badge_file)!r}", hint="certcli badge CERT, or badge verify FILE")
     context = _context(ctx)

@@ -2,7 +2,8 @@
 
 One key pair serves the audit trail's checkpoints and the Open Badges credentials. The private
 key lives only in a PEM file, owner-only, never in the store; the store keeps the public key as a
-JWK. Everything cryptographic is joserfc's (on `cryptography`), imported only by the commands that
+JWK, and the keys it replaced, so that a signature is checked with the key its `kid` names.
+Everything cryptographic is joserfc's (on `cryptography`), imported only by the commands that
 sign or verify. Every failure is a `DataError` (exit 6) or `UsageError` (exit 2) saying why.
 """
 
@@ -11,10 +12,14 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certcli.errors import DataError, StateError, UsageError
+
+if TYPE_CHECKING:
+    from certcli.model import Document
 
 KEY_FILE_MODE = 0o600  # the private key: its owner alone may read it
 KEY_TYPES = ("rsa", "ed25519")
@@ -22,6 +27,24 @@ ALGORITHMS = {"RSA": "RS256", "OKP": "EdDSA"}  # the two Open Badges 3.0 names (
 RSA_BITS = 3072
 KID_PREFIX = "urn:ietf:params:oauth:jwk-thumbprint:sha-256:"  # RFC 9278: a URI naming the key itself
 KEY_ENVIRONMENT = "CERTCLI_SIGNING_KEY"
+
+
+class Trust(NamedTuple):
+    """The public keys a check accepts signatures of, by `kid`, and whether they were given (with
+    `--key`, kept apart from the store) rather than kept in the store (current and retired)."""
+
+    keys: dict[str, dict[str, str]]
+    given: bool
+
+    @property
+    def whose(self) -> str:
+        return "the keys given" if self.given else "the organisation's keys"
+
+
+def trust(given: dict[str, dict[str, str]], doc: Document) -> Trust:
+    """The keys given with `--key` when there are any (they replace the store's, which whoever can
+    write the store can replace too), else every key the organisation kept."""
+    return Trust(given, True) if given else Trust(doc.org_keys(), False)
 
 
 class SigningKey(NamedTuple):
@@ -109,27 +132,51 @@ def load_private(path: Path) -> SigningKey:
     raise DataError(f"{path} holds no RSA or Ed25519 private key", hint="make one with `certcli org keygen -o FILE`")
 
 
-def load_public(path: Path) -> dict[str, str]:
-    """A public JWK to verify with, from a key file (its public half) or a JWK file (as `org show --json` shows it)."""
+def load_trusted(paths: Sequence[Path]) -> dict[str, dict[str, str]]:
+    """The public keys to verify with, by `kid`, from key files given with `--key`: each the public
+    half of a private key file, a public JWK, a JWK Set, or a saved `org show --json` (its key and
+    its retired keys)."""
+    return {key["kid"]: key for path in paths for key in _keys_in(path)}
+
+
+def _keys_in(path: Path) -> list[dict[str, str]]:
     raw = _read(path)
     try:
         data = json.loads(raw)
     except ValueError:
-        return load_private(path).public
-    if isinstance(data, dict) and isinstance(data.get("key"), dict):  # the whole `org show --json`
-        data = data["key"]
-    if not isinstance(data, dict) or "kty" not in data:
+        return [load_private(path).public]
+    found = _jwks(data)
+    if not found or not all(isinstance(jwk, dict) and isinstance(jwk.get("kty"), str) for jwk in found):
         raise DataError(f"{path} holds neither a private key nor a public JWK")
-    return _checked_public(data, str(path))
+    return [_checked_public(jwk, path) for jwk in found]
 
 
-def _checked_public(jwk: dict[str, Any], where: str) -> dict[str, str]:
+def _jwks(data: Any) -> list[Any]:
+    """The JWKs of a JWK Set, of a saved `org show --json` (its key and retired keys), or the one JWK."""
+    if not isinstance(data, dict):
+        return [data]
+    if isinstance(data.get("keys"), list):
+        return list(data["keys"])
+    if isinstance(data.get("key"), dict):
+        retired = data.get("retired_keys") or []
+        return [data["key"], *(retired if isinstance(retired, list) else [retired])]
+    return [data]
+
+
+def _checked_public(jwk: dict[str, Any], path: Path) -> dict[str, str]:
     from joserfc.jwk import import_key
 
+    kind = jwk["kty"]
+    if kind not in ALGORITHMS or (kind == "OKP" and jwk.get("crv") != "Ed25519"):
+        described = f"{kind} ({jwk.get('crv')})" if kind == "OKP" else str(kind)
+        raise UsageError(
+            f"{path} holds a key of type {described}, which certcli does not sign or verify with",
+            hint="pass the organisation's RSA or Ed25519 public key (`certcli org show --json` shows it)",
+        )
     try:
         key = import_key({k: v for k, v in jwk.items() if k not in ("kid", "alg", "use")})
-    except Exception:  # noqa: BLE001
-        raise DataError(f"{where} holds a JWK that is not an RSA or Ed25519 public key") from None
+    except Exception:  # noqa: BLE001 - joserfc raises many kinds for a malformed key
+        raise DataError(f"{path} holds a JWK that is not an RSA or Ed25519 public key") from None
     return public_jwk(key)
 
 
@@ -148,26 +195,43 @@ def _bare(jwk: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in jwk.items() if name in ("kty", "crv", "n", "e", "x")}
 
 
-def verify(token: str, trusted: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The header and JSON payload of the compact JWS `token` when `trusted` (a public JWK) signed it;
-    else `ValueError` saying why (not a JWS, another key, a signature that does not match)."""
-    from joserfc import jws
-    from joserfc.errors import JoseError
-    from joserfc.jwk import import_key
-
+def verify(token: str, trust: Trust) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and JSON payload of the compact JWS `token` when the key it names (`kid`) is one
+    `trust` holds and signed it; else `ValueError` saying why (not a JWS, another key, a signature
+    that does not match). A token naming no key may match any of them."""
+    trusted = trust.keys
     parts = token.strip().split(".")
     if len(parts) != 3:
         raise ValueError("it is not a compact JWS (three parts separated by dots)")
     named = _unverified_part(parts[0]).get("kid")
-    if named not in (None, trusted["kid"]):
-        raise ValueError(f"it names another key ({named}), not the organisation's ({trusted['kid']})")
-    bare: dict[str, str | list[str]] = {**_bare(trusted)}
-    key = import_key(bare)
-    algorithm = ALGORITHMS[trusted["kty"]]
+    if named is not None and named not in trusted:
+        advice = " (pass every key it signed with, or a saved `org show --json` holding them)" if trust.given else ""
+        raise ValueError(f"it names another key ({named}), none of {trust.whose}{advice}")
+    candidates = [trusted[named]] if named is not None else list(trusted.values())
+    if not candidates:
+        raise ValueError(f"there is no key to check it with ({trust.whose}: none)")
+    failure = ValueError("it cannot be checked")
+    for candidate in candidates:
+        try:
+            return _verified(token.strip(), candidate)
+        except ValueError as exc:
+            failure = exc
+    raise failure
+
+
+def _verified(token: str, trusted: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from joserfc import jws
+    from joserfc.errors import JoseError
+    from joserfc.jwk import import_key
+
+    algorithm = ALGORITHMS.get(trusted.get("kty", ""))
+    if algorithm is None:
+        raise ValueError(f"its key {trusted.get('kid')} is of type {trusted.get('kty')}, which certcli cannot check")
     try:
+        key = import_key({**_bare(trusted)})
         with warnings.catch_warnings():  # RFC 9864 deprecates the name EdDSA, which Open Badges 3.0 uses
             warnings.simplefilter("ignore")
-            found = jws.deserialize_compact(token.strip(), key, algorithms=[algorithm])
+            found = jws.deserialize_compact(token, key, algorithms=[algorithm])
     except JoseError as exc:
         raise ValueError(_reason(exc)) from None
     except (ValueError, TypeError, KeyError):

@@ -303,7 +303,8 @@ class Document(Record):
 
     `org_url`: the organisation's web address (https), the base of the identifiers
     its exported statements and credentials use. `reminders`: when `remind` writes to whom.
-    `org_key`: the organisation's public signing key as a JWK (checkpoints and badges), or None.
+    `org_key`: the organisation's public signing key as a JWK (checkpoints and badges), or None;
+    `org_retired_keys`: the public keys it signed with before, kept so that what they signed still verifies.
     `pending_audit` is the change the current command makes, recorded in the
     audit log when the store is saved; it is not part of the document, nor is `record_anyway`.
     """
@@ -311,7 +312,7 @@ class Document(Record):
     _fields = (
         "org_name", "users", "courses", "certifications", "enrollments", "schema", "audit_head", "org_url", "groups",
         "reminders",
-        "org_key",
+        "org_key", "org_retired_keys",
     )  # fmt: skip
     __slots__ = (*_fields, "pending_audit", "record_anyway")
 
@@ -328,10 +329,12 @@ class Document(Record):
         groups: dict[str, Group] | None = None,
         reminders: ReminderSchedule | None = None,
         org_key: dict[str, Any] | None = None,
+        org_retired_keys: list[dict[str, Any]] | None = None,
     ) -> None:
         self.org_name, self.schema, self.audit_head, self.org_url = org_name, schema, audit_head, org_url
         self.reminders = reminders if reminders is not None else ReminderSchedule()
         self.org_key = org_key
+        self.org_retired_keys: list[dict[str, Any]] = org_retired_keys if org_retired_keys is not None else []
         self.groups: dict[str, Group] = groups if groups is not None else {}
         self.users: dict[str, User] = users if users is not None else {}
         self.courses: dict[str, Course] = courses if courses is not None else {}
@@ -339,6 +342,11 @@ class Document(Record):
         self.enrollments: list[Enrollment] = enrollments if enrollments is not None else []
         self.pending_audit: AuditEntry | None = None
         self.record_anyway = False  # the change is its audit event alone (a checkpoint): saved all the same
+
+    def org_keys(self) -> dict[str, dict[str, Any]]:
+        """Every public key the organisation kept, the current one included, by `kid`."""
+        kept = [*self.org_retired_keys, *([self.org_key] if self.org_key else [])]
+        return {key["kid"]: key for key in kept}
 
     def enrollment(self, certification: str, user: str) -> Enrollment | None:
         for item in self.enrollments:

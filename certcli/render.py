@@ -368,15 +368,20 @@ def plan_text(plan: ApplyPlan, colour: bool) -> str:
     return "\n".join(plan["plan"])
 
 
+def _key_name(jwk: dict[str, str]) -> str:
+    return f"{jwk['kid']} ({jwk.get('alg', '-')})"  # a key edited into the store may lack its alg
+
+
 def org_text(org: OrgData, colour: bool) -> str:
     """`org show` for people: one line per setting, `-` where unset."""
-    key = org["key"]["kid"] + f" ({org['key']['alg']})" if org["key"] else "-"
+    key = _key_name(org["key"]) if org["key"] else "-"
     reminders = org["reminders"]
     every = reminders["overdue_every"]
     lines = [
         f"Name: {org['name'] or '-'}",
         f"URL:  {org['url'] or '-'}",
         f"Key:  {key}",
+        *(f"      retired: {_key_name(retired)}" for retired in org["retired_keys"]),
         f"Reminders before a due date:       {_days(reminders['before_due'])}",
         f"Reminders before a validity ends:  {_days(reminders['before_expiry'])}",
         f"Reminders while overdue:           {f'every {every} days' if every else 'none'}",

@@ -144,7 +144,7 @@ def test_a_signing_key_that_is_not_the_organisations_is_refused(demo_store: Path
 def test_a_checkpointed_trail_verifies_and_says_what_is_not_yet_covered(demo: str, tmp_path: Path) -> None:
     key_file, kept = checkpointed(demo, tmp_path)
     result = ok(demo, "audit", "verify", "--checkpoint", str(kept), "--key", str(key_file))
-    assert "1 checkpoint(s) verified with the key given" in result.stderr
+    assert "1 checkpoint(s) verified with the keys given" in result.stderr
     ok(demo, "assign", "workplace-safety", "fatima")
     report = json.loads(ok(demo, "audit", "verify", "--json").stdout)
     assert report["checkpoints"] == 1 and report["uncovered"] == 2 and report["key"] == "store"
@@ -389,12 +389,12 @@ def test_a_revoked_badge_fails_verify(demo_store: Path, tmp_path: Path) -> None:
     assert "it was revoked on 2026-11-29: issued in error" in result.stderr
 
 
-def test_a_badge_signed_by_another_key_fails_verify(demo_store: Path, tmp_path: Path) -> None:
+def test_a_badge_signed_by_a_key_the_organisation_never_had_fails_verify(demo_store: Path, tmp_path: Path) -> None:
     _, badge = _signed(str(demo_store), tmp_path, "leadership-essentials")
-    other = tmp_path / "other"
-    other.mkdir()
-    keyed(str(demo_store), other)  # the organisation moved to a new key
-    result = cli(demo_store, "badge", "verify", str(badge), actor="ana")
+    stranger = keys.load_private(_new_key(tmp_path / "stranger.pem"))
+    forged = tmp_path / "forged.jws"
+    forged.write_text(keys.sign(keys.unverified_claims(badge.read_text().strip()), stranger, "JWT") + "\n")
+    result = cli(demo_store, "badge", "verify", str(forged), actor="ana")
     assert result.exit_code == 6 and "names another key" in result.stderr
 
 
@@ -439,3 +439,103 @@ def test_no_checkpoint_is_signed_over_a_broken_trail(database: str, tmp_path: Pa
     assert result.exit_code == 6 and "users row 'ana' was edited" in result.stderr
     assert not (tmp_path / "cp.jws").exists()
     assert audit.recorded_checkpoints(open_store(database).read_audit()[0]) == []
+
+
+# ---------------------------------------------------------------- keys with a history
+
+
+def _rotated(store: str, folder: Path) -> tuple[Path, Path, Path]:
+    """A store whose key was rotated, with a kept checkpoint under each key and the public key saved
+    before the rotation: (new key file, saved `org show --json` of the old key, folder of checkpoints)."""
+    old_key, _ = checkpointed(store, folder)
+    old_public = folder / "old-public.json"
+    old_public.write_text(ok(store, "org", "show", "--json").stdout)
+    newer = folder / "newer"
+    newer.mkdir()
+    new_key = keyed(store, newer)
+    ok(store, "assign", "workplace-safety", "fatima")
+    ok(store, "audit", "checkpoint", "--key", str(new_key), "-o", str(newer / "checkpoint.jws"))
+    return new_key, old_public, newer
+
+
+def test_after_a_rotation_checkpoints_signed_by_either_key_verify(demo: str, tmp_path: Path) -> None:
+    new_key, old_public, newer = _rotated(demo, tmp_path)
+    both = ["--checkpoint", str(tmp_path / "checkpoint.jws"), "--checkpoint", str(newer / "checkpoint.jws")]
+    report = json.loads(ok(demo, "audit", "verify", *both, "--json").stdout)
+    assert report["checkpoints"] == 2 and report["key"] == "store"
+    org = json.loads(ok(demo, "org", "show", "--json").stdout)
+    old_kid = json.loads(old_public.read_text())["key"]["kid"]
+    assert [key["kid"] for key in org["retired_keys"]] == [old_kid] and org["key"]["kid"] != old_kid
+    assert "retired: " + old_kid in ok(demo, "org", "show").stdout
+    only_new = cli(demo, "audit", "verify", "--key", str(new_key))  # a key given replaces the store's
+    assert only_new.exit_code == 6 and f"names another key ({old_kid}), none of the keys given" in only_new.stderr
+    ok(demo, "audit", "verify", *both, "--key", str(old_public), "--key", str(new_key))
+    saved = tmp_path / "public.json"
+    saved.write_text(ok(demo, "org", "show", "--json").stdout)  # the saved settings hold every key
+    assert "2 checkpoint(s) verified with the keys given" in ok(demo, "audit", "verify", "--key", str(saved)).stderr
+
+
+def test_keygen_says_the_replaced_key_still_verifies(demo_store: Path, tmp_path: Path) -> None:
+    keyed(str(demo_store), tmp_path)
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    told = ok(demo_store, "org", "keygen", "-o", str(newer / "k.pem")).stderr
+    assert "kept as retired and still verifies" in told and "only with --key" not in told
+
+
+def test_a_badge_signed_before_a_rotation_still_verifies(demo: str, tmp_path: Path) -> None:
+    old_key, badge = _signed(demo, tmp_path, "leadership-essentials")
+    old_public = tmp_path / "old-public.json"
+    old_public.write_text(ok(demo, "org", "show", "--json").stdout)
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    new_key = keyed(demo, newer)
+    assert "retired key" in ok(demo, "badge", "verify", str(badge), actor="ana").stderr
+    checked = json.loads(ok(demo, "badge", "verify", str(badge), "--key", str(old_public), "--json").stdout)
+    assert checked["valid"] and checked["kid"] == json.loads(old_public.read_text())["key"]["kid"]
+    other = cli(demo, "badge", "verify", str(badge), "--key", str(new_key), actor="ana")
+    assert other.exit_code == 6 and "none of the keys given" in other.stderr
+    refused = cli(demo, "badge", "leadership-essentials", "--sign", str(old_key), actor="ana")
+    assert refused.exit_code == 6  # a retired key verifies what it signed, and signs nothing more
+
+
+def test_migrate_keeps_every_key_of_the_organisation(demo: str, tmp_path: Path) -> None:
+    _rotated(demo, tmp_path)
+    kept = json.loads(ok(demo, "org", "show", "--json").stdout)
+    for target in (tmp_path / "copy.toml", tmp_path / "copy.db"):
+        ok(demo, "migrate", "--to", str(target))
+        copy = json.loads(ok(target, "org", "show", "--json").stdout)
+        assert (copy["key"], copy["retired_keys"]) == (kept["key"], kept["retired_keys"])
+        assert json.loads(ok(target, "audit", "verify", "--json").stdout)["checkpoints"] == 2
+
+
+def _unsupported_jwk(kind: str) -> dict[str, Any]:
+    from joserfc.jwk import ECKey, OctKey, OKPKey
+
+    made = {"EC": lambda: ECKey.generate_key("P-256"), "oct": lambda: OctKey.generate_key(256),
+            "X25519": lambda: OKPKey.generate_key("X25519")}[kind]()  # fmt: skip
+    return dict(made.as_dict(private=False))
+
+
+@pytest.mark.parametrize("kind", ["EC", "oct", "X25519"])
+def test_a_key_of_a_type_certcli_does_not_use_is_a_usage_error(demo_store: Path, tmp_path: Path, kind: str) -> None:
+    _, badge = _signed(str(demo_store), tmp_path, "leadership-essentials")
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps(_unsupported_jwk(kind)))
+    for command in (["audit", "verify"], ["badge", "verify", str(badge)]):
+        result = cli(demo_store, *command, "--key", str(given))
+        assert result.exit_code == 2, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert errors == [f"error: {given} holds a key of type {kind if kind != 'X25519' else 'OKP (X25519)'}, "
+                          "which certcli does not sign or verify with"]  # fmt: skip
+
+
+def test_a_store_key_of_a_type_certcli_does_not_use_is_named(demo_store: Path, tmp_path: Path) -> None:
+    checkpointed(str(demo_store), tmp_path)
+    org = document_to_data(open_store(demo_store).read())["org"]
+    org["key"] = {**_unsupported_jwk("EC"), "kid": org["key"]["kid"]}  # edited by someone who can write the store
+    org["retired_keys"] = [{**_unsupported_jwk("oct"), "kid": "urn:old"}]
+    _write_trail(str(demo_store), open_store(demo_store).read_audit()[0], {"org": org})
+    assert "retired: urn:old (-)" in ok(demo_store, "org", "show").stdout
+    result = cli(demo_store, "audit", "verify")
+    assert result.exit_code == 6 and "is of type EC, which certcli cannot check" in result.stderr

@@ -296,7 +296,7 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
     schema = top.integer("schema", 1)
     if schema is not None and schema != SCHEMA_VERSION:
         problems.add("schema", f"unsupported schema version {schema}", f"this certcli reads schema {SCHEMA_VERSION}")
-    org_name, org_url, reminders, org_key = _read_org(problems, top.table.get("org", {}))
+    org_name, org_url, reminders, org_key, retired_keys = _read_org(problems, top.table.get("org", {}))
 
     audit_head = _read_audit_head(problems, top.table["audit"]) if "audit" in top.table else None
     users = read_all(problems, top.array("users"), "users", read_user)
@@ -345,11 +345,15 @@ def document_from_data(data: Any, source: str, whole: bool = True) -> Document:
         groups={g.id: g for _, g in groups},
         reminders=reminders,
         org_key=org_key,
+        org_retired_keys=retired_keys,
     )
 
-def _read_org(problems: Problems, table: Any) -> tuple[str, str, ReminderSchedule, dict[str, Any] | None]:
-    """The organisation's name, address, reminder schedule and public key."""
-    org = Reader(problems, table, "org", {"name", "url", "reminders", "key"})
+OrgSettings = tuple[str, str, ReminderSchedule, dict[str, Any] | None, list[dict[str, Any]]]
+
+
+def _read_org(problems: Problems, table: Any) -> OrgSettings:
+    """The organisation's name, address, reminder schedule, public key and retired keys."""
+    org = Reader(problems, table, "org", {"name", "url", "reminders", "key", "retired_keys"})
     org_name = org.field("name", ORG_NAME) or ""
     org_url = org.text("url", default="") or ""
     if org_url and not ORG_URL_PATTERN.match(org_url):
@@ -357,7 +361,7 @@ def _read_org(problems: Problems, table: Any) -> tuple[str, str, ReminderSchedul
     reminders = ReminderSchedule()
     if "reminders" in org.table:
         reminders = read_schedule(Reader(problems, org.table["reminders"], "org.reminders", SCHEDULE_KEYS))
-    return org_name, org_url, reminders, _read_public_key(org)
+    return org_name, org_url, reminders, _read_public_key(org, "key", org.table.get("key")), _read_retired_keys(org)
 
 
 def refuse_unreadable(changed: dict[str, list[dict[str, Any]]], org: dict[str, Any] | None) -> None:
@@ -402,18 +406,23 @@ def _row_key(row: dict[str, Any]) -> Any:
     return row.get("id") or (row.get("user"), row.get("certification"))
 
 
-def _read_public_key(org: Reader) -> dict[str, Any] | None:
-    """The organisation's public key: a JWK table of text values with `kty` and `kid` (never a private part)."""
-    key = org.table.get("key")
+def _read_public_key(org: Reader, where: str, key: Any) -> dict[str, Any] | None:
+    """A public key of the organisation: a JWK table of text values with `kty` and `kid` (never a private part)."""
     if key is None:
         return None
     if not isinstance(key, dict) or not all(isinstance(value, str) for value in key.values()):
-        org._bad("key", key, "a public JWK (a table of text values)")
+        org._bad(where, key, "a public JWK (a table of text values)")
         return None
     if "kty" not in key or "kid" not in key or "d" in key:
-        org._bad("key", key, "a public JWK with kty and kid and no private part")
+        org._bad(where, key, "a public JWK with kty and kid and no private part")
         return None
     return dict(key)
+
+
+def _read_retired_keys(org: Reader) -> list[dict[str, Any]]:
+    """The keys the organisation signed with before its current one (older stores kept none)."""
+    read = (_read_public_key(org, f"retired_keys[{index}]", key) for index, key in enumerate(org.array("retired_keys")))
+    return [key for key in read if key is not None]
 
 
 SCHEDULE_KEYS = ("before_due", "before_expiry", "overdue_every", "mail_from")
@@ -747,7 +756,10 @@ def document_to_data(doc: Document) -> dict[str, Any]:
     data = {
         "schema": doc.schema,
         "org": _compact(
-            {"name": doc.org_name, "url": doc.org_url, "reminders": schedule_data(doc.reminders), "key": doc.org_key}
+            {
+                "name": doc.org_name, "url": doc.org_url, "reminders": schedule_data(doc.reminders),
+                "key": doc.org_key, "retired_keys": doc.org_retired_keys,
+            }  # fmt: skip
         )
         or {"name": ""},
         "users": [user_data(u) for u in doc.users.values()],

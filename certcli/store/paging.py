@@ -53,7 +53,7 @@ def header_of(doc: Document) -> Document:
     """The schema, the organisation and the audit head of `doc`, without its rows."""
     return Document(
         org_name=doc.org_name, schema=doc.schema, audit_head=doc.audit_head, org_url=doc.org_url,
-        reminders=doc.reminders,
+        reminders=doc.reminders, org_key=doc.org_key, org_retired_keys=list(doc.org_retired_keys),
     )  # fmt: skip
 
 

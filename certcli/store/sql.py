@@ -169,6 +169,8 @@ def org_data(doc: Document) -> dict[str, Any]:
     data: dict[str, Any] = {key: value for key, value in settings if value}
     if doc.org_key:
         data["key"] = dict(doc.org_key)
+    if doc.org_retired_keys:
+        data["retired_keys"] = [dict(key) for key in doc.org_retired_keys]
     return data
 
 

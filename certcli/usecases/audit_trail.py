@@ -15,6 +15,7 @@ from certcli.store import Need, Store
 from certcli.usecases.kernel import Context, Outcome, actor, ids, note_change
 
 if TYPE_CHECKING:
+    from certcli import keys
     from certcli.usecases.shapes import CheckpointMade, Verified
 
 
@@ -71,25 +72,27 @@ def audit_events(
     return Outcome(chosen, warning)
 
 
-def audit_verify(ctx: Context, checkpoints: Sequence[Path] = (), key_file: Path | None = None) -> Outcome[Verified]:
-    """The chain, the store against it, every checkpoint it records (signed by the key in `key_file`, else
-    by the store's own public key) and each kept checkpoint file, which the trail must still hold unchanged."""
+def audit_verify(ctx: Context, checkpoints: Sequence[Path] = (), key_files: Sequence[Path] = ()) -> Outcome[Verified]:
+    """The chain, the store against it, every checkpoint it records and each kept checkpoint file, which
+    the trail must still hold unchanged. Each checkpoint is checked with the key its `kid` names: one of
+    the keys in `key_files` when given (kept where the store's writers cannot reach), else one of the
+    keys the store keeps, current or retired."""
     from certcli import keys
 
-    trusted = keys.load_public(key_file) if key_file is not None else None
+    given = keys.load_trusted(key_files)
     tokens = [(str(path), keys.read_token(path, "a checkpoint")) for path in checkpoints]
     trail = checked_audit_trail(ctx.store, Need(users=ids(ctx.actor_id)))
     actor(ctx, trail.doc, ADMIN)
     if trail.problem is not None:
         raise DataError(f"audit trail broken: {trail.problem}", hint="restore the store and its log from a backup")
     events = trail.events
-    key = trusted or trail.doc.org_key
+    trust = keys.trust(given, trail.doc)
     recorded = audit.recorded_checkpoints(events)
     problems = [f"the checkpoint in event {seq} {problem}" for seq, token in recorded
-                if (problem := _checkpoint_problem(token, key, events))]  # fmt: skip
+                if (problem := _checkpoint_problem(token, trust, events))]  # fmt: skip
     kept = {token for _, token in recorded}
     for name, token in tokens:
-        problem = _checkpoint_problem(token, key, events)
+        problem = _checkpoint_problem(token, trust, events)
         if problem is None and token not in kept:
             problem = "is no longer recorded in the trail: the trail was rewritten"
         if problem is not None:
@@ -99,16 +102,16 @@ def audit_verify(ctx: Context, checkpoints: Sequence[Path] = (), key_file: Path 
             "\n".join(f"audit trail does not match its checkpoints: {problem}" for problem in problems),
             hint="restore the store and its log from a backup taken before the change; keep checkpoints elsewhere",
         )
-    return Outcome(_verified(trail, recorded, key, trusted is not None), _verified_messages(trail, recorded, trusted))
+    return Outcome(_verified(trail, recorded, trust), _verified_messages(trail, recorded, trust.given))
 
 
-def _checkpoint_problem(token: str, key: dict[str, str] | None, events: list[dict[str, Any]]) -> str | None:
+def _checkpoint_problem(token: str, trust: keys.Trust, events: list[dict[str, Any]]) -> str | None:
     from certcli import keys
 
-    if key is None:
+    if not trust.keys:
         return "cannot be checked: the organisation has no public key and no --key was given"
     try:
-        _, claims = keys.verify(token, key)
+        _, claims = keys.verify(token, trust)
     except ValueError as exc:
         return f"is not validly signed: {exc}"
     return audit.checkpoint_problem(events, claims)
@@ -121,7 +124,7 @@ def _covered(recorded: list[tuple[int, str]]) -> int:
     return max((keys.unverified_claims(token).get("seq", 0) for _, token in recorded), default=0)
 
 
-def _verified(trail: Trail, recorded: list[tuple[int, str]], key: dict[str, str] | None, given: bool) -> Verified:
+def _verified(trail: Trail, recorded: list[tuple[int, str]], trust: keys.Trust) -> Verified:
     last = trail.events[-1] if trail.events else None
     return {
         "ok": True,
@@ -129,19 +132,19 @@ def _verified(trail: Trail, recorded: list[tuple[int, str]], key: dict[str, str]
         "head": last["sha256"] if last else None,
         "checkpoints": len(recorded),
         "uncovered": len(trail.events) - _covered(recorded),
-        "key": None if key is None else ("given" if given else "store"),
+        "key": None if not trust.keys else ("given" if trust.given else "store"),
     }
 
 
-def _verified_messages(trail: Trail, recorded: list[tuple[int, str]], trusted: dict[str, str] | None) -> list[str]:
+def _verified_messages(trail: Trail, recorded: list[tuple[int, str]], given: bool) -> list[str]:
     events = trail.events
     last = events[-1] if events else None
     note = f"through event {last['seq']} ({last['at']})" if last else "no events recorded yet"
     matched = "the store matches it" if trail.content_hash else "every row matches the event that wrote it"
     messages = [f"Audit trail intact: {len(events)} events, {note}; {matched}."]
     if recorded:
-        whose = "the key given" if trusted else "the store's own public key (whoever can write the store can " \
-            "replace it: pass --key to check against a key kept elsewhere)"  # fmt: skip
+        whose = "the keys given" if given else "the store's own public keys (whoever can write the store can " \
+            "replace them: pass --key to check against keys kept elsewhere)"  # fmt: skip
         messages.append(f"{len(recorded)} checkpoint(s) verified with {whose}.")
     covered = _covered(recorded)
     if len(events) > covered:

@@ -216,7 +216,10 @@ def _org_data(doc: Document) -> OrgData:
         "overdue_every": schedule.overdue_every,
         "mail_from": schedule.mail_from or None,
     }
-    return {"name": doc.org_name or None, "url": doc.org_url or None, "reminders": reminders, "key": doc.org_key}
+    return {
+        "name": doc.org_name or None, "url": doc.org_url or None, "reminders": reminders, "key": doc.org_key,
+        "retired_keys": list(doc.org_retired_keys),
+    }  # fmt: skip
 
 
 class ScheduleChange(NamedTuple):
@@ -278,7 +281,8 @@ def _schedule(current: ReminderSchedule, change: ScheduleChange) -> ReminderSche
 
 def org_keygen(ctx: Context, key_file: Path, kind: str = "rsa") -> Outcome[KeyMade]:
     """Make the organisation's signing key pair (admin): the private key into `key_file`, owner-only
-    and never into the store; the public key into the organisation's settings, replacing any earlier one."""
+    and never into the store; the public key into the organisation's settings as its current key. An
+    earlier key is kept as retired, so that what it signed still verifies."""
     from certcli import keys
 
     if kind not in keys.KEY_TYPES:
@@ -289,6 +293,8 @@ def org_keygen(ctx: Context, key_file: Path, kind: str = "rsa") -> Outcome[KeyMa
             actor(ctx, doc, ADMIN)
             replaced = doc.org_key["kid"] if doc.org_key else None
             keys.write_private(key_file, pem)
+            if doc.org_key is not None:
+                doc.org_retired_keys = [*doc.org_retired_keys, doc.org_key]
             doc.org_key = public
             note_change(ctx, doc, "org keygen", {"kid": public["kid"], "alg": public["alg"], "replaced": replaced})
     except BaseException:
@@ -298,7 +304,10 @@ def org_keygen(ctx: Context, key_file: Path, kind: str = "rsa") -> Outcome[KeyMa
     data: KeyMade = {"kid": public["kid"], "alg": public["alg"], "key_file": str(key_file), "public": public}
     told = [f"Wrote the private key to {key_file} (owner-only; keep it out of the store and backed up apart)."]
     if replaced:
-        told.append(f"It replaces key {replaced}: badges and checkpoints it signed verify only with --key.")
+        told.append(
+            f"It replaces key {replaced} for signing; that key is kept as retired and still verifies the badges and "
+            "checkpoints it signed. Save `certcli org show --json` again wherever you keep the public keys."
+        )
     return Outcome(data, told)
 
 

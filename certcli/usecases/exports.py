@@ -4,7 +4,7 @@ builds the documents."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from certcli.usecases.kernel import (
 )
 
 if TYPE_CHECKING:
+    from certcli import keys
     from certcli.usecases.shapes import BadgeChecked, Feed
 
 
@@ -118,18 +119,21 @@ def _credential(ctx: Context, cert_id: str, user_id: str | None) -> tuple[Docume
     return doc, build_credential(doc, cert, learner, current.held)
 
 
-def verify_badge(ctx: Context, badge_file: Path) -> Outcome[BadgeChecked]:
-    """Whether the signed badge in `badge_file` is valid (any user): signed with the organisation's
-    key, issued by it, valid on `ctx.now`, and, when the store holds its enrollment, not revoked since."""
+def verify_badge(ctx: Context, badge_file: Path, key_files: Sequence[Path] = ()) -> Outcome[BadgeChecked]:
+    """Whether the signed badge in `badge_file` is valid (any user): signed with the key its `kid` names,
+    one the organisation kept (current or retired) or, with `key_files`, one of those; issued by the
+    organisation, valid on `ctx.now`, and, when the store holds its enrollment, not revoked since."""
     from certcli import keys
 
+    given = keys.load_trusted(key_files)
     token = keys.read_token(badge_file, "a signed badge")
     doc = ctx.store.read(Need(users=ids(ctx.actor_id), all_certifications=True))
     actor(ctx, doc)
-    if doc.org_key is None:
+    trust = keys.trust(given, doc)
+    if not trust.keys:
         raise StateError("the organisation has no public key to check badges with", hint="certcli org keygen -o FILE")
     try:
-        header, claims = keys.verify(token, doc.org_key)
+        header, claims = keys.verify(token, trust)
     except ValueError as exc:
         raise _invalid(badge_file, str(exc)) from None
     problem, cert = _badge_problem(ctx, doc, claims)
@@ -140,7 +144,16 @@ def verify_badge(ctx: Context, badge_file: Path) -> Outcome[BadgeChecked]:
         "validFrom": str(claims["validFrom"]), "validUntil": claims.get("validUntil"),
     }  # fmt: skip
     until = f"until {data['validUntil']}" if data["validUntil"] else "with no end date"
-    return Outcome(data, [f"Valid: {claims.get('name')} ({cert}), signed by the organisation's key, valid {until}."])
+    signer = _signer(doc, trust, data["kid"])
+    return Outcome(data, [f"Valid: {claims.get('name')} ({cert}), signed by {signer}, valid {until}."])
+
+
+def _signer(doc: Document, trust: keys.Trust, kid: str) -> str:
+    if trust.given:
+        return "a key given"
+    if doc.org_key is not None and kid == doc.org_key["kid"]:
+        return "the organisation's key"
+    return f"the organisation's retired key {kid}"
 
 
 def _invalid(badge_file: Path, reason: str) -> DataError:

@@ -29,7 +29,7 @@ Progress = Callable[[int, int], None]
 
 
 def _header(doc: Document) -> tuple[Any, ...]:
-    return doc.schema, doc.org_name, doc.org_url, doc.reminders
+    return doc.schema, doc.org_name, doc.org_url, doc.reminders, doc.org_key, doc.org_retired_keys
 
 
 class _Tick:

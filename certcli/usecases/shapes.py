@@ -139,6 +139,7 @@ class OrgData(TypedDict):
     url: str | None
     reminders: ReminderSettings
     key: dict[str, str] | None  # the public signing key as a JWK
+    retired_keys: list[dict[str, str]]  # the keys it signed with before, which still verify what they signed
 
 
 class ReminderSettings(TypedDict):
