@@ -50,7 +50,6 @@ from certcli.store.document import (
 if TYPE_CHECKING:
     from certcli.rules import Standing
     from certcli.store.health import Finding
-    from certcli.store.sql_paging import SqlLoading, SqlSnapshot
 
 # The tables, as a list of forward migrations: a database at layout N runs steps N+1 onwards.
 # `{blob}` is the binary column type of the dialect.
@@ -770,45 +769,6 @@ class SqlStore:
                 yield enrollment.user, enrollment.certification, rules.standing(view)
 
     # ------------------------------------------------------------ changing
-
-    def create(self, doc: Document) -> None:
-        self.restore(doc, [], {})
-
-    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
-        from certcli.store.paging import pages_of
-
-        with self.loading(doc) as load:
-            load.add_events(events)
-            for sha256, content in proofs.items():
-                load.add_proof(sha256, content)
-            for page in pages_of(doc):
-                load.add_page(page)
-            load.finish(pending_entry(doc))
-
-    @contextlib.contextmanager
-    def loading(self, header: Document) -> Iterator[SqlLoading]:
-        from certcli.store.sql_paging import SqlLoading
-
-        with self._transaction(write=True) as conn:
-            self._lock_creation(conn)
-            contents = self._contents(conn)
-            if contents == STORE:
-                raise self._already_exists()
-            if contents != NOTHING:
-                raise self._not_a_store(contents, StateError)
-            self._prepare_new(conn)
-            self._create_layout(conn, 0)
-            self._set_meta(conn, "schema", str(header.schema))
-            self._set_meta(conn, "rules", str(rules.RULES_VERSION))
-            yield SqlLoading(self, conn, header)
-
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[SqlSnapshot]:
-        from certcli.store.sql_paging import SqlSnapshot
-
-        self.read(Need())  # brings an older layout forward first
-        with self._transaction(write=False) as conn:
-            yield SqlSnapshot(self, conn, self._checked_meta(conn, write=False))
 
     @contextlib.contextmanager
     def update(self, need: Need | None = None) -> Iterator[Document]:
