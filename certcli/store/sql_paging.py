@@ -195,6 +195,7 @@ class SqlLoading:
     def add_events(self, events: list[dict[str, Any]]) -> None:
         if events:
             self.store._insert(self._conn, "audit_events", ("seq", "event"), [[e["seq"], dumps(e)] for e in events])
+            self.store._keep_digests(self._conn, events)
             self._head = AuditHead(events[-1])
 
     def add_proof(self, sha256: str, content: bytes) -> None:
