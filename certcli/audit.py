@@ -184,24 +184,58 @@ def _latest_digests(
     return latest, complete, unlisted
 
 
+def row_problem(
+    table: str, key: str, recorded: tuple[int, str | None] | None, digest: str | None, accounted: bool
+) -> str | None:
+    """What is wrong with row `key` of `table`, whose content now hashes to `digest` (None: it is not
+    there), given the latest event that wrote or removed it (`recorded`: its number and the digest it
+    recorded; None: no event names it) and whether the trail accounts for every row of the table."""
+    if recorded is None:
+        if digest is not None and accounted:
+            return f"{table} row {key!r} was added without an audit event"
+        return None
+    seq, kept = recorded
+    if digest is None and kept is not None:
+        return f"{table} row {key!r} was removed without an audit event (event {seq} wrote it)"
+    if digest is None:
+        return None
+    if kept is None:
+        return f"{table} row {key!r} was added without an audit event (event {seq} removed it)"
+    if kept != digest:
+        return f"{table} row {key!r} was edited without an audit event (event {seq} wrote it)"
+    return None
+
+
 def row_problems(events: list[dict[str, Any]], found: dict[tuple[str, str], str]) -> list[str]:
     """The rows in `found` (table and key: the digest of every row's content now) that differ from what
     the trail recorded: edited, added or removed without an event."""
     latest, complete, unlisted = _latest_digests(events)
     problems = []
     for (table, key), digest in found.items():
-        seq, recorded = latest.get((table, key), (None, None))
-        if seq is None:
-            if complete and table not in unlisted:
-                problems.append(f"{table} row {key!r} was added without an audit event")
-        elif recorded is None:
-            problems.append(f"{table} row {key!r} was added without an audit event (event {seq} removed it)")
-        elif recorded != digest:
-            problems.append(f"{table} row {key!r} was edited without an audit event (event {seq} wrote it)")
-    for (table, key), (seq, recorded) in latest.items():
-        if recorded is not None and (table, key) not in found:
-            problems.append(f"{table} row {key!r} was removed without an audit event (event {seq} wrote it)")
+        problem = row_problem(table, key, latest.get((table, key)), digest, complete and table not in unlisted)
+        if problem is not None:
+            problems.append(problem)
+    for (table, key), recorded in latest.items():
+        if (table, key) not in found and (problem := row_problem(table, key, recorded, None, False)) is not None:
+            problems.append(problem)
     return problems
+
+
+def kept_rows(event: dict[str, Any]) -> list[tuple[int, str, str, str | None]]:
+    """The row digests an event records, as a database keeps them beside its trail: (seq, table, key,
+    digest; None: removed), a table the event leaves unlisted as key UNLISTED, and an event listing the
+    whole store as table WHOLE_STORE (key UNLISTED): what a change reads back for the rows it rewrites."""
+    rows = event.get("rows")
+    if rows is None:
+        return []
+    seq = event["seq"]
+    kept: list[tuple[int, str, str, str | None]] = []
+    for table, digests in rows.items():
+        if table == WHOLE_STORE or UNLISTED in digests:
+            kept.append((seq, table, UNLISTED, None))
+        else:
+            kept += [(seq, table, key, digest) for key, digest in digests.items()]
+    return kept
 
 
 def decode_log(raw: bytes) -> tuple[list[dict[str, Any]], str | None]:

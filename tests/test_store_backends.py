@@ -286,6 +286,7 @@ def test_an_older_sqlite_layout_is_brought_forward(demo: Store, tmp_path: Path) 
         conn.execute("DROP TABLE groups")
         conn.execute("DROP INDEX users_inactive")
         conn.execute("ALTER TABLE users DROP COLUMN active")
+        conn.execute("DROP TABLE audit_rows")
         conn.execute("UPDATE certcli_meta SET value = '1' WHERE key = 'layout'")
     result = cli(str(path), "review", "--json")
     assert result.exit_code == 0, result.stderr
@@ -295,7 +296,7 @@ def test_an_older_sqlite_layout_is_brought_forward(demo: Store, tmp_path: Path) 
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         active = [row[0] for row in conn.execute("SELECT active FROM users")]
     assert {"enrollments_awaiting_review", "enrollments_by_last_fact", "users_inactive"} <= indexes
-    assert "groups" in tables and active and set(active) == {1}
+    assert "groups" in tables and "audit_rows" in tables and active and set(active) == {1}
 
 
 def test_a_newer_layout_is_refused_with_a_hint(demo: Store, tmp_path: Path) -> None:

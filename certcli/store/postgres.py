@@ -11,7 +11,8 @@ from typing import Any
 from certcli.errors import DataError
 from certcli.model import AuditHead
 from certcli.store import redact, scrub
-from certcli.store.sql import NOTHING, OWN_TABLES, ROW_TABLES, STORE, Connection, SqlStore, listed
+from certcli.store.sql import NOTHING, OWN_TABLES, ROW_TABLES, STORE, Connection, listed
+from certcli.store.sql_paging import PagedSqlStore
 
 
 def _lock_key(name: str) -> int:
@@ -21,7 +22,7 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(PagedSqlStore):
     """A PostgreSQL database (or the schema its URL's search_path names), shared by many machines."""
 
     blob = "BYTEA"

@@ -44,7 +44,6 @@ from certcli.store.document import (
     enrollment_data,
     group_data,
     refuse_unreadable,
-    refuse_unreadable_document,
     schedule_data,
     user_data,
 )
@@ -52,7 +51,6 @@ from certcli.store.document import (
 if TYPE_CHECKING:
     from certcli.rules import Standing
     from certcli.store.health import Finding
-    from certcli.store.sql_paging import SqlLoading, SqlSnapshot
 
 # The tables, as a list of forward migrations: a database at layout N runs steps N+1 onwards.
 # `{blob}` is the binary column type of the dialect.
@@ -97,13 +95,19 @@ LAYOUT_STEPS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
         "CREATE INDEX users_inactive ON users (active) WHERE active = 0",
     ),
+    (  # layout 4: the digest each event recorded of each row, for a change to read back for the rows it rewrites
+        "CREATE TABLE audit_rows (seq BIGINT NOT NULL, tbl TEXT NOT NULL, row_key TEXT NOT NULL, digest TEXT,"
+        " PRIMARY KEY (seq, tbl, row_key))",
+        "CREATE INDEX audit_rows_by_row ON audit_rows (tbl, row_key, seq)",
+    ),
 )
+AUDIT_ROWS_LAYOUT = 4
 LAYOUT = len(LAYOUT_STEPS)
 
 TABLES = ("users", "courses", "certifications", "enrollments", "groups")
 ROW_TABLES = (*TABLES, "standings")  # what the document's rows are kept in
 _KEYS = {"enrollments": "user_id, certification_id"}  # a row's key columns, where they are not `id`
-OWN_TABLES = ("certcli_meta", *TABLES, "standings", "audit_events", "proofs")
+OWN_TABLES = ("certcli_meta", *TABLES, "standings", "audit_events", "audit_rows", "proofs")
 
 # What a database holds, as `SqlStore._contents` tells it; anything else is a description in words.
 STORE = "a certcli store"
@@ -469,7 +473,17 @@ class SqlStore:
         for step in LAYOUT_STEPS[start:]:
             for statement in step:
                 self._run(conn, statement.format(blob=self.blob))
+        if 0 < start < AUDIT_ROWS_LAYOUT:  # an older store: the digests its events recorded, kept from now on
+            self._keep_digests(conn, self._audit_events(conn)[0])
         self._set_meta(conn, "layout", str(LAYOUT))
+
+    def _keep_digests(self, conn: Any, events: Iterable[dict[str, Any]]) -> None:
+        """Keep the row digests `events` record in audit_rows, beside the trail."""
+        from certcli import audit
+
+        kept = [list(row) for event in events for row in audit.kept_rows(event)]
+        if kept:
+            self._insert(conn, "audit_rows", ("seq", "tbl", "row_key", "digest"), kept)
 
     def _set_meta(self, conn: Any, key: str, value: str) -> None:
         self._run(
@@ -775,46 +789,6 @@ class SqlStore:
 
     # ------------------------------------------------------------ changing
 
-    def create(self, doc: Document) -> None:
-        refuse_unreadable_document(doc)
-        self.restore(doc, [], {})
-
-    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
-        from certcli.store.paging import pages_of
-
-        with self.loading(doc) as load:
-            load.add_events(events)
-            for sha256, content in proofs.items():
-                load.add_proof(sha256, content)
-            for page in pages_of(doc):
-                load.add_page(page)
-            load.finish(pending_entry(doc))
-
-    @contextlib.contextmanager
-    def loading(self, header: Document) -> Iterator[SqlLoading]:
-        from certcli.store.sql_paging import SqlLoading
-
-        with self._transaction(write=True) as conn:
-            self._lock_creation(conn)
-            contents = self._contents(conn)
-            if contents == STORE:
-                raise self._already_exists()
-            if contents != NOTHING:
-                raise self._not_a_store(contents, StateError)
-            self._prepare_new(conn)
-            self._create_layout(conn, 0)
-            self._set_meta(conn, "schema", str(header.schema))
-            self._set_meta(conn, "rules", str(rules.RULES_VERSION))
-            yield SqlLoading(self, conn, header)
-
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[SqlSnapshot]:
-        from certcli.store.sql_paging import SqlSnapshot
-
-        self.read(Need())  # brings an older layout forward first
-        with self._transaction(write=False) as conn:
-            yield SqlSnapshot(self, conn, self._checked_meta(conn, write=False))
-
     @contextlib.contextmanager
     def update(self, need: Need | None = None) -> Iterator[Document]:
         """A change of one part: the rows `need` names, locked (PostgreSQL), or the whole document with
@@ -920,6 +894,7 @@ class SqlStore:
         self._refuse_broken_trail(conn, head)
         event = audit.make_event(entry, head, change, datetime.now(UTC), digests)
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], dumps(event)))
+        self._keep_digests(conn, [event])
         self._set_meta(conn, "head", dumps(event))
         return event
 
@@ -958,11 +933,28 @@ class SqlStore:
                 found[table, row_key(key)] = audit.row_digest(data)
         org = self._meta(conn).get("org", {})
         found["org", ORG_ROW] = audit.row_digest(org)
-        problems = audit.row_problems(events, found)
+        problems = audit.row_problems(events, found) + self._kept_problems(conn, events)
         if not problems:
             return None
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         return "; ".join(problems[:5]) + more
+
+    def _kept_problems(self, conn: Any, events: list[dict[str, Any]]) -> list[str]:
+        """audit_rows against the row digests the events record: the entries edited, added or removed. (Those
+        of events past the trail's end are left to the chain and the checkpoints, which tell of removed events.)"""
+        from certcli import audit
+
+        expected = {(seq, table, key): digest for event in events for seq, table, key, digest in audit.kept_rows(event)}
+        rows = self._rows(conn, f"{_KEPT} WHERE seq <= ?", [len(events)])
+        kept = {(seq, table, key): digest for seq, table, key, digest in rows}
+        problems = []
+        for place in sorted(expected.keys() | kept.keys(), key=repr):
+            if place in kept and place in expected and kept[place] == expected[place]:
+                continue
+            what = "is missing" if place not in kept else "was added" if place not in expected else "was edited"
+            seq, table, key = place
+            problems.append(f"audit_rows entry of event {seq} for {table} row {key!r} {what}")
+        return problems
 
     def _delete(self, conn: Any, table: str, key: Any) -> None:
         if table == "enrollments":
@@ -1055,6 +1047,7 @@ def _plain(key: Any) -> Any:
     return list(key) if isinstance(key, tuple) else key
 
 
+_KEPT = "SELECT seq, tbl, row_key, digest FROM audit_rows"
 ORG_ROW = "org"  # the organisation's settings, kept as one meta value, are the one "row" of table org
 
 

@@ -1,19 +1,36 @@
 """A database store read and written a page at a time: `migrate` copies a million enrollments
 in the memory of a few thousand. The snapshot is one read transaction (PostgreSQL: repeatable
 read), its rows streamed by the driver; the loading is one write transaction, which PostgreSQL
-fills with COPY."""
+fills with COPY. `PagedSqlStore` is the `SqlStore` that creates, restores and copies this way:
+the dialects build on it, and this module builds on `certcli.store.sql`, never the other way."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from certcli import rules
+from certcli.errors import StateError
 from certcli.model import SCHEMA_VERSION, AuditEntry, AuditHead, Certification, Document
-from certcli.store import PAGE_ROWS
-from certcli.store.paging import TABLE_ORDER, Fingerprint, Page, broken_trail
-
-if TYPE_CHECKING:
-    from certcli.store.sql import SqlStore
+from certcli.store import PAGE_ROWS, Need, pending_entry
+from certcli.store.document import refuse_unreadable_document
+from certcli.store.paging import TABLE_ORDER, Fingerprint, Page, broken_trail, pages_of
+from certcli.store.sql import (
+    NOTHING,
+    ORG_ROW,
+    STANDING_COLUMNS,
+    STORE,
+    TABLES,
+    SqlStore,
+    dumps,
+    event_of,
+    flag,
+    list_digests,
+    org_data,
+    row_key,
+    rows_of,
+)
 
 _ENROLLMENT_COLUMNS = "user_id, certification_id, facts, last_fact_at, awaiting_review"
 _ENROLLMENT_ORDER = "position, user_id, certification_id"
@@ -84,8 +101,6 @@ class SqlSnapshot:
             yield Page(self.store._document({"enrollments": data}, whole=False), {"enrollments": data}, stored)
 
     def flag(self, value: Any, user: str, cert: str) -> int:
-        from certcli.store.sql import flag
-
         try:
             return int(flag(value, "awaiting_review"))
         except ValueError as exc:
@@ -106,8 +121,6 @@ class SqlSnapshot:
         return fingerprint.hexdigest()
 
     def events(self) -> Iterator[list[dict[str, Any]]]:
-        from certcli.store.sql import event_of
-
         count = 0
         for rows in self._stream("SELECT seq, event FROM audit_events ORDER BY seq"):
             page = []
@@ -141,8 +154,6 @@ class SqlLoading:
         self._digests: dict[str, dict[str, str | None]] = {audit.WHOLE_STORE: {}}
 
     def add_page(self, page: Page) -> None:
-        from certcli.store.sql import TABLES, rows_of
-
         self._certifications.update(page.certifications)
         for table, plain in page.data.items():
             for data in plain:
@@ -160,7 +171,6 @@ class SqlLoading:
     def _list_rows(self, page: Page) -> None:
         """Each row's digest for the copy's event, until a table has more than the event lists."""
         from certcli import audit
-        from certcli.store.sql import list_digests, row_key, rows_of
 
         for table, rows in rows_of(page).items():
             if audit.UNLISTED not in self._digests.get(table, {}):  # past the limit, digests are not worked out
@@ -170,8 +180,6 @@ class SqlLoading:
     def _copy_enrollments(self, page: Page) -> None:
         """Enrollments read from a database, their columns and standings written as they were read
         (by the same rules: a store's standings are worked out again when the rules change)."""
-        from certcli.store.sql import STANDING_COLUMNS
-
         position = self.store._last_position(self._conn, "enrollments")
         rows, pieces = [], []
         for number, (enrollment, (facts, last_fact_at, awaiting, standings)) in enumerate(
@@ -186,10 +194,9 @@ class SqlLoading:
             self.store._insert(self._conn, "standings", (*keys, *STANDING_COLUMNS.split(", ")), pieces)
 
     def add_events(self, events: list[dict[str, Any]]) -> None:
-        from certcli.store.sql import dumps
-
         if events:
             self.store._insert(self._conn, "audit_events", ("seq", "event"), [[e["seq"], dumps(e)] for e in events])
+            self.store._keep_digests(self._conn, events)
             self._head = AuditHead(events[-1])
 
     def add_proof(self, sha256: str, content: bytes) -> None:
@@ -197,10 +204,47 @@ class SqlLoading:
 
     def finish(self, entry: AuditEntry) -> None:
         from certcli import audit
-        from certcli.store.sql import ORG_ROW, dumps, org_data
 
         org = org_data(self._header)
         self.store._set_meta(self._conn, "org", dumps(org))
         self._change.add("org", "written", org)
         self._digests["org"] = {ORG_ROW: audit.row_digest(org)}
         self.store._append_event(self._conn, entry, self._head, self._change.hexdigest(), self._digests)
+
+
+class PagedSqlStore(SqlStore):
+    """A `SqlStore` created, restored and copied a page at a time (what SQLite and PostgreSQL are)."""
+
+    def create(self, doc: Document) -> None:
+        refuse_unreadable_document(doc)
+        self.restore(doc, [], {})
+
+    def restore(self, doc: Document, events: list[dict[str, Any]], proofs: dict[str, bytes]) -> None:
+        with self.loading(doc) as load:
+            load.add_events(events)
+            for sha256, content in proofs.items():
+                load.add_proof(sha256, content)
+            for page in pages_of(doc):
+                load.add_page(page)
+            load.finish(pending_entry(doc))
+
+    @contextlib.contextmanager
+    def loading(self, header: Document) -> Iterator[SqlLoading]:
+        with self._transaction(write=True) as conn:
+            self._lock_creation(conn)
+            contents = self._contents(conn)
+            if contents == STORE:
+                raise self._already_exists()
+            if contents != NOTHING:
+                raise self._not_a_store(contents, StateError)
+            self._prepare_new(conn)
+            self._create_layout(conn, 0)
+            self._set_meta(conn, "schema", str(header.schema))
+            self._set_meta(conn, "rules", str(rules.RULES_VERSION))
+            yield SqlLoading(self, conn, header)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[SqlSnapshot]:
+        self.read(Need())  # brings an older layout forward first
+        with self._transaction(write=False) as conn:
+            yield SqlSnapshot(self, conn, self._checked_meta(conn, write=False))

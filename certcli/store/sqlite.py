@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from certcli.errors import DataError, StateError
 from certcli.model import Document
-from certcli.store.sql import NOTHING, STORE, Connection, SqlStore, listed
+from certcli.store.sql import NOTHING, STORE, Connection, listed
+from certcli.store.sql_paging import PagedSqlStore, SqlLoading
 
 if TYPE_CHECKING:
     from certcli.store.health import Finding
-    from certcli.store.sql_paging import SqlLoading
 
 CREATING_SUFFIX = ".creating"  # a new store's file while it is built: `.NAME.RANDOM.creating` beside it
 JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
@@ -88,7 +88,7 @@ def _on_read_only_file_system(path: Path) -> bool:
         return False
 
 
-class SqliteStore(SqlStore):
+class SqliteStore(PagedSqlStore):
     """One SQLite database file; WAL lets readers go on while a change is written."""
 
     blob = "BLOB"
