@@ -128,6 +128,7 @@ def test_users_are_imported_with_defaults_and_managers_from_later_in_the_file(tm
         "skipped": 0,
         "unchanged": 0,
         "problems": [],
+        "problems_left_out": 0,
     }
     assert outcome.messages == ["Imported 3 users; 0 rows skipped, 0 unchanged."]
     users = {user["id"]: user for user in usecases.list_users(ctx(store)).data}
@@ -556,6 +557,7 @@ def test_a_dry_run_reports_and_writes_nothing(tmp_path: Path, store: Store, stor
         "skipped": 1,
         "unchanged": 0,
         "problems": [{"line": 4, "reason": "unknown user 'x'"}],
+        "problems_left_out": 0,
         "enrolled": 1,
     }
     assert outcome.messages[-1] == (
@@ -635,3 +637,25 @@ def test_the_import_benchmark_runs_and_its_second_import_changes_nothing() -> No
     assert (again["rows"], again["imported"], again["unchanged"]) == (24, 0, 24)
     assert first["store_bytes_after"] > first["store_bytes_before"]
     assert again["store_bytes_after"] == again["store_bytes_before"] == first["store_bytes_after"]
+
+
+# ---------------------------------------------------------------- a file of bad rows
+
+
+def test_of_many_refused_rows_the_first_are_shown_and_the_rest_counted(tmp_path: Path, store: Store) -> None:
+    from certcli.usecases.imports import PROBLEMS_SHOWN
+
+    refused = PROBLEMS_SHOWN + 250
+    rows = "".join(f"ghost{number},Ghost\n" for number in range(refused)).replace("ghost0,", "bad id,")
+    path = csv_file(tmp_path, "id,name,manager\n" + rows.replace(",Ghost\n", ",Ghost,nobody\n"))
+
+    outcome = import_csv(ctx(store), "users", path, skip_invalid=True, dry_run=True)
+
+    assert outcome.data["skipped"] == refused
+    assert [line for line, _ in problems(outcome.data)] == list(range(2, PROBLEMS_SHOWN + 2))
+    assert outcome.data["problems_left_out"] == 250
+    assert outcome.messages[PROBLEMS_SHOWN] == f"{path}: and 250 more rows refused"
+    assert problems(outcome.data)[1] == (3, "unknown manager 'nobody' (neither in the store nor in the file)")
+    with pytest.raises(DataError) as refusal:
+        import_csv(ctx(store), "users", path)
+    assert str(refusal.value).splitlines()[-1] == f"{path}: and 250 more rows refused"

@@ -176,6 +176,9 @@ class _SpoolDatabase:
             ) from None
 
 
+_SEPARATOR = "CASE problem WHEN '' THEN '' ELSE '; ' END"  # between the reasons of one record
+
+
 class Spool:
     """An import's records on disk, each with its problem ('' when it has none so far).
 
@@ -218,19 +221,20 @@ class Spool:
         """Add the problems only the whole file shows, once every record is spooled: a row with the
         same key as an earlier line is a duplicate of it (reasons of its own kept)."""
         key = _quoted(self._key)
-        same = " AND ".join(f"o.{column} = r.{column}" for column in key)
+        same = " AND ".join(f"o.{column} = records.{column}" for column in key)
         self._db.run(f"CREATE INDEX records_key ON records ({', '.join(key)}, line)")
-        duplicates = self._db.run(
-            "SELECT line, first FROM"
-            f" (SELECT r.line AS line, (SELECT MIN(o.line) FROM records o WHERE {same}) AS first"
-            f" FROM records r WHERE r.{key[0]} IS NOT NULL) WHERE first < line"
-        )
-        self.add_problems([Problem(line, f"duplicate of line {first}") for line, first in duplicates])
+        first = f"(SELECT MIN(o.line) FROM records o WHERE {same})"
+        self._add_reason(f"'duplicate of line ' || {first}", f"records.{key[0]} IS NOT NULL AND {first} < line")
+
+    def _add_reason(self, reason: str, where: str) -> None:
+        """Add the SQL expression `reason` to the problem of the records `where` holds, in the spool
+        itself: a file of any number of bad rows is not held in memory."""
+        self._db.run(f"UPDATE records SET problem = problem || {_SEPARATOR} || {reason} WHERE {where}")
 
     def add_problems(self, problems: list[Problem]) -> None:
         """Add a reason to each of these records' problem."""
         self._db.run_many(
-            "UPDATE records SET problem = problem || CASE problem WHEN '' THEN '' ELSE '; ' END || ? WHERE line = ?",
+            f"UPDATE records SET problem = problem || {_SEPARATOR} || ? WHERE line = ?",
             [(reason, line) for line, reason in problems],
         )
 
@@ -288,12 +292,10 @@ class UserSpool(Spool):
         so is a manager whose own row is refused, and then theirs in turn."""
         super().check_across_rows()
         self._db.run("CREATE INDEX records_file_manager ON records (file_manager)")
-        unknown = self._db.run(
-            "SELECT line, file_manager FROM records WHERE file_manager IS NOT NULL"
-            " AND file_manager NOT IN (SELECT new_id FROM records WHERE new_id IS NOT NULL)"
+        self._add_reason(
+            "'unknown manager ' || quote(file_manager) || ' (neither in the store nor in the file)'",
+            "file_manager IS NOT NULL AND file_manager NOT IN (SELECT new_id FROM records WHERE new_id IS NOT NULL)",
         )
-        reason = "unknown manager {!r} (neither in the store nor in the file)"
-        self.add_problems([Problem(line, reason.format(manager)) for line, manager in unknown])
         self._db.run("CREATE TEMP TABLE firsts (id TEXT PRIMARY KEY, line INTEGER NOT NULL)")
         self._db.run(
             "INSERT INTO firsts SELECT new_id, MIN(line) FROM records WHERE new_id IS NOT NULL GROUP BY new_id"

@@ -61,6 +61,7 @@ Memory
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date, datetime
@@ -121,13 +122,18 @@ NOUNS = {"users": "user", "assignments": "assignment", "completions": "completio
 # ---------------------------------------------------------------- the tally
 
 
+PROBLEMS_SHOWN = 200  # the rows refused that a report lists; the others are counted
+
+
 class Tally:
-    """What became of each row, reported to `progress` as rows are decided."""
+    """What became of each row, reported to `progress` as rows are decided. Of the rows refused it
+    keeps the first `PROBLEMS_SHOWN` by line and counts the rest: a file of any size of bad rows
+    needs no more memory than a good one."""
 
     def __init__(self, total: int, progress: Progress | None) -> None:
         self.total, self.done = total, 0
-        self.imported = self.unchanged = self.enrolled = 0
-        self.problems: list[Problem] = []
+        self.imported = self.unchanged = self.enrolled = self.skipped = 0
+        self._first_problems: list[tuple[int, str]] = []  # a heap of (-line, reason): the latest line on top
         self.notes: list[str] = []  # what else the rows did: enrollments by the groups users join
         self._progress = progress
         self._step = max(1, total // PROGRESS_STEPS)
@@ -135,8 +141,21 @@ class Tally:
             progress(0, total)
 
     def problem(self, line: int, reason: str) -> None:
-        self.problems.append(Problem(line, reason))
+        self.skipped += 1
+        if len(self._first_problems) < PROBLEMS_SHOWN:
+            heapq.heappush(self._first_problems, (-line, reason))
+        elif line < -self._first_problems[0][0]:
+            heapq.heapreplace(self._first_problems, (-line, reason))
         self._tick()
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The first refused rows by line, at most `PROBLEMS_SHOWN`."""
+        return sorted(Problem(-line, reason) for line, reason in self._first_problems)
+
+    @property
+    def problems_left_out(self) -> int:
+        return self.skipped - len(self._first_problems)
 
     def imported_one(self) -> None:
         self.imported += 1
@@ -596,7 +615,6 @@ def import_csv(
         raise UsageError(f"unknown import kind {kind!r}", hint=f"use one of: {', '.join(IMPORTERS)}")
     with ctx.store.update_in_parts(dry_run) as parts:
         tally = IMPORTERS[kind](ctx, parts, path, progress)
-        tally.problems.sort()
         _refuse_if_any(tally, path, skip_invalid, dry_run)
         if not dry_run:
             with parts.part(Need()) as doc:
@@ -610,19 +628,26 @@ def _details(kind: str, path: Path, tally: Tally) -> dict[str, object]:
         "kind": kind,
         "file": path.name,
         "imported": tally.imported,
-        "skipped": len(tally.problems),
+        "skipped": tally.skipped,
         "unchanged": tally.unchanged,
         "enrolled": tally.enrolled if kind == "completions" else None,
     }
 
 
 def _refuse_if_any(tally: Tally, path: Path, skip_invalid: bool, dry_run: bool) -> None:
-    if tally.problems and not skip_invalid:
+    if tally.skipped and not skip_invalid:
         outcome = "nothing would be imported" if dry_run else "nothing was imported"
         raise DataError(
-            "\n".join(f"{path}:{line}: {reason}" for line, reason in tally.problems),
+            "\n".join(_problem_lines(path, tally)),
             hint=f"{outcome}; correct those rows, or pass --skip-invalid to import the others",
         )
+
+
+def _problem_lines(path: Path, tally: Tally) -> list[str]:
+    lines = [f"{path}:{line}: {reason}" for line, reason in tally.problems]
+    if tally.problems_left_out:
+        lines.append(f"{path}: and {_count(tally.problems_left_out, 'more row')} refused")
+    return lines
 
 
 def _report(kind: str, path: Path, dry_run: bool, tally: Tally) -> ImportReport:
@@ -631,9 +656,10 @@ def _report(kind: str, path: Path, dry_run: bool, tally: Tally) -> ImportReport:
         "file": str(path),
         "dry_run": dry_run,
         "imported": tally.imported,
-        "skipped": len(tally.problems),
+        "skipped": tally.skipped,
         "unchanged": tally.unchanged,
         "problems": [{"line": line, "reason": reason} for line, reason in tally.problems],
+        "problems_left_out": tally.problems_left_out,
     }
     if kind == "completions":
         report["enrolled"] = tally.enrolled
@@ -645,11 +671,11 @@ def _count(number: int, noun: str) -> str:
 
 
 def _messages(kind: str, path: Path, dry_run: bool, tally: Tally) -> list[str]:
-    messages = [f"{path}:{line}: {reason}" for line, reason in tally.problems] + tally.notes
+    messages = _problem_lines(path, tally) + tally.notes
     verb = "Would import" if dry_run else "Imported"
     summary = f"{verb} {_count(tally.imported, NOUNS[kind])}"
     if tally.enrolled:
         summary += f", enrolling {_count(tally.enrolled, 'learner')} first"
-    summary += f"; {_count(len(tally.problems), 'row')} skipped, {tally.unchanged} unchanged."
+    summary += f"; {_count(tally.skipped, 'row')} skipped, {tally.unchanged} unchanged."
     messages.append(summary + (" Dry run: nothing written." if dry_run else ""))
     return messages

@@ -391,7 +391,8 @@ class ImportReport(TypedDict):
     imported: int
     skipped: int
     unchanged: int
-    problems: list[RowProblem]
+    problems: list[RowProblem]  # the first refused rows by line (at most 200)
+    problems_left_out: int  # the refused rows after those
     enrolled: NotRequired[int]  # completions: learners enrolled first
 
 
