@@ -573,7 +573,7 @@ def user_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @user_app.command("set")
 def user_set(
     ctx: typer.Context,
-    user_id: Annotated[str, typer.Argument(help="The user's id.", metavar="ID")],
+    user_id: Annotated[str, typer.Argument(help="The user's id.", metavar="ID", autocompletion=_ids_of("user"))],
     name: Annotated[str | None, typer.Option("--name", help="Full name.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="E-mail address ('' clears it).")] = None,
     manager: Annotated[str | None, typer.Option("--manager", help="Id of the user's manager.", metavar="ID")] = None,
@@ -598,7 +598,7 @@ def user_set(
 @user_app.command("deactivate")
 def user_deactivate(
     ctx: typer.Context,
-    user_id: Annotated[str, typer.Argument(help="The user who leaves.", metavar="ID")],
+    user_id: Annotated[str, typer.Argument(help="The user who leaves.", metavar="ID", autocompletion=_ids_of("user"))],
     reason: Annotated[str, typer.Option("--reason", help="Why; kept in the audit trail.", metavar="TEXT")],
     as_json: JsonOpt = False,
 ) -> None:
@@ -614,7 +614,7 @@ def user_deactivate(
 @user_app.command("reactivate")
 def user_reactivate(
     ctx: typer.Context,
-    user_id: Annotated[str, typer.Argument(help="The user who is back.", metavar="ID")],
+    user_id: Annotated[str, typer.Argument(help="The user who is back.", metavar="ID", autocompletion=_ids_of("user"))],
     as_json: JsonOpt = False,
 ) -> None:
     """Undo a deactivation (admin).
@@ -907,12 +907,19 @@ def define(
 def assign(
     ctx: typer.Context,
     cert_id: CertArg,
-    users: Annotated[list[str] | None, typer.Argument(help="Learners to enrol.", metavar="[USER]...")] = None,
+    users: Annotated[
+        list[str] | None,
+        typer.Argument(help="Learners to enrol.", metavar="[USER]...", autocompletion=_ids_of("user")),
+    ] = None,
     group: Annotated[
-        list[str] | None, typer.Option("--group", help="Every member of this group; repeat.", metavar="GROUP")
+        list[str] | None,
+        typer.Option("--group", help="Every member of this group; repeat.", metavar="GROUP",
+                     autocompletion=_ids_of("group")),
     ] = None,
     team: Annotated[
-        list[str] | None, typer.Option("--team", help="Every direct report of this manager; repeat.", metavar="ID")
+        list[str] | None,
+        typer.Option("--team", help="Every direct report of this manager; repeat.", metavar="ID",
+                     autocompletion=_ids_of("user")),
     ] = None,
     due: Annotated[
         date | None, typer.Option("--due", parser=_parse_date, help="Due date of the first cycle.", metavar="DATE")
