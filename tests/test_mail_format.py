@@ -53,3 +53,18 @@ def test_a_message_has_a_text_part_an_html_alternative_and_encoded_headers() -> 
     assert head.isascii() and b"To: =?utf-8?" in head and b"Subject: Reminder: =?utf-8?" in head  # RFC 2047
     assert message["Date"] == "Sat, 28 Nov 2026 07:00:00 +0000"
     assert message["Message-ID"].endswith("@acme.example>")
+
+
+def test_a_value_an_older_store_holds_on_two_lines_is_one_header_line() -> None:
+    items = [item("due", date(2026, 12, 5), title="Fire\r\nSafety")]
+    envelope = mail.Envelope("Acme\n <certcli@acme.example>", "Ana\nBcc: x@evil.example", "ana@acme.example")
+    text = mail.text_body("Ana", items, TODAY, "Acme", digest=False)
+    html = mail.html_body("Ana", items, TODAY, "Acme", digest=False)
+
+    message = mail.compose(envelope, mail.subject(items, TODAY, False), text, html, datetime(2026, 11, 28, tzinfo=UTC))
+
+    head = message.as_bytes().split(b"\n\n", 1)[0].decode("ascii")
+    assert message["To"] == '"Ana Bcc: x@evil.example" <ana@acme.example>'
+    assert message["From"] == "Acme <certcli@acme.example>"
+    assert "Fire Safety" in message["Subject"]
+    assert not any(line.startswith("Bcc") for line in head.splitlines())

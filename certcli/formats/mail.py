@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from certcli.fields import one_line
 from certcli.rules import DUE_REMINDER, EXPIRY_REMINDER
 
 if TYPE_CHECKING:
@@ -125,15 +126,16 @@ class Envelope(NamedTuple):
 
 def compose(envelope: Envelope, title: str, text: str, html: str, now: datetime) -> EmailMessage:
     """The message: From, To (the name encoded when it is not ASCII), Subject, Date, a Message-ID in the
-    sender's domain, the plain text and the HTML alternative."""
+    sender's domain, the plain text and the HTML alternative. Every header value is on one line
+    (`certcli.fields.one_line`): a name an older store holds on two lines cannot block sending."""
     from email.headerregistry import Address
     from email.message import EmailMessage
     from email.utils import format_datetime, make_msgid
 
     message = EmailMessage()
-    message["From"] = envelope.sender
-    message["To"] = Address(display_name=envelope.name, addr_spec=envelope.address)
-    message["Subject"] = title
+    message["From"] = one_line(envelope.sender)
+    message["To"] = Address(display_name=one_line(envelope.name), addr_spec=envelope.address)
+    message["Subject"] = one_line(title)
     message["Date"] = format_datetime(now)
     domain = envelope.sender.rpartition("@")[2].strip(" >") or "certcli.invalid"
     message["Message-ID"] = make_msgid("certcli", domain=domain)  # the domain given: no look-up of this host's name
