@@ -87,7 +87,7 @@ def add_days(start: date, days: int) -> date:
 
 def month_starts(today: date, months: int) -> list[date]:
     """The first day of this month and of the `months - 1` after it, as far as the calendar goes
-    (from October 9999 on, fewer: the months to December 9999)."""
+    (from February 9999 on, fewer: the months to December 9999)."""
     first = today.replace(day=1)
     return sorted({add_months(first, n).replace(day=1) for n in range(months)})
 

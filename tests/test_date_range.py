@@ -215,10 +215,10 @@ def test_every_command_at_the_calendars_edges(
 def test_changes_and_reports_at_the_calendars_edges_on_every_backend(
     demo: str, tmp_path: Path, mail_server: MailServer, now: str
 ) -> None:
-    """Start, complete, upload, approve and report at the edge, on every backend."""
+    """Start, complete, upload, approve, remind and report at the edge, on every backend."""
     inputs(tmp_path, now[:10])
     planned = steps(tmp_path, now[:10])
-    for step in [*planned["approve"], *planned["report"], planned["check"][-1]]:
+    for step in [*planned["approve"], *planned["remind"], *planned["report"], planned["check"][-1]]:
         assert_outcome(certcli(demo, step.actor, now, step.args, mail_server.url), step)
     assert "Completions ending in the next" in (tmp_path / "report.html").read_text()
     assert_reads_back(demo, "root", now, mail_server.url)
