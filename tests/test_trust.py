@@ -539,3 +539,20 @@ def test_a_store_key_of_a_type_certcli_does_not_use_is_named(demo_store: Path, t
     assert "retired: urn:old (-)" in ok(demo_store, "org", "show").stdout
     result = cli(demo_store, "audit", "verify")
     assert result.exit_code == 6 and "is of type EC, which certcli cannot check" in result.stderr
+
+
+def test_a_key_added_to_the_retired_ones_with_checkpoints_signed_again_is_caught(demo: str, tmp_path: Path) -> None:
+    key_file, kept = checkpointed(demo, tmp_path)
+    forger = keys.load_private(_new_key(tmp_path / "forger.pem"))
+    events = open_store(demo).read_audit()[0]
+    for event in events:
+        if event["action"] == audit.CHECKPOINT_ACTION:
+            claims = keys.unverified_claims(event["details"]["checkpoint"])
+            event["details"]["checkpoint"] = keys.sign(claims, forger, "JWT")
+    org = document_to_data(open_store(demo).read())["org"]
+    _write_trail(demo, _rechained(events), {"org": {**org, "retired_keys": [forger.public]}})
+    result = _verify_with(demo, key_file, kept)
+    assert result.exit_code == 6
+    assert f"names another key ({forger.public['kid']}), none of the keys given" in result.stderr or (
+        "org row 'org' was edited" in result.stderr
+    )
