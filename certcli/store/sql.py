@@ -849,6 +849,7 @@ class SqlStore:
         from certcli import audit
 
         if org_data(doc) != org_before:
+            self._refuse_unrecorded(conn, "org", [ORG_ROW])
             self._set_meta(conn, "org", dumps(org_data(doc)))
             change.add("org", "written", org_data(doc))
             digests["org"] = {ORG_ROW: audit.row_digest(org_data(doc))}
@@ -856,6 +857,7 @@ class SqlStore:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
             written = {key: data for key, data in new.items() if old.get(key) != data}
+            self._refuse_unrecorded(conn, table, [*removed, *written])
             listed: dict[str, str | None] = {}
             for key in removed:
                 self._delete(conn, table, key)
@@ -888,6 +890,7 @@ class SqlStore:
         self._refuse_broken_trail(conn, head)
         event = audit.make_event(entry, head, change, datetime.now(UTC), digests)
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], dumps(event)))
+        self._run(conn, "DELETE FROM audit_rows WHERE seq = 0")  # the marks of the rows this change wrote
         self._keep_digests(conn, [event])
         self._set_meta(conn, "head", dumps(event))
         return event
@@ -932,6 +935,62 @@ class SqlStore:
             return None
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         return "; ".join(problems[:5]) + more
+
+    def _refuse_unrecorded(self, conn: Any, table: str, keys: list[Any]) -> None:
+        """The rows of `table` a change is about to rewrite or remove, as the database holds them now, against
+        the digest the trail keeps of each: a row edited, added or removed since without an audit event is
+        refused, with the whole change, instead of being blessed by the change's event. Rows this change
+        wrote already (an earlier part) are its own. Cost: the rows named, by index."""
+        from certcli import audit
+
+        if not keys:
+            return
+        names = [row_key(key) for key in keys]
+        recorded, pending, accounted = self._kept_digests(conn, table, names)
+        current = self._current_digests(conn, table, keys)
+        for name in names:
+            problem = None if name in pending else audit.row_problem(
+                table, name, recorded.get(name), current.get(name), accounted
+            )
+            if problem is not None:
+                raise DataError(
+                    f"store {self.location}: {problem}, so it no longer matches the audit trail; nothing was written",
+                    hint="run `certcli audit verify`; undo the edit, or restore the store from a backup",
+                )
+        self._many(conn, _PENDING, [[table, name] for name in names])
+
+    def _kept_digests(
+        self, conn: Any, table: str, names: list[str]
+    ) -> tuple[dict[str, tuple[int, str | None]], set[str], bool]:
+        """What audit_rows holds of rows `names` of `table`: the latest event's number and digest of each
+        (since the trail last listed the whole store or left the table unlisted), the rows this change
+        wrote already, and whether the trail accounts for every row of the table."""
+        from certcli import audit
+
+        marks = dict(self._rows(conn, _MARKS, [audit.UNLISTED, audit.WHOLE_STORE, table]))
+        whole, unlisted = marks.get(audit.WHOLE_STORE), marks.get(table)
+        since = max(whole or 0, unlisted or 0)
+        condition, params = self._in("a.row_key", names)
+        rows = self._rows(conn, _LATEST.format(condition=condition), [table, *params])
+        pending = {name for name, seq, _ in rows if seq == 0}
+        recorded = {name: (seq, digest) for name, seq, digest in rows if seq >= since and seq > 0}
+        return recorded, pending, whole is not None and (unlisted is None or unlisted < whole)
+
+    def _current_digests(self, conn: Any, table: str, keys: list[Any]) -> dict[str, str]:
+        """The digest of each of the rows `keys` of `table` as the database holds it now (a row not there: none)."""
+        from certcli import audit
+
+        if table == "org":
+            org = self._parsed(value[0][0], "certcli_meta 'org'") if (value := self._rows(conn, _ORG)) else {}
+            return {ORG_ROW: audit.row_digest(org)}
+        if table == "enrollments":
+            condition, params = self._in("user_id", {user for user, _ in keys})
+            wanted = set(keys)
+            rows = [row for row in self._select(conn, table, condition, params)
+                    if (row["user"], row["certification"]) in wanted]  # fmt: skip
+            return {row_key((row["user"], row["certification"])): audit.row_digest(row) for row in rows}
+        condition, params = self._in("id", keys)
+        return {row["id"]: audit.row_digest(row) for row in self._select(conn, table, condition, params)}
 
     def _kept_problems(self, conn: Any, events: list[dict[str, Any]]) -> list[str]:
         """audit_rows against the row digests the events record: the entries edited, added or removed. (Those
@@ -1042,6 +1101,15 @@ def _plain(key: Any) -> Any:
 
 
 _KEPT = "SELECT seq, tbl, row_key, digest FROM audit_rows"
+# The last event that left a table unlisted, and the last that listed the whole store: earlier digests are void.
+_MARKS = "SELECT tbl, MAX(seq) FROM audit_rows WHERE row_key = ? AND tbl IN (?, ?) AND seq > 0 GROUP BY tbl"
+# Each row's latest digest, and its mark when this change wrote it already (seq 0, until the event is appended).
+_LATEST = (
+    "SELECT a.row_key, a.seq, a.digest FROM audit_rows a WHERE a.tbl = ? AND {condition} AND (a.seq = 0"
+    " OR a.seq = (SELECT MAX(b.seq) FROM audit_rows b WHERE b.tbl = a.tbl AND b.row_key = a.row_key))"
+)
+_PENDING = "INSERT INTO audit_rows (seq, tbl, row_key, digest) VALUES (0, ?, ?, NULL) ON CONFLICT DO NOTHING"
+_ORG = "SELECT value FROM certcli_meta WHERE key = 'org'"
 ORG_ROW = "org"  # the organisation's settings, kept as one meta value, are the one "row" of table org
 
 
