@@ -168,3 +168,57 @@ def test_changes_that_match_the_trail_go_on(database: str) -> None:
     ok(database, "user", "set", "ana", "--name", "Ana Souza")
     ok(database, "audit", "verify")
     assert kept_entries(database) == expected_entries(database)  # no mark of a change left behind
+
+
+# ---------------------------------------------------------------- the columns kept beside a row's data
+
+
+def awaiting_review(location: str) -> tuple[str, str]:
+    with raw_database(location) as db:
+        rows = db.run("SELECT user_id, certification_id FROM enrollments WHERE awaiting_review = 1 ORDER BY user_id")
+    return rows[0][0], rows[0][1]
+
+
+@pytest.mark.parametrize("column", ["active", "manager", "awaiting_review", "last_fact_at"])
+def test_an_edited_column_is_named_refused_by_a_change_of_its_row_and_repaired(database: str, column: str) -> None:
+    user, cert = awaiting_review(database)
+    edits = {
+        "active": ("UPDATE users SET active = 0 WHERE id = 'ana'", "users row 'ana' column active holds 0 where "
+                   "its data gives 1", ("user", "set", "ana", "--name", "Ana S.")),
+        "manager": ("UPDATE users SET manager = NULL WHERE id = 'ana'", "users row 'ana' column manager holds "
+                    "NULL where its data gives 'mia'", ("user", "set", "ana", "--name", "Ana S.")),
+        "awaiting_review": (f"UPDATE enrollments SET awaiting_review = 0 WHERE user_id = '{user}' AND "
+                            f"certification_id = '{cert}'", f"enrollments row '{user}/{cert}' column awaiting_review "
+                            "holds 0 where its data gives 1", ("approve", cert, user)),
+        "last_fact_at": ("UPDATE enrollments SET last_fact_at = '2020-01-01T00:00:00Z' WHERE user_id = 'ana' AND "
+                         "certification_id = 'security-awareness'", "enrollments row 'ana/security-awareness' column "
+                         "last_fact_at holds '2020-01-01T00:00:00Z' where its data gives",
+                         ("complete", "security-awareness", "phishing")),
+    }  # fmt: skip
+    edit, named, change = edits[column]
+    with raw_database(database) as db:
+        db.run(edit)
+    verify = cli(database, "audit", "verify")
+    assert verify.exit_code == 6 and named in verify.stderr
+    found = json.loads(cli(database, "doctor", "--json").stdout)
+    columns = [check for check in found["checks"] if check["check"] == "columns"]
+    assert [check["ok"] for check in columns] == [False] and named in columns[0]["detail"]
+    before = database_dump(database)
+    actor = "ana" if change[0] == "complete" else "root"
+    result = cli(database, *change, actor=actor)
+    assert result.exit_code == 6 and named in result.stderr and "doctor --repair" in result.stderr
+    assert database_dump(database) == before
+    repaired = json.loads(cli(database, "doctor", "--repair", "--json").stdout)
+    checks = {check["check"]: check["ok"] for check in repaired["checks"]}
+    assert checks["repair"] and checks["columns"] and checks["audit"] and checks["standings"], repaired
+    ok(database, "audit", "verify")
+    ok(database, *change, actor=actor)
+
+
+def test_a_deactivated_column_drops_no_learner_once_repaired(database: str) -> None:
+    ours = json.loads(cli(database, "check", "--json").stdout)
+    with raw_database(database) as db:
+        db.run("UPDATE users SET active = 0 WHERE id = 'ana'")
+    assert json.loads(cli(database, "check", "--json").stdout) != ours  # what the column does to a report
+    cli(database, "doctor", "--repair")
+    assert json.loads(cli(database, "check", "--json").stdout) == ours

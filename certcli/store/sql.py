@@ -30,7 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certcli import rules
 from certcli.dates import format_date, format_time
@@ -193,12 +193,60 @@ def _course_ids(cert: dict[str, Any]) -> list[str]:
 STANDING_COLUMNS = "status, overdue, due, completed_on, valid_until, renewal_open, cycle"
 
 
+def _last_and_view(enrollment: Enrollment, cert: Certification) -> tuple[datetime, rules.EnrollmentView | None]:
+    last = max(fact.at for fact in enrollment.facts)
+    return last, rules.evaluate(enrollment, cert, last, explain=False)
+
+
+def _flag_columns(last: datetime, view: rules.EnrollmentView | None) -> list[Any]:
+    """An enrollment row's columns beside its facts (last_fact_at, awaiting_review), from its facts."""
+    awaiting = view is not None and view.proof is not None and view.proof.review == rules.PENDING
+    return [format_time(last), int(awaiting)]
+
+
+def enrollment_columns(enrollment: Enrollment, cert: Certification) -> list[Any]:
+    return _flag_columns(*_last_and_view(enrollment, cert))
+
+
+def user_columns(data: dict[str, Any]) -> list[Any]:
+    """A user row's columns beside its data (manager, active), from its data."""
+    return [data.get("manager"), int(data.get("active", True) is not False)]
+
+
+USER_COLUMNS = ("manager", "active")
+ENROLLMENT_COLUMNS = ("last_fact_at", "awaiting_review")
+
+
+_WITH_COLUMNS = ("users", "enrollments")  # the tables whose rows keep columns beside their data
+
+
+class Differing(NamedTuple):
+    """A row whose columns beside its data are not what its data gives: what differs, and the right values."""
+
+    key: Any
+    problems: list[str]
+    columns: list[Any]
+
+
+def _differing(
+    table: str, key: Any, names: Sequence[str], kept: Sequence[Any], expected: list[Any]
+) -> Differing | None:
+    problems = [
+        f"{table} row {row_key(key)!r} column {name} holds {_shown(value)} where its data gives {_shown(right)}"
+        for name, value, right in zip(names, kept, expected, strict=True)
+        if value != right or type(value) is not type(right)
+    ]
+    return Differing(key, problems, expected) if problems else None
+
+
+def _shown(value: Any) -> str:
+    return "NULL" if value is None else repr(value)
+
+
 def _derived(enrollment: Enrollment, cert: Certification) -> tuple[list[Any], list[list[Any]]]:
     """The columns an enrollment row keeps beside its facts (last_fact_at, awaiting_review),
     and its rows of the standings table."""
-    last = max(fact.at for fact in enrollment.facts)
-    view = rules.evaluate(enrollment, cert, last, explain=False)
-    awaiting = view is not None and view.proof is not None and view.proof.review == rules.PENDING
+    last, view = _last_and_view(enrollment, cert)
     last_text = format_time(last)
     timeline = rules.standing_timeline(enrollment, cert, last, view)
     ends = [format_date(day) for day, _ in timeline[1:]] + [None]
@@ -207,7 +255,7 @@ def _derived(enrollment: Enrollment, cert: Certification) -> tuple[list[Any], li
          format_date(s.due), format_date(s.completed_on), format_date(s.valid_until), int(s.renewal_open), s.cycle]
         for (day, s), end in zip(timeline, ends, strict=True)
     ]  # fmt: skip
-    return [last_text, int(awaiting)], pieces
+    return _flag_columns(last, view), pieces
 
 
 def _status(value: Any) -> str:
@@ -271,7 +319,19 @@ class SqlStore:
     def check_health(self, doc: Document) -> list[Finding]:
         from certcli.store.health import kept_proofs_findings
 
-        return kept_proofs_findings(doc, self.proof_content) + self._standings_findings()
+        return kept_proofs_findings(doc, self.proof_content) + self._standings_findings() + self._columns_findings()
+
+    def _columns_findings(self) -> list[Finding]:
+        """The columns users and enrollments rows keep beside their data, worked out again from it."""
+        from certcli.store.health import Finding, passed
+
+        with self._transaction(write=False) as conn:
+            self._require_store(conn)
+            problems = self._column_problems(conn)
+        if not problems:
+            return [passed("columns", "the columns users and enrollments rows keep beside their data match it")]
+        fix = "run `certcli doctor --repair` to work it out again from the data"
+        return [Finding("columns", False, f"{problem}; {fix}") for problem in problems]
 
     def _standings_findings(self) -> list[Finding]:
         """The standings table worked out again from the facts: one finding per enrollment whose rows differ."""
@@ -315,14 +375,28 @@ class SqlStore:
             meta = self._checked_meta(conn, write=True)
             doc = self._load(conn, meta, Need(all_certifications=True))
             differing, _ = self._standings_differences(conn)
-            if not differing:
+            columns = self._columns_differing(conn)
+            repaired = sum(len(rows) for rows in columns.values())
+            if not differing and not repaired:
                 return 0
-            self._run(conn, "DELETE FROM standings")
-            for cert in doc.certifications.values():
-                self._refresh_standings(conn, cert)
-            entry = entry._replace(details={**entry.details, "standings": len(differing)})
+            self._repair_columns(conn, columns)
+            if differing:
+                self._run(conn, "DELETE FROM standings")
+                for cert in doc.certifications.values():
+                    self._refresh_standings(conn, cert)
+            entry = entry._replace(details={**entry.details, "standings": len(differing), "columns": repaired})
             self._append_event(conn, entry, doc.audit_head, audit.ChangeHash().hexdigest(), {})
-        return len(differing)
+        return len(differing) + repaired
+
+    def _repair_columns(self, conn: Any, differing: dict[str, list[Differing]]) -> None:
+        """Set the columns of the rows `differing` names to what their data gives."""
+        users = [[*row.columns, row.key] for row in differing["users"]]
+        enrollments = [[*row.columns, *row.key] for row in differing["enrollments"]]
+        if users:
+            self._many(conn, "UPDATE users SET manager = ?, active = ? WHERE id = ?", users)
+        if enrollments:
+            sets = "last_fact_at = ?, awaiting_review = ?"
+            self._many(conn, f"UPDATE enrollments SET {sets} WHERE user_id = ? AND certification_id = ?", enrollments)
 
     # ------------------------------------------------------------ dialect hooks
 
@@ -843,13 +917,15 @@ class SqlStore:
         org_before: dict[str, Any] | None,
         change: Any,
         digests: dict[str, dict[str, str | None]],
+        certifications: Mapping[str, Certification],
     ) -> None:
         """Write the rows that changed between `before` and `after`, adding them to the `change` hash
-        and their digests to `digests` (a table past LISTED_ROWS_LIMIT as unlisted)."""
+        and their digests to `digests` (a table past LISTED_ROWS_LIMIT as unlisted); `certifications`
+        are those loaded, as they were before the change."""
         from certcli import audit
 
         if org_data(doc) != org_before:
-            self._refuse_unrecorded(conn, "org", [ORG_ROW])
+            self._refuse_unrecorded(conn, "org", [ORG_ROW], certifications)
             self._set_meta(conn, "org", dumps(org_data(doc)))
             change.add("org", "written", org_data(doc))
             digests["org"] = {ORG_ROW: audit.row_digest(org_data(doc))}
@@ -857,7 +933,7 @@ class SqlStore:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
             written = {key: data for key, data in new.items() if old.get(key) != data}
-            self._refuse_unrecorded(conn, table, [*removed, *written])
+            self._refuse_unrecorded(conn, table, [*removed, *written], certifications)
             listed: dict[str, str | None] = {}
             for key in removed:
                 self._delete(conn, table, key)
@@ -930,17 +1006,20 @@ class SqlStore:
                 found[table, row_key(key)] = audit.row_digest(data)
         org = self._meta(conn).get("org", {})
         found["org", ORG_ROW] = audit.row_digest(org)
-        problems = audit.row_problems(events, found) + self._kept_problems(conn, events)
+        problems = audit.row_problems(events, found) + self._kept_problems(conn, events) + self._column_problems(conn)
         if not problems:
             return None
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         return "; ".join(problems[:5]) + more
 
-    def _refuse_unrecorded(self, conn: Any, table: str, keys: list[Any]) -> None:
+    def _refuse_unrecorded(
+        self, conn: Any, table: str, keys: list[Any], certifications: Mapping[str, Certification]
+    ) -> None:
         """The rows of `table` a change is about to rewrite or remove, as the database holds them now, against
         the digest the trail keeps of each: a row edited, added or removed since without an audit event is
         refused, with the whole change, instead of being blessed by the change's event. Rows this change
-        wrote already (an earlier part) are its own. Cost: the rows named, by index."""
+        wrote already (an earlier part) are its own. So is a row whose columns beside its data (as the
+        `certifications` the change loaded give them) are not what its data gives. Cost: the rows named, by index."""
         from certcli import audit
 
         if not keys:
@@ -957,6 +1036,11 @@ class SqlStore:
                     f"store {self.location}: {problem}, so it no longer matches the audit trail; nothing was written",
                     hint="run `certcli audit verify`; undo the edit, or restore the store from a backup",
                 )
+        for differing in self._column_differences(conn, table, keys, certifications):
+            raise DataError(
+                f"store {self.location}: {differing.problems[0]}; nothing was written",
+                hint="run `certcli doctor`: `certcli doctor --repair` works the columns out again from the data",
+            )
         self._many(conn, _PENDING, [[table, name] for name in names])
 
     def _kept_digests(
@@ -991,6 +1075,40 @@ class SqlStore:
             return {row_key((row["user"], row["certification"])): audit.row_digest(row) for row in rows}
         condition, params = self._in("id", keys)
         return {row["id"]: audit.row_digest(row) for row in self._select(conn, table, condition, params)}
+
+    def _column_differences(
+        self, conn: Any, table: str, keys: Collection[Any] | None, certifications: Mapping[str, Certification]
+    ) -> list[Differing]:
+        """The rows `keys` of `table` (None: every row) whose columns beside their data differ from what
+        their data gives: users' manager and active, enrollments' last_fact_at and awaiting_review (of the
+        `certifications` given)."""
+        if table not in _WITH_COLUMNS:
+            return []
+        wanted = None if keys is None else set(keys)
+        if table == "users":
+            where, params = ("1 = 1", []) if keys is None else self._in("id", wanted or set())
+            rows = self._rows(conn, f"SELECT id, data, {', '.join(USER_COLUMNS)} FROM users WHERE {where}", params)
+            found = [(key, list(kept), user_columns(self._row_data(table, key, text))) for key, text, *kept in rows]
+            return [d for key, kept, right in found if (d := _differing(table, key, USER_COLUMNS, kept, right))]
+        where, params = ("1 = 1", []) if wanted is None else self._in("user_id", {user for user, _ in wanted})
+        columns = f"user_id, certification_id, facts, {', '.join(ENROLLMENT_COLUMNS)}"
+        rows = [row for row in self._rows(conn, f"SELECT {columns} FROM enrollments WHERE {where}", params)
+                if (wanted is None or (row[0], row[1]) in wanted) and row[1] in certifications]  # fmt: skip
+        enrollments = self._enrollments([self._enrollment_data(row[:3]) for row in rows])
+        differing = (
+            _differing(table, (row[0], row[1]), ENROLLMENT_COLUMNS, row[3:],
+                       enrollment_columns(enrollment, certifications[enrollment.certification]))
+            for row, enrollment in zip(rows, enrollments, strict=True)
+        )  # fmt: skip
+        return [d for d in differing if d is not None]
+
+    def _columns_differing(self, conn: Any) -> dict[str, list[Differing]]:
+        """Every row whose columns beside its data differ from what its data gives, by table."""
+        certifications = self._load(conn, self._meta(conn), Need(all_certifications=True)).certifications
+        return {table: self._column_differences(conn, table, None, certifications) for table in _WITH_COLUMNS}
+
+    def _column_problems(self, conn: Any) -> list[str]:
+        return [problem for rows in self._columns_differing(conn).values() for row in rows for problem in row.problems]
 
     def _kept_problems(self, conn: Any, events: list[dict[str, Any]]) -> list[str]:
         """audit_rows against the row digests the events record: the entries edited, added or removed. (Those
@@ -1064,7 +1182,7 @@ class SqlStore:
     @staticmethod
     def _columns(doc: Document, table: str, data: dict[str, Any]) -> list[Any]:
         if table == "users":
-            return [data.get("manager"), int(data.get("active", True) is not False), dumps(data)]
+            return [*user_columns(data), dumps(data)]
         if table == "enrollments":
             return [dumps(data["facts"])]
         return [dumps(data)]
@@ -1175,11 +1293,13 @@ class SqlParts:
         if not self._keep:
             yield doc
             return
-        before, org_before = rows_of(doc), org_data(doc)
+        before, org_before, certifications = rows_of(doc), org_data(doc), dict(doc.certifications)
         yield doc
         after, org_after = rows_of(doc), org_data(doc)
         if after != before or org_after != org_before:
-            self.store._write_changes(self._conn, doc, before, after, org_before, self._change, self._digests)
+            self.store._write_changes(
+                self._conn, doc, before, after, org_before, self._change, self._digests, certifications
+            )
             self._meta = {**self._meta, "org": org_after}  # what the next part loads
             self._changed = True
         self._head = doc.audit_head if self._last is None else self._head
