@@ -30,7 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certcli import rules
 from certcli.dates import format_date, format_time, parse_date
@@ -196,12 +196,60 @@ def _course_ids(cert: dict[str, Any]) -> list[str]:
 STANDING_COLUMNS = "status, overdue, due, completed_on, valid_until, renewal_open, cycle"
 
 
+def _last_and_view(enrollment: Enrollment, cert: Certification) -> tuple[datetime, rules.EnrollmentView | None]:
+    last = max(fact.at for fact in enrollment.facts)
+    return last, rules.evaluate(enrollment, cert, last, explain=False)
+
+
+def _flag_columns(last: datetime, view: rules.EnrollmentView | None) -> list[Any]:
+    """An enrollment row's columns beside its facts (last_fact_at, awaiting_review), from its facts."""
+    awaiting = view is not None and view.proof is not None and view.proof.review == rules.PENDING
+    return [format_time(last), int(awaiting)]
+
+
+def enrollment_columns(enrollment: Enrollment, cert: Certification) -> list[Any]:
+    return _flag_columns(*_last_and_view(enrollment, cert))
+
+
+def user_columns(data: dict[str, Any]) -> list[Any]:
+    """A user row's columns beside its data (manager, active), from its data."""
+    return [data.get("manager"), int(data.get("active", True) is not False)]
+
+
+USER_COLUMNS = ("manager", "active")
+ENROLLMENT_COLUMNS = ("last_fact_at", "awaiting_review")
+
+
+_WITH_COLUMNS = ("users", "enrollments")  # the tables whose rows keep columns beside their data
+
+
+class Differing(NamedTuple):
+    """A row whose columns beside its data are not what its data gives: what differs, and the right values."""
+
+    key: Any
+    problems: list[str]
+    columns: list[Any]
+
+
+def _differing(
+    table: str, key: Any, names: Sequence[str], kept: Sequence[Any], expected: list[Any]
+) -> Differing | None:
+    problems = [
+        f"{table} row {row_key(key)!r} column {name} holds {_shown(value)} where its data gives {_shown(right)}"
+        for name, value, right in zip(names, kept, expected, strict=True)
+        if value != right or type(value) is not type(right)
+    ]
+    return Differing(key, problems, expected) if problems else None
+
+
+def _shown(value: Any) -> str:
+    return "NULL" if value is None else repr(value)
+
+
 def _derived(enrollment: Enrollment, cert: Certification) -> tuple[list[Any], list[list[Any]]]:
     """The columns an enrollment row keeps beside its facts (last_fact_at, awaiting_review),
     and its rows of the standings table."""
-    last = max(fact.at for fact in enrollment.facts)
-    view = rules.evaluate(enrollment, cert, last, explain=False)
-    awaiting = view is not None and view.proof is not None and view.proof.review == rules.PENDING
+    last, view = _last_and_view(enrollment, cert)
     last_text = format_time(last)
     timeline = rules.standing_timeline(enrollment, cert, last, view)
     ends = [format_date(day) for day, _ in timeline[1:]] + [None]
@@ -210,7 +258,7 @@ def _derived(enrollment: Enrollment, cert: Certification) -> tuple[list[Any], li
          format_date(s.due), format_date(s.completed_on), format_date(s.valid_until), int(s.renewal_open), s.cycle]
         for (day, s), end in zip(timeline, ends, strict=True)
     ]  # fmt: skip
-    return [last_text, int(awaiting)], pieces
+    return _flag_columns(last, view), pieces
 
 
 def _status(value: Any) -> str:
@@ -274,7 +322,19 @@ class SqlStore:
     def check_health(self, doc: Document) -> list[Finding]:
         from certcli.store.health import kept_proofs_findings
 
-        return kept_proofs_findings(doc, self.proof_content) + self._standings_findings()
+        return kept_proofs_findings(doc, self.proof_content) + self._standings_findings() + self._columns_findings()
+
+    def _columns_findings(self) -> list[Finding]:
+        """The columns users and enrollments rows keep beside their data, worked out again from it."""
+        from certcli.store.health import Finding, passed
+
+        with self._transaction(write=False) as conn:
+            self._require_store(conn)
+            problems = self._column_problems(conn)
+        if not problems:
+            return [passed("columns", "the columns users and enrollments rows keep beside their data match it")]
+        fix = "run `certcli doctor --repair` to work it out again from the data"
+        return [Finding("columns", False, f"{problem}; {fix}") for problem in problems]
 
     def _standings_findings(self) -> list[Finding]:
         """The standings table worked out again from the facts: one finding per enrollment whose rows differ."""
@@ -318,14 +378,28 @@ class SqlStore:
             meta = self._checked_meta(conn, write=True)
             doc = self._load(conn, meta, Need(all_certifications=True))
             differing, _ = self._standings_differences(conn)
-            if not differing:
+            columns = self._columns_differing(conn)
+            repaired = sum(len(rows) for rows in columns.values())
+            if not differing and not repaired:
                 return 0
-            self._run(conn, "DELETE FROM standings")
-            for cert in doc.certifications.values():
-                self._refresh_standings(conn, cert)
-            entry = entry._replace(details={**entry.details, "standings": len(differing)})
+            self._repair_columns(conn, columns)
+            if differing:
+                self._run(conn, "DELETE FROM standings")
+                for cert in doc.certifications.values():
+                    self._refresh_standings(conn, cert)
+            entry = entry._replace(details={**entry.details, "standings": len(differing), "columns": repaired})
             self._append_event(conn, entry, doc.audit_head, audit.ChangeHash().hexdigest(), {})
-        return len(differing)
+        return len(differing) + repaired
+
+    def _repair_columns(self, conn: Any, differing: dict[str, list[Differing]]) -> None:
+        """Set the columns of the rows `differing` names to what their data gives."""
+        users = [[*row.columns, row.key] for row in differing["users"]]
+        enrollments = [[*row.columns, *row.key] for row in differing["enrollments"]]
+        if users:
+            self._many(conn, "UPDATE users SET manager = ?, active = ? WHERE id = ?", users)
+        if enrollments:
+            sets = "last_fact_at = ?, awaiting_review = ?"
+            self._many(conn, f"UPDATE enrollments SET {sets} WHERE user_id = ? AND certification_id = ?", enrollments)
 
     # ------------------------------------------------------------ dialect hooks
 
@@ -846,15 +920,18 @@ class SqlStore:
         org_before: dict[str, Any] | None,
         change: Any,
         digests: dict[str, dict[str, str | None]],
+        certifications: Mapping[str, Certification],
     ) -> None:
         """Write the rows that changed between `before` and `after`, adding them to the `change` hash
-        and their digests to `digests` (a table past LISTED_ROWS_LIMIT as unlisted)."""
+        and their digests to `digests` (a table past LISTED_ROWS_LIMIT as unlisted); `certifications`
+        are those loaded, as they were before the change."""
         from certcli import audit
 
         written_rows = {table: [row for key, row in after[table].items() if before[table].get(key) != row]
                         for table in TABLES}  # fmt: skip
         refuse_unreadable(written_rows, org_data(doc) if org_data(doc) != org_before else None)
         if org_data(doc) != org_before:
+            self._refuse_unrecorded(conn, "org", [ORG_ROW], certifications)
             self._set_meta(conn, "org", dumps(org_data(doc)))
             change.add("org", "written", org_data(doc))
             digests["org"] = {ORG_ROW: audit.row_digest(org_data(doc))}
@@ -862,6 +939,7 @@ class SqlStore:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
             written = {key: data for key, data in new.items() if old.get(key) != data}
+            self._refuse_unrecorded(conn, table, [*removed, *written], certifications)
             listed: dict[str, str | None] = {}
             for key in removed:
                 self._delete(conn, table, key)
@@ -894,6 +972,7 @@ class SqlStore:
         self._refuse_broken_trail(conn, head)
         event = audit.make_event(entry, head, change, datetime.now(UTC), digests)
         self._run(conn, "INSERT INTO audit_events (seq, event) VALUES (?, ?)", (event["seq"], dumps(event)))
+        self._run(conn, "DELETE FROM audit_rows WHERE seq = 0")  # the marks of the rows this change wrote
         self._keep_digests(conn, [event])
         self._set_meta(conn, "head", dumps(event))
         return event
@@ -933,11 +1012,109 @@ class SqlStore:
                 found[table, row_key(key)] = audit.row_digest(data)
         org = self._meta(conn).get("org", {})
         found["org", ORG_ROW] = audit.row_digest(org)
-        problems = audit.row_problems(events, found) + self._kept_problems(conn, events)
+        problems = audit.row_problems(events, found) + self._kept_problems(conn, events) + self._column_problems(conn)
         if not problems:
             return None
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         return "; ".join(problems[:5]) + more
+
+    def _refuse_unrecorded(
+        self, conn: Any, table: str, keys: list[Any], certifications: Mapping[str, Certification]
+    ) -> None:
+        """The rows of `table` a change is about to rewrite or remove, as the database holds them now, against
+        the digest the trail keeps of each: a row edited, added or removed since without an audit event is
+        refused, with the whole change, instead of being blessed by the change's event. Rows this change
+        wrote already (an earlier part) are its own. So is a row whose columns beside its data (as the
+        `certifications` the change loaded give them) are not what its data gives. Cost: the rows named, by index."""
+        from certcli import audit
+
+        if not keys:
+            return
+        names = [row_key(key) for key in keys]
+        recorded, pending, accounted = self._kept_digests(conn, table, names)
+        current = self._current_digests(conn, table, keys)
+        for name in names:
+            problem = None if name in pending else audit.row_problem(
+                table, name, recorded.get(name), current.get(name), accounted
+            )
+            if problem is not None:
+                raise DataError(
+                    f"store {self.location}: {problem}, so it no longer matches the audit trail; nothing was written",
+                    hint="run `certcli audit verify`; undo the edit, or restore the store from a backup",
+                )
+        for differing in self._column_differences(conn, table, keys, certifications):
+            raise DataError(
+                f"store {self.location}: {differing.problems[0]}; nothing was written",
+                hint="run `certcli doctor`: `certcli doctor --repair` works the columns out again from the data",
+            )
+        self._many(conn, _PENDING, [[table, name] for name in names])
+
+    def _kept_digests(
+        self, conn: Any, table: str, names: list[str]
+    ) -> tuple[dict[str, tuple[int, str | None]], set[str], bool]:
+        """What audit_rows holds of rows `names` of `table`: the latest event's number and digest of each
+        (since the trail last listed the whole store or left the table unlisted), the rows this change
+        wrote already, and whether the trail accounts for every row of the table."""
+        from certcli import audit
+
+        marks = dict(self._rows(conn, _MARKS, [audit.UNLISTED, audit.WHOLE_STORE, table]))
+        whole, unlisted = marks.get(audit.WHOLE_STORE), marks.get(table)
+        since = max(whole or 0, unlisted or 0)
+        condition, params = self._in("a.row_key", names)
+        rows = self._rows(conn, _LATEST.format(condition=condition), [table, *params])
+        pending = {name for name, seq, _ in rows if seq == 0}
+        recorded = {name: (seq, digest) for name, seq, digest in rows if seq >= since and seq > 0}
+        return recorded, pending, whole is not None and (unlisted is None or unlisted < whole)
+
+    def _current_digests(self, conn: Any, table: str, keys: list[Any]) -> dict[str, str]:
+        """The digest of each of the rows `keys` of `table` as the database holds it now (a row not there: none)."""
+        from certcli import audit
+
+        if table == "org":
+            org = self._parsed(value[0][0], "certcli_meta 'org'") if (value := self._rows(conn, _ORG)) else {}
+            return {ORG_ROW: audit.row_digest(org)}
+        if table == "enrollments":
+            condition, params = self._in("user_id", {user for user, _ in keys})
+            wanted = set(keys)
+            rows = [row for row in self._select(conn, table, condition, params)
+                    if (row["user"], row["certification"]) in wanted]  # fmt: skip
+            return {row_key((row["user"], row["certification"])): audit.row_digest(row) for row in rows}
+        condition, params = self._in("id", keys)
+        return {row["id"]: audit.row_digest(row) for row in self._select(conn, table, condition, params)}
+
+    def _column_differences(
+        self, conn: Any, table: str, keys: Collection[Any] | None, certifications: Mapping[str, Certification]
+    ) -> list[Differing]:
+        """The rows `keys` of `table` (None: every row) whose columns beside their data differ from what
+        their data gives: users' manager and active, enrollments' last_fact_at and awaiting_review (of the
+        `certifications` given)."""
+        if table not in _WITH_COLUMNS:
+            return []
+        wanted = None if keys is None else set(keys)
+        if table == "users":
+            where, params = ("1 = 1", []) if keys is None else self._in("id", wanted or set())
+            rows = self._rows(conn, f"SELECT id, data, {', '.join(USER_COLUMNS)} FROM users WHERE {where}", params)
+            found = [(key, list(kept), user_columns(self._row_data(table, key, text))) for key, text, *kept in rows]
+            return [d for key, kept, right in found if (d := _differing(table, key, USER_COLUMNS, kept, right))]
+        where, params = ("1 = 1", []) if wanted is None else self._in("user_id", {user for user, _ in wanted})
+        columns = f"user_id, certification_id, facts, {', '.join(ENROLLMENT_COLUMNS)}"
+        rows = [row for row in self._rows(conn, f"SELECT {columns} FROM enrollments WHERE {where}", params)
+                if (wanted is None or (row[0], row[1]) in wanted) and row[1] in certifications]  # fmt: skip
+        enrollments = self._enrollments([self._enrollment_data(row[:3]) for row in rows])
+        differing = (
+            _differing(table, (row[0], row[1]), ENROLLMENT_COLUMNS, row[3:],
+                       enrollment_columns(enrollment, certifications[enrollment.certification]))
+            for row, enrollment in zip(rows, enrollments, strict=True)
+        )  # fmt: skip
+        return [d for d in differing if d is not None]
+
+    def _columns_differing(self, conn: Any) -> dict[str, list[Differing]]:
+        """Every row whose columns beside its data differ from what its data gives, by table."""
+        certifications = self._load(conn, self._meta(conn), Need(all_certifications=True)).certifications
+        return {table: self._column_differences(conn, table, None, certifications) for table in _WITH_COLUMNS}
+
+    def _column_problems(self, conn: Any) -> list[str]:
+        return [problem for rows in self._columns_differing(conn).values() for row in rows for problem in row.problems]
 
     def _kept_problems(self, conn: Any, events: list[dict[str, Any]]) -> list[str]:
         """audit_rows against the row digests the events record: the entries edited, added or removed. (Those
@@ -1011,7 +1188,7 @@ class SqlStore:
     @staticmethod
     def _columns(doc: Document, table: str, data: dict[str, Any]) -> list[Any]:
         if table == "users":
-            return [data.get("manager"), int(data.get("active", True) is not False), dumps(data)]
+            return [*user_columns(data), dumps(data)]
         if table == "enrollments":
             return [dumps(data["facts"])]
         return [dumps(data)]
@@ -1048,6 +1225,15 @@ def _plain(key: Any) -> Any:
 
 
 _KEPT = "SELECT seq, tbl, row_key, digest FROM audit_rows"
+# The last event that left a table unlisted, and the last that listed the whole store: earlier digests are void.
+_MARKS = "SELECT tbl, MAX(seq) FROM audit_rows WHERE row_key = ? AND tbl IN (?, ?) AND seq > 0 GROUP BY tbl"
+# Each row's latest digest, and its mark when this change wrote it already (seq 0, until the event is appended).
+_LATEST = (
+    "SELECT a.row_key, a.seq, a.digest FROM audit_rows a WHERE a.tbl = ? AND {condition} AND (a.seq = 0"
+    " OR a.seq = (SELECT MAX(b.seq) FROM audit_rows b WHERE b.tbl = a.tbl AND b.row_key = a.row_key))"
+)
+_PENDING = "INSERT INTO audit_rows (seq, tbl, row_key, digest) VALUES (0, ?, ?, NULL) ON CONFLICT DO NOTHING"
+_ORG = "SELECT value FROM certcli_meta WHERE key = 'org'"
 ORG_ROW = "org"  # the organisation's settings, kept as one meta value, are the one "row" of table org
 
 
@@ -1113,11 +1299,13 @@ class SqlParts:
         if not self._keep:
             yield doc
             return
-        before, org_before = rows_of(doc), org_data(doc)
+        before, org_before, certifications = rows_of(doc), org_data(doc), dict(doc.certifications)
         yield doc
         after, org_after = rows_of(doc), org_data(doc)
         if after != before or org_after != org_before:
-            self.store._write_changes(self._conn, doc, before, after, org_before, self._change, self._digests)
+            self.store._write_changes(
+                self._conn, doc, before, after, org_before, self._change, self._digests, certifications
+            )
             self._meta = {**self._meta, "org": org_after}  # what the next part loads
             self._changed = True
         self._head = doc.audit_head if self._last is None else self._head

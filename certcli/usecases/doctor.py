@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 def doctor(ctx: Context, repair: bool = False) -> Outcome[Health]:
     """Every check's finding, and messages listing the problems (or saying the store is healthy); with
-    `repair`, what the store keeps derived from the facts (a database's standings) is worked out again first."""
+    `repair`, what the store keeps derived from the data (a database's standings and the columns beside its
+    rows) is worked out again first."""
     repaired = [_repair(ctx)] if repair else []
     trail = checked_audit_trail(ctx.store)  # a store that does not load is a DataError, before the role check
     doc = trail.doc
@@ -54,7 +55,8 @@ def _repair(ctx: Context) -> Finding:
     if not count:
         return passed("repair", "nothing to repair: what the store works out from the facts matches them")
     return passed(
-        "repair", f"worked out the standings of {number(count, 'enrollment')} again (an audit event records it)"
+        "repair",
+        f"worked out again from the data what {number(count, 'row')} kept beside it (an audit event records it)",
     )
 
 
