@@ -7,11 +7,14 @@ server refuse a recipient or stop it, and race two processes.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
+import os
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -51,11 +54,13 @@ def free_port() -> int:
 
 
 class Handler:
-    """Keeps what it receives; refuses the recipients in `refused` with 550."""
+    """Keeps what it receives; refuses the recipients in `refused` with 550; takes `delay` seconds to
+    answer each message."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.refused: set[str] = set()
+        self.delay = delay
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refused:
@@ -67,7 +72,14 @@ class Handler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.received.append((list(envelope.rcpt_tos), message))
+        await asyncio.sleep(self.delay)
         return "250 Message accepted"
+
+    def wait_for(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"{len(self.received)} of {count} messages came"
+            time.sleep(0.02)
 
     def recipients(self) -> list[str]:
         return [to for rcpt_tos, _ in self.received for to in rcpt_tos]
@@ -79,8 +91,8 @@ class Handler:
 
 
 class MailServer:
-    def __init__(self, port: int) -> None:
-        self.port, self.handler = port, Handler()
+    def __init__(self, port: int, delay: float = 0.0) -> None:
+        self.port, self.handler = port, Handler(delay)
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=port)
 
     @property
@@ -97,6 +109,17 @@ class MailServer:
 @pytest.fixture
 def smtp() -> Iterator[MailServer]:
     server = MailServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+SLOW = 0.6  # seconds the slow server takes to answer each message: a run of the demo's nine takes 5.4 s
+
+
+@pytest.fixture
+def slow_smtp() -> Iterator[MailServer]:
+    server = MailServer(free_port(), SLOW)
     server.start()
     yield server
     server.stop()
@@ -333,8 +356,6 @@ def test_names_and_subjects_in_any_script_travel_as_utf8(store: str, smtp: MailS
 
 
 def test_two_runs_at_once_send_each_reminder_once(store: str, smtp: MailServer, certcli_exe: str) -> None:
-    import os
-
     env = {**os.environ, "CERTCLI_SMTP_URL": smtp.url, "CERTCLI_LOCK_TIMEOUT": "60"}
     command = [certcli_exe, "--store", store, "--as", "root", "--now", DEMO_NOW, "remind", "--json"]
     runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
@@ -344,6 +365,63 @@ def test_two_runs_at_once_send_each_reminder_once(store: str, smtp: MailServer, 
     assert sorted(sent) == sorted(LEARNERS | MANAGERS)
     assert sorted(smtp.handler.recipients()) == sorted(LEARNERS | MANAGERS)
     assert len(audit(store)) == 9
+
+
+# ---------------------------------------------------------------- a run and the changes made meanwhile
+
+
+def start_remind(store: str, server: MailServer, certcli_exe: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CERTCLI_SMTP_URL": server.url, "CERTCLI_CACHE_DIR": ""}
+    command = [certcli_exe, "--store", store, "--as", "root", "--now", DEMO_NOW, "remind", "--json"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finished(run: subprocess.Popen[bytes]) -> dict[str, Any]:
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err.decode()
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def test_a_run_holds_other_writers_out_for_one_message_at_most(
+    store: str, slow_smtp: MailServer, certcli_exe: str
+) -> None:
+    run = start_remind(store, slow_smtp, certcli_exe)
+    slow_smtp.handler.wait_for(1)
+    env = {**os.environ, "CERTCLI_CACHE_DIR": "", "CERTCLI_LOCK_TIMEOUT": "30"}
+    command = [certcli_exe, "--store", store, "--as", "ana", "--now", DEMO_NOW, "complete", "workplace-safety",
+               "fire-safety"]  # fmt: skip
+    started = time.monotonic()
+    learner = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    waited = time.monotonic() - started
+    assert learner.returncode == 0, learner.stderr
+    assert run.poll() is None, "the learner's change waited for the whole run"
+    assert waited < 5 * SLOW, f"the learner's change waited {waited:.1f} s"
+    assert len(slow_smtp.handler.received) < 9
+    assert len(finished(run)["sent"]) == 9
+    assert sorted(slow_smtp.handler.recipients()) == sorted(LEARNERS | MANAGERS)
+    assert len(audit(store)) == 9
+
+
+def test_a_run_mails_users_as_they_are_when_their_message_goes(
+    store: str, slow_smtp: MailServer, certcli_exe: str
+) -> None:
+    # The run sends hana's message seventh, mia's digest eighth, omar's (listing hana) ninth.
+    run = start_remind(store, slow_smtp, certcli_exe)
+    slow_smtp.handler.wait_for(1)
+    assert cli(store, "user", "deactivate", "hana", "--reason", "left").exit_code == 0
+    assert cli(store, "user", "set", "mia", "--email", "mia@new.example").exit_code == 0
+    assert len(slow_smtp.handler.received) < 7, "the changes came too late to tell"
+    data = finished(run)
+    recipients = slow_smtp.handler.recipients()
+    assert "hana.kobayashi@acme.example" not in recipients
+    assert "mia.lindqvist@acme.example" not in recipients
+    assert recipients.count("mia@new.example") == 1
+    assert {"user": "hana", "reason": "deactivated"} in data["skipped"]
+    assert "hana" not in {user for user, *_ in reminders_of(data, "omar.haddad@acme.example")}
+    assert "Hana" not in slow_smtp.handler.to("omar.haddad@acme.example").get_body(("plain",)).get_content()
+    assert {event["details"]["to"] for event in audit(store)} == (LEARNERS | MANAGERS) - {
+        "hana.kobayashi@acme.example", "mia.lindqvist@acme.example"} | {"mia@new.example"}  # fmt: skip
 
 
 # ---------------------------------------------------------------- the schedule

@@ -22,6 +22,7 @@ from certcli.store.document import (
     refuse_unreadable,
     refuse_unreadable_document,
 )
+from certcli.store.turns import in_line, queue_path
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -177,27 +178,31 @@ class FileStore:
         return Path(f"{self.path}.lock")
 
     def own_files(self) -> list[Path]:
-        return [self.path, self.audit_path, self.lock_path, self.proofs_dir]
+        return [self.path, self.audit_path, self.lock_path, queue_path(self.path), self.proofs_dir]
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         from filelock import FileLock, Timeout
 
-        lock = FileLock(str(self.lock_path), timeout=self.lock_timeout)
+        lock = FileLock(str(self.lock_path))
         try:
-            lock.acquire()
+            with in_line(self.path, self.location, self.lock_timeout, self._busy) as left:
+                lock.acquire(timeout=left)
         except Timeout:
-            raise StoreBusy(
-                f"store {self.location} is locked by another process (waited {self.lock_timeout:g} s)",
-                hint=f"another certcli holds the lock file {self.lock_path}; retry in a moment, "
-                "or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
-            ) from None
+            raise self._busy() from None
         except OSError as exc:
             raise DataError(f"cannot lock store {self.location}: {exc.strerror}") from None
         try:
             yield
         finally:
             lock.release()
+
+    def _busy(self) -> StoreBusy:
+        return StoreBusy(
+            f"store {self.location} is locked by another process (waited {self.lock_timeout:g} s)",
+            hint=f"another certcli holds the lock file {self.lock_path}; retry in a moment, "
+            "or wait longer with CERTCLI_LOCK_TIMEOUT=SECONDS",
+        )
 
     def _identity(self) -> tuple[int, int, int] | None:
         """What changes whenever a writer replaces the store (it renames a new file into place)."""

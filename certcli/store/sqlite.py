@@ -13,6 +13,7 @@ from certcli.errors import DataError, StateError
 from certcli.model import Document
 from certcli.store.sql import NOTHING, STORE, Connection, listed
 from certcli.store.sql_paging import PagedSqlStore, SqlLoading
+from certcli.store.turns import in_line, queue_path
 
 if TYPE_CHECKING:
     from certcli.store.health import Finding
@@ -102,7 +103,7 @@ class SqliteStore(PagedSqlStore):
         self._building: Path | None = None  # the file a new store is being built in, until it is linked in place
 
     def own_files(self) -> list[Path]:
-        return [self.path, *_journals(self.path)]
+        return [self.path, *_journals(self.path), queue_path(self.path)]
 
     def check_health(self, doc: Document) -> list[Finding]:
         from certcli.store.health import Finding
@@ -235,7 +236,13 @@ class SqliteStore(PagedSqlStore):
             fsync_folder(self.path.parent)
 
     def _begin(self, conn: Any, write: bool) -> None:
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        if not write:
+            conn.execute("BEGIN")
+            return
+        with in_line(self.path, self.location, self.lock_timeout, lambda: conn._busy("another process")) as left:
+            conn.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
+            conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
 
 
 class SqliteConnection(Connection):

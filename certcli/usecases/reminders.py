@@ -6,10 +6,13 @@ How it travels: `certcli.mail`. The password comes in as given (CERTCLI_SMTP_PAS
 to the server: never in a message, an error, a result or the audit trail.
 
 Exactly once: each message is sent inside its own change of the store (`Store.update`), which holds the
-store's write lock while it checks that the reminders are still unsent, hands the message to the server
-and records them (a `reminded` fact on each enrollment, by the recipient, and one audit event naming
-them). A message the server does not take leaves the store as it was, so the next run sends it again;
-another `remind` running meanwhile waits for the lock and then finds the reminders recorded.
+store's write lock while it reads the recipient and their reminders again (a user deactivated or given
+another address since the run began is mailed as they are now), checks that the reminders are still
+unsent, hands the message to the server and records them (a `reminded` fact on each enrollment, by the
+recipient, and one audit event naming them). A message the server does not take leaves the store as it
+was, so the next run sends it again; another `remind` running meanwhile waits for the lock and then finds
+the reminders recorded. Between messages no lock is held, and the writers waiting for it take it before
+the run's next message does (`certcli.store.turns`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 FAILURES_SHOWN = 10  # lines of failed messages in the error; the JSON result lists them all
 DEACTIVATED = "deactivated"
 NO_ADDRESS = "no e-mail address"
+_DIGEST = " (a manager's digest)"
 
 
 class Pending(NamedTuple):
@@ -81,15 +85,17 @@ def remind(ctx: Context, smtp_url: str | None, password: str | None, dry_run: bo
             "the organisation has no sender address for reminders",
             hint="set it with `certcli org set --mail-from ADDRESS`",
         )
-    sent, failed = [], []
+    sent, failed, skipped = [], [], list(plan.skipped)
     with mail.Mailer(server, password) as mailer:
         for message in plan.messages:
             done = _deliver(ctx, mailer, message, sender, doc.org_name)
-            if isinstance(done, str):
-                failed.append(_failed_data(message, done))
-            elif done is not None:
+            if isinstance(done, Outgoing):
                 sent.append(_sent_data(done, ctx.now))
-    return _outcome(ctx, sent, failed, plan.skipped, dry_run=False)
+            elif isinstance(done, Failed):
+                failed.append(_failed_data(done.outgoing, done.error))
+            elif done is not None:
+                skipped.append(done)
+    return _outcome(ctx, sent, failed, skipped, dry_run=False)
 
 
 def _outcome(
@@ -146,27 +152,30 @@ def plan_run(doc: Document, now: datetime) -> RunPlan:
             digests.setdefault(boss, []).extend(p for p, found in reminders if not rules.reminded(found, boss, p.due))
         unsent = [p for p, found in reminders if not rules.reminded(found, user_id, p.due)]
         if unsent:
-            _address_or_skip(learner, Outgoing(learner, False, unsent), messages, skipped, "")
+            _send_or_skip(Outgoing(learner, False, unsent), messages, skipped)
     for manager_id, reports in digests.items():
-        manager = doc.users[manager_id]
-        if not reports:
-            continue
-        if not manager.active:
-            skipped.append({"user": manager_id, "reason": f"{DEACTIVATED} (a manager's digest)"})
-            continue
-        _address_or_skip(manager, Outgoing(manager, True, reports), messages, skipped, " (a manager's digest)")
+        if reports:
+            _send_or_skip(Outgoing(doc.users[manager_id], True, reports), messages, skipped)
     return RunPlan(messages, skipped)
 
 
-def _address_or_skip(
-    recipient: User, outgoing: Outgoing, messages: list[Outgoing], skipped: list[SkippedUser], why: str
-) -> None:
-    if not recipient.email:
-        skipped.append({"user": recipient.id, "reason": NO_ADDRESS + why})
-    elif not letters.usable_address(recipient.email):
-        skipped.append({"user": recipient.id, "reason": f"e-mail address {recipient.email!r} not usable{why}"})
-    else:
+def _send_or_skip(outgoing: Outgoing, messages: list[Outgoing], skipped: list[SkippedUser]) -> None:
+    problem = _unreachable(outgoing.recipient)
+    if problem is None:
         messages.append(outgoing)
+    else:
+        skipped.append({"user": outgoing.recipient.id, "reason": problem + (_DIGEST if outgoing.digest else "")})
+
+
+def _unreachable(recipient: User) -> str | None:
+    """Why `recipient` cannot be sent a message: deactivated, or without a usable address; None if they can."""
+    if not recipient.active:
+        return DEACTIVATED
+    if not recipient.email:
+        return NO_ADDRESS
+    if not letters.usable_address(recipient.email):
+        return f"e-mail address {recipient.email!r} not usable"
+    return None
 
 
 def _enrollments(doc: Document) -> dict[tuple[str, str], Enrollment]:
@@ -224,33 +233,66 @@ def _title(doc: Document, course_id: str) -> str:
 # ---------------------------------------------------------------- sending one message
 
 
+class Failed(NamedTuple):
+    """A message the server did not take, and why."""
+
+    outgoing: Outgoing
+    error: str
+
+
 class _NotTaken(Exception):
     """The server did not take a message: the change that would record it is abandoned."""
 
+    def __init__(self, failed: Failed) -> None:
+        super().__init__(failed.error)
+        self.failed = failed
 
-def _deliver(ctx: Context, mailer: mail.Mailer, outgoing: Outgoing, sender: str, org: str) -> Outgoing | str | None:
-    """Send one message under the store's write lock and record its reminders: the message as sent, or why
-    it was not (a string), or None when another run recorded all its reminders meanwhile."""
-    recipient = outgoing.recipient
+
+def _deliver(
+    ctx: Context, mailer: mail.Mailer, outgoing: Outgoing, sender: str, org: str
+) -> Outgoing | Failed | SkippedUser | None:
+    """Send one message in its own change of the store and record its reminders there: the message as
+    sent; or as not taken, with why; or the recipient skipped, when they can no longer be sent it; or None
+    when nothing of it is still due and unsent. What the message says and where it goes is read again in
+    that change, as the store holds it at that moment (see `_as_it_stands`)."""
     learners = {pending.user for pending in outgoing.reminders}
-    need = Need(users=ids(ctx.actor_id, recipient.id, *learners), enrollments_of_users=learners)
+    need = Need(users=ids(ctx.actor_id, outgoing.recipient.id, *learners), enrollments_of_users=learners)
     try:
         with ctx.store.update(need) as doc:
-            held = _enrollments(doc)
-            unsent = [
-                p for p in outgoing.reminders if not rules.reminded(held[p.user, p.certification], recipient.id, p.due)
-            ]
-            if not unsent:
-                return None
-            fresh = outgoing._replace(reminders=unsent)
+            fresh = _as_it_stands(doc, outgoing, ctx.now)
+            if not isinstance(fresh, Outgoing):
+                return fresh
             message = _message(fresh, sender, org, ctx.now)
             problem = mailer.send(message) if message is not None else "not a valid e-mail address"
             if problem is not None:
-                raise _NotTaken(problem)
-            _record(ctx, doc, held, fresh, str(message["Subject"]) if message is not None else "")
+                raise _NotTaken(Failed(fresh, problem))
+            _record(ctx, doc, fresh, str(message["Subject"]) if message is not None else "")
     except _NotTaken as refused:
-        return str(refused)
+        return refused.failed
     return fresh
+
+
+def _as_it_stands(doc: Document, outgoing: Outgoing, now: datetime) -> Outgoing | SkippedUser | None:
+    """`outgoing` as `doc` holds it now: the recipient skipped when deactivated or left without a usable
+    address meanwhile; else to their current address, with only those of its reminders still due and
+    unsent, of learners still active (and, in a digest, still reporting to the recipient); None when none
+    is left."""
+    recipient = doc.users[outgoing.recipient.id]
+    problem = _unreachable(recipient)
+    if problem is not None:
+        return {"user": recipient.id, "reason": problem + (_DIGEST if outgoing.digest else "")}
+    held = _enrollments(doc)
+    reminders = []
+    for planned in outgoing.reminders:
+        learner, found = doc.users.get(planned.user), held.get((planned.user, planned.certification))
+        if found is None or learner is None or not learner.active:
+            continue
+        if outgoing.digest and learner.manager != recipient.id:
+            continue
+        pending = _pending(doc, found, now)
+        if pending is not None and not rules.reminded(found, recipient.id, pending.due):
+            reminders.append(pending)
+    return Outgoing(recipient, outgoing.digest, reminders) if reminders else None
 
 
 def _message(outgoing: Outgoing, sender: str, org: str, now: datetime) -> EmailMessage | None:
@@ -273,10 +315,9 @@ def _message(outgoing: Outgoing, sender: str, org: str, now: datetime) -> EmailM
         return None
 
 
-def _record(
-    ctx: Context, doc: Document, held: dict[tuple[str, str], Enrollment], outgoing: Outgoing, subject: str
-) -> None:
+def _record(ctx: Context, doc: Document, outgoing: Outgoing, subject: str) -> None:
     """A `reminded` fact on each enrollment, by the recipient, and the audit event naming the reminders."""
+    held = _enrollments(doc)
     for pending in outgoing.reminders:
         due = pending.due
         held[pending.user, pending.certification].facts.append(
