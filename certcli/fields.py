@@ -26,7 +26,7 @@ class TextRule(NamedTuple):
     required: bool = False  # must hold more than blanks
     max_length: int = MAX_NAME
     address: bool = False  # must hold an e-mail address (with a display name or not)
-    spaces: bool = True  # may hold spaces (a login name may not)
+    spaces: bool = True  # may hold spaces within (an address or a login name may not)
 
 
 # Users' and groups' names, courses' and certifications' titles.
@@ -47,7 +47,7 @@ def text_problem(value: str, rule: TextRule, typed: bool = True) -> str | None:
         return f"is longer than {rule.max_length} characters"
     if (typed or rule.address or not rule.spaces) and not value.isprintable():
         return "holds a line break or another control character"
-    if not rule.spaces and any(ch.isspace() for ch in value):
+    if not rule.spaces and any(ch.isspace() for ch in value.strip()):  # blanks around it are trimmed where used
         return "holds a space"
     if rule.address and value and not ADDRESS_PATTERN.search(value):
         return "is not an e-mail address"
