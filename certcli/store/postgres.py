@@ -69,6 +69,8 @@ class PostgresStore(PagedSqlStore):
         else:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
 
+    _org_row_lock = " FOR UPDATE"
+
     def _row_lock(self, table: str) -> str:
         """A change locks the enrollments it loads against other changes, and the users, courses and
         certifications it loads against changing under it while other changes may read them too."""

@@ -931,10 +931,11 @@ class SqlStore:
                         for table in TABLES}  # fmt: skip
         refuse_unreadable(written_rows, org_data(doc) if org_data(doc) != org_before else None)
         if org_data(doc) != org_before:
+            org = self._locked_org(conn, org_before or {}, org_data(doc))
             self._refuse_unrecorded(conn, "org", [ORG_ROW], certifications)
-            self._set_meta(conn, "org", dumps(org_data(doc)))
-            change.add("org", "written", org_data(doc))
-            digests["org"] = {ORG_ROW: audit.row_digest(org_data(doc))}
+            self._set_meta(conn, "org", dumps(org))
+            change.add("org", "written", org)
+            digests["org"] = {ORG_ROW: audit.row_digest(org)}
         for table in TABLES:
             old, new = before[table], after[table]
             removed = [key for key in old if key not in new]
@@ -1017,6 +1018,25 @@ class SqlStore:
             return None
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         return "; ".join(problems[:5]) + more
+
+    def _locked_org(self, conn: Any, loaded: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+        """The organisation's settings this change writes, held for it until it commits. Where changes run
+        side by side (PostgreSQL), another may have set some since this one loaded them: the settings this
+        change set are put over what that one wrote, so neither undoes the other's."""
+        if not self._org_row_lock:
+            return changed
+        rows = self._rows(conn, _ORG + self._org_row_lock)
+        current: dict[str, Any] = self._parsed(rows[0][0], "certcli_meta 'org'") if rows else {}
+        merged = dict(current)
+        for key in loaded.keys() | changed.keys():
+            if loaded.get(key) != changed.get(key):
+                if key in changed:
+                    merged[key] = changed[key]
+                else:
+                    merged.pop(key, None)
+        return merged
+
+    _org_row_lock = ""  # what locks the organisation's settings where changes run side by side
 
     def _refuse_unrecorded(
         self, conn: Any, table: str, keys: list[Any], certifications: Mapping[str, Certification]
