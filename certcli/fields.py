@@ -10,7 +10,6 @@ mail encodes such a value on one line (`one_line`).
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 MAX_NAME = 200  # names and titles: what a table column, a badge and a mail subject can show
 MAX_ADDRESS = 254  # the longest e-mail address SMTP carries (RFC 5321)
@@ -19,14 +18,20 @@ MAX_LOGIN = 64
 ADDRESS_PATTERN = re.compile(r"[^@\s<>]+@[^@\s<>]+")  # the address part; the mail server judges the rest
 
 
-class TextRule(NamedTuple):
-    """How one kind of text field is checked."""
+class TextRule:
+    """How one kind of text field is checked. (A plain class: a named tuple's definition would cost
+    start-up time every command pays.)"""
 
-    what: str  # what to write instead, for a hint
-    required: bool = False  # must hold more than blanks
-    max_length: int = MAX_NAME
-    address: bool = False  # must hold an e-mail address (with a display name or not)
-    spaces: bool = True  # may hold spaces within (an address or a login name may not)
+    __slots__ = ("what", "required", "max_length", "address", "spaces")
+
+    def __init__(
+        self, what: str, required: bool = False, max_length: int = MAX_NAME, address: bool = False, spaces: bool = True
+    ) -> None:
+        self.what = what  # what to write instead, for a hint
+        self.required = required  # must hold more than blanks
+        self.max_length = max_length
+        self.address = address  # must hold an e-mail address (with a display name or not)
+        self.spaces = spaces  # may hold spaces within (an address or a login name may not)
 
 
 # Users' and groups' names, courses' and certifications' titles.
