@@ -190,6 +190,28 @@ def test_each_learner_gets_one_message_and_each_manager_a_digest(store: str, smt
     ]
 
 
+def test_subject_body_and_output_tell_the_same_days(store: str, smtp: MailServer) -> None:
+    result = cli(store, "remind", url=smtp.url)
+    assert result.exit_code == 0, result.stderr
+    told = {}
+    for rcpt_tos, message in smtp.handler.received:
+        subject, text = message["Subject"], message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        if not subject.startswith("Reminder: ") or "need your attention" in subject:
+            continue  # digests and messages of several reminders name no day in their subject
+        words = subject.split(": ", 2)[2]
+        assert words[0].upper() + words[1:] in text and words[0].upper() + words[1:] in html
+        assert f"Sent to {rcpt_tos[0]}: {subject}" in result.stdout
+        assert f"): {words}\n" in result.stdout
+        told[rcpt_tos[0]] = words
+    assert told["eli.goldberg@acme.example"] == "overdue since 2026-04-28 (214 days)"
+    assert told["dev.patel@acme.example"] == "due in 4 days, on 2026-12-02"
+    assert "  dev security-awareness (cycle 1): due in 4 days, on 2026-12-02" in result.stdout
+    data = remind(store, None, "2026-12-05", "--dry-run")  # the 218-day mark reached 221 days late
+    (eli,) = [item["reminders"] for item in data["sent"] if item["to"] == "eli.goldberg@acme.example"]
+    assert [(r["kind"], r["threshold"], r["days"], r["date"]) for r in eli] == [("overdue", 218, 221, "2026-04-28")]
+
+
 def test_a_manager_digest_lists_the_direct_reports_reminders(store: str, smtp: MailServer) -> None:
     data = remind(store, smtp.url)
     digest = smtp.handler.to("mia.lindqvist@acme.example")
@@ -313,7 +335,7 @@ def test_a_dry_run_prints_the_messages_and_sends_and_records_nothing(store: str,
     text = cli(store, "remind", "--dry-run")
     assert text.exit_code == 0, text.stderr
     assert "Would send to ana.souza@acme.example: Reminder: 3 certifications need your attention" in text.stdout
-    assert "  ana workplace-safety (cycle 1): due, 7 days before 2026-12-04" in text.stdout
+    assert "  ana workplace-safety (cycle 1): due in 6 days, on 2026-12-04" in text.stdout
     data = remind(store, None, DEMO_NOW, "--dry-run")
     assert data["dry_run"] is True and len(data["sent"]) == 9
     assert store_state(store) == before
