@@ -16,7 +16,7 @@ from certcli.formats.documents import FileFormat
 from certcli.model import AuditEntry, AuditHead, Document
 from certcli.store import FILE_STORE_ADVISED_ENROLLMENTS, Loading, Need, Parts, Snapshot, pending_entry, tally
 from certcli.store.document import document_from_data, document_to_data
-from certcli.store.turns import in_line, queue_path
+from certcli.store.turns import queue_path, take_in_turn
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -179,11 +179,15 @@ class FileStore:
         from filelock import FileLock, Timeout
 
         lock = FileLock(str(self.lock_path))
+
+        def take(seconds: float) -> None:
+            try:
+                lock.acquire(timeout=seconds)
+            except Timeout:
+                raise self._busy() from None
+
         try:
-            with in_line(self.path, self.location, self.lock_timeout, self._busy) as left:
-                lock.acquire(timeout=left)
-        except Timeout:
-            raise self._busy() from None
+            take_in_turn(self.path, self.location, self.lock_timeout, take, self._busy)
         except OSError as exc:
             raise DataError(f"cannot lock store {self.location}: {exc.strerror}") from None
         try:
