@@ -8,6 +8,7 @@ server refuse a recipient or stop it, and race two processes.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import json
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from backends import store_state
 from typer.testing import CliRunner, Result
 
@@ -325,6 +327,48 @@ def test_the_password_is_never_shown(store: str, smtp: MailServer) -> None:
     assert with_password.exit_code == 2
     assert PASSWORD not in with_password.stdout + with_password.stderr
     assert "CERTCLI_SMTP_PASSWORD" in with_password.stderr
+
+
+class EchoingAuth(SMTP):
+    """A careless server: refuses every login with 535 and the AUTH line it got, the password's line of
+    AUTH LOGIN too."""
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if arg.upper().startswith("LOGIN"):
+            answer = await self.challenge_auth("Password:")
+            arg += " " + base64.b64encode(answer if isinstance(answer, bytes) else b"").decode("ascii")
+        await self.push(f"535 5.7.8 AUTH {arg} is not accepted")
+
+
+class EchoingController(Controller):
+    def factory(self) -> SMTP:
+        return EchoingAuth(self.handler, **self.SMTP_kwargs)
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_a_server_echoing_the_login_gets_no_form_of_the_password_shown(store: str, mechanism: str) -> None:
+    user, port = "certcli@acme.example", free_port()
+    excluded = [other for other in ("PLAIN", "LOGIN") if other != mechanism]
+    server = EchoingController(Handler(), hostname="127.0.0.1", port=port, auth_require_tls=False,
+                               auth_exclude_mechanism=excluded)  # fmt: skip
+    server.start()
+    try:
+        before = store_state(store)
+        url = f"smtp://certcli%40acme.example@127.0.0.1:{port}"
+        result = cli(store, "remind", "--json", url=url, CERTCLI_SMTP_PASSWORD=PASSWORD)
+    finally:
+        server.stop()
+    assert result.exit_code == 6, result.stderr
+    shown = result.stdout + result.stderr
+    assert f"535 5.7.8 AUTH {mechanism} ***" in shown  # the echo is there, the secret is not
+    forms = [PASSWORD, b64(f"\0{user}\0{PASSWORD}"), b64(PASSWORD), b64(user)]
+    for form in forms:
+        assert form.rstrip("=") not in shown
+    assert store_state(store) == before
 
 
 # ---------------------------------------------------------------- dry run, skipped users
