@@ -100,6 +100,9 @@ class Mailer:
             return f"not sent: {self.unreachable}"
         try:
             connection = self.connection or self._connect()
+        except UnicodeEncodeError:  # smtplib logs in with ASCII only; the error would quote the character
+            self.unreachable = f"cannot log in to {self.server.shown}: the user name and password must be ASCII"
+            return self.unreachable
         except (OSError, smtplib.SMTPException) as error:
             self.unreachable = self.clean(f"cannot connect to the mail server {self.server.shown}: {_reason(error)}")
             return self.unreachable

@@ -371,6 +371,20 @@ def test_a_server_echoing_the_login_gets_no_form_of_the_password_shown(store: st
     assert store_state(store) == before
 
 
+def test_a_password_smtp_cannot_send_is_a_failure_naming_no_character_of_it(store: str) -> None:
+    port = free_port()
+    server = EchoingController(Handler(), hostname="127.0.0.1", port=port, auth_require_tls=False)
+    server.start()
+    try:
+        url = f"smtp://bot@127.0.0.1:{port}"
+        result = cli(store, "remind", url=url, CERTCLI_SMTP_PASSWORD="pässwörd")
+    finally:
+        server.stop()
+    assert result.exit_code == 6, result.stderr
+    assert "the user name and password must be ASCII" in result.stderr
+    assert "ä" not in result.stderr and "\\xe4" not in result.stderr
+
+
 # ---------------------------------------------------------------- dry run, skipped users
 
 
