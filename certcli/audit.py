@@ -18,6 +18,7 @@ from typing import Any
 
 from certcli.dates import format_date, format_time, parse_time
 from certcli.model import AuditEntry, AuditHead
+from certcli.scrubbing import scrub_data
 
 GENESIS = "0" * 64
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -83,8 +84,8 @@ def make_event(
         "recorded_at": format_time(recorded_at),
         "actor": entry.actor,
         "action": entry.action,
-        "subject": dict(entry.subject),
-        "details": {key: value for key, value in entry.details.items() if value is not None},
+        "subject": scrub_data(dict(entry.subject)),
+        "details": scrub_data({key: value for key, value in entry.details.items() if value is not None}),
         "prev": head.sha256 if head else GENESIS,
         "store_sha256": store_sha256,
     }

@@ -21,6 +21,8 @@ from typer.core import TyperGroup, TyperOption
 from certcli import __version__, render
 from certcli.dates import parse_date, parse_time
 from certcli.errors import CertcliError, DataError, UsageError
+from certcli.scrubbing import forget as forget_secrets
+from certcli.scrubbing import scrub, scrub_data
 from certcli.text import printable, printable_data, printable_lines
 
 if TYPE_CHECKING:
@@ -134,10 +136,10 @@ class CertcliGroup(TyperGroup):
 
 def _say_error(message: str, hint: str | None) -> None:
     colour = render.use_colour(_stderr())
-    for line in message.split("\n"):  # one line per problem; anything else is shown, not obeyed
+    for line in scrub(message).split("\n"):  # one line per problem; anything else is shown, not obeyed
         typer.echo(render.paint("error:", "31", colour) + f" {printable(line)}", err=True)
     if hint:
-        typer.echo(f"hint: {printable(hint)}", err=True)
+        typer.echo(f"hint: {printable(scrub(hint))}", err=True)
 
 
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -395,6 +397,7 @@ def main_options(
 
     Example: certcli --store fixtures/acme.toml --as ana list --pending
     """
+    forget_secrets()  # a command hides the secrets it is given: one process may run several commands
     ctx.obj = Globals(store, actor, now)
 
 
@@ -458,17 +461,19 @@ def _login_actor(store: Store) -> str | None:
 def _tell(messages: Iterable[str]) -> None:
     """Messages for people, on stderr, each one line: text from users in them is shown, not obeyed."""
     for message in messages:
-        typer.echo(printable(message), err=True)
+        typer.echo(printable(scrub(message)), err=True)
 
 
 def _emit(outcome: Outcome[T], as_json: bool, text: Callable[[T, bool], str]) -> None:
     """Messages to stderr; the result as JSON or as `text` to stdout. Strings from the store are made
-    printable before they are drawn (JSON escapes them), so nothing shown can command the terminal."""
+    printable before they are drawn (JSON escapes them), so nothing shown can command the terminal; no
+    secret the command was given is in them, in any form (`certcli.scrubbing`)."""
     _tell(outcome.messages)
+    data = scrub_data(outcome.data)
     if as_json:
-        typer.echo(render.to_json(outcome.data))
+        typer.echo(render.to_json(data))
     else:
-        body = text(printable_data(outcome.data), render.use_colour())
+        body = text(printable_data(data), render.use_colour())
         if body:
             typer.echo(body)
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certcli.errors import UsageError
+from certcli.scrubbing import hide_http_basic, scrub
 
 if TYPE_CHECKING:
     import urllib.error
@@ -112,6 +113,7 @@ def basic_authorization(credentials: str) -> str:
     """The Authorization header of HTTP Basic for `credentials`, USER:PASSWORD (never shown, even when wrong)."""
     import base64
 
+    hide_http_basic(credentials)
     if ":" not in credentials:
         raise UsageError(
             "CERTCLI_LRS_AUTH is not USER:PASSWORD (its value is not shown)",
@@ -238,16 +240,9 @@ class Poster:
         return Answer(error.code, reason=self.clean(reason), retry_after=_seconds(error.headers.get("Retry-After")))
 
     def clean(self, text: str) -> str:
-        """One line, at most REASON_LIMIT characters, without the credentials should the LRS echo them."""
-        text = " ".join(text.split())
-        if self.authorization is not None:
-            import base64
-
-            token = self.authorization.removeprefix("Basic ")
-            password = base64.b64decode(token).decode("utf-8").partition(":")[2]
-            for secret in (token, password):
-                if secret:
-                    text = text.replace(secret, "***")
+        """One line, at most REASON_LIMIT characters, without the credentials in any form should the LRS
+        echo them (`certcli.scrubbing`)."""
+        text = scrub(" ".join(text.split()))
         return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
 
 

@@ -3,7 +3,8 @@
 The server comes from a URL: `smtp://HOST[:PORT]` (plain, port 25), `smtp+starttls://HOST[:PORT]`
 (STARTTLS, port 587) or `smtps://HOST[:PORT]` (TLS from the start, port 465), with `USER@` in it
 to log in; the password comes from the environment (CERTCLI_SMTP_PASSWORD), never from the URL, and
-is never shown: the server's answers and the errors are scrubbed of it. Certificates are checked.
+is never shown: the server's answers and the errors are scrubbed of it in every form AUTH sends it in
+(`certcli.scrubbing`). Certificates are checked.
 
 `Mailer.send` reports what became of each message and raises nothing: a refusal (4xx, 5xx), a
 connection that fails or times out. One connection serves a run; a server that cannot be reached
@@ -18,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple
 
 from certcli.errors import UsageError
+from certcli.scrubbing import hide, hide_smtp_login, scrub
 
 if TYPE_CHECKING:
     import smtplib
@@ -75,6 +77,10 @@ class Mailer:
 
     def __init__(self, server: Server, password: str | None) -> None:
         self.server, self.password = server, password
+        if server.user is not None:
+            hide_smtp_login(server.user, password or "")
+        elif password:
+            hide(password)
         self.connection: smtplib.SMTP | None = None
         self.unreachable: str | None = None  # why connecting failed: the run's later messages fail the same way
 
@@ -94,6 +100,9 @@ class Mailer:
             return f"not sent: {self.unreachable}"
         try:
             connection = self.connection or self._connect()
+        except UnicodeEncodeError:  # smtplib logs in with ASCII only; the error would quote the character
+            self.unreachable = f"cannot log in to {self.server.shown}: the user name and password must be ASCII"
+            return self.unreachable
         except (OSError, smtplib.SMTPException) as error:
             self.unreachable = self.clean(f"cannot connect to the mail server {self.server.shown}: {_reason(error)}")
             return self.unreachable
@@ -143,10 +152,9 @@ class Mailer:
             self.connection = None
 
     def clean(self, text: str) -> str:
-        """One line, at most REASON_LIMIT characters, without the password should the server echo it."""
-        text = " ".join(text.split())
-        if self.password:
-            text = text.replace(self.password, "***")
+        """One line, at most REASON_LIMIT characters, without the password in any form should the server
+        echo it (`certcli.scrubbing`)."""
+        text = scrub(" ".join(text.split()))
         return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
 
 

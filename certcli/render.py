@@ -410,9 +410,7 @@ def remind_text(result: RemindResult, colour: bool) -> str:
 
 
 def _reminder_line(reminder: ReminderData) -> str:
-    days = reminder["threshold"]
-    when = "overdue" if reminder["kind"] == "overdue" else f"before {reminder['date']}"
-    return (
-        f"{reminder['user']} {reminder['certification']} (cycle {reminder['cycle']}): "
-        f"{reminder['kind']}, {days} day{'' if days == 1 else 's'} {when}"
-    )
+    from certcli.formats.mail import when
+
+    told = when(reminder["kind"], reminder["date"], reminder["days"]).lower()
+    return f"{reminder['user']} {reminder['certification']} (cycle {reminder['cycle']}): {told}"

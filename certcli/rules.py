@@ -828,6 +828,14 @@ class ReminderDue(NamedTuple):
         return f"{self.kind}:{self.threshold}"
 
 
+def reminder_days(due: ReminderDue, today: date) -> int:
+    """The day count every text of a reminder tells on `today`: the days left until `due.on` (0 on the day
+    itself) for a due or expiry reminder, the days past it for an overdue one. (The threshold is the
+    schedule's mark the reminder answers, which `today` may have passed: a count it is not.)"""
+    days = due.on.toordinal() - today.toordinal()
+    return -days if due.kind == OVERDUE_REMINDER else days
+
+
 def nearest_threshold_before(on: date, thresholds: Iterable[int], today: date) -> int | None:
     """The fewest days before `on` among the `thresholds` that `today` has reached (today is on or after
     `on` minus that many days) while `on` has not passed: several reached at once give only the nearest."""

@@ -512,6 +512,32 @@ def test_an_lrs_echoing_the_credentials_does_not_get_them_shown(demo_store: Path
     assert "***" in report["problems"][0]["reason"]
 
 
+def test_an_lrs_refusing_with_the_credentials_in_every_form_gets_none_of_them_shown(
+    demo_store: Path, stub: Any
+) -> None:
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    key, secret = "lrs-key-7Qx2", "s3cr%t/+=pass"
+    credentials = f"{key}:{secret}"
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    forms = [credentials, key, secret, b64(credentials), b64(key), b64(secret), quote(secret, safe=""),
+             quote_plus(secret), quote(credentials, safe="")]  # fmt: skip
+
+    def refuse(request: Received, number: int) -> tuple[int, bytes, dict[str, str]]:
+        return answer(401, {"detail": f"{request.headers['authorization']} for key {key}: {' '.join(forms)}"})
+
+    result, report = send(demo_store, stub(refuse).endpoint, "--cert", "ckad", credentials=credentials)
+    assert result.exit_code == 6
+    assert report["problems"][0]["status"] == 401 and "Basic ***" in report["problems"][0]["reason"]
+    shown = result.stdout + result.stderr
+    for form in forms:
+        assert form.rstrip("=") not in shown, form
+
+
 # ---------------------------------------------------------------- usage
 
 

@@ -434,7 +434,7 @@ def fault_sweep(template: Path, work: Path, command: str, code: int, log_lags: b
         figures.injected[f"{call} after rename" if after_rename else call] += 1
         figures.temp_left += len(temp_files(path))
         assert temp_files(path) == set(), f"{call}: temp file left"
-        assert set(os.listdir(folder)) - before_names <= {lock_of(path).name, f"{path.name}.queue.lock"}
+        assert set(os.listdir(folder)) - before_names <= {lock_of(path).name}
         if after_rename:
             # The new store is in place: the command reports success and the change is there.
             assert call in AFTER_RENAME_OPS, f"a fault at {call} after the rename"

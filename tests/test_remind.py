@@ -8,6 +8,7 @@ server refuse a recipient or stop it, and race two processes.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import json
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from backends import store_state
 from typer.testing import CliRunner, Result
 
@@ -190,6 +192,28 @@ def test_each_learner_gets_one_message_and_each_manager_a_digest(store: str, smt
     ]
 
 
+def test_subject_body_and_output_tell_the_same_days(store: str, smtp: MailServer) -> None:
+    result = cli(store, "remind", url=smtp.url)
+    assert result.exit_code == 0, result.stderr
+    told = {}
+    for rcpt_tos, message in smtp.handler.received:
+        subject, text = message["Subject"], message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        if not subject.startswith("Reminder: ") or "need your attention" in subject:
+            continue  # digests and messages of several reminders name no day in their subject
+        words = subject.split(": ", 2)[2]
+        assert words[0].upper() + words[1:] in text and words[0].upper() + words[1:] in html
+        assert f"Sent to {rcpt_tos[0]}: {subject}" in result.stdout
+        assert f"): {words}\n" in result.stdout
+        told[rcpt_tos[0]] = words
+    assert told["eli.goldberg@acme.example"] == "overdue since 2026-04-28 (214 days)"
+    assert told["dev.patel@acme.example"] == "due in 4 days, on 2026-12-02"
+    assert "  dev security-awareness (cycle 1): due in 4 days, on 2026-12-02" in result.stdout
+    data = remind(store, None, "2026-12-05", "--dry-run")  # the 218-day mark reached 221 days late
+    (eli,) = [item["reminders"] for item in data["sent"] if item["to"] == "eli.goldberg@acme.example"]
+    assert [(r["kind"], r["threshold"], r["days"], r["date"]) for r in eli] == [("overdue", 218, 221, "2026-04-28")]
+
+
 def test_a_manager_digest_lists_the_direct_reports_reminders(store: str, smtp: MailServer) -> None:
     data = remind(store, smtp.url)
     digest = smtp.handler.to("mia.lindqvist@acme.example")
@@ -305,6 +329,62 @@ def test_the_password_is_never_shown(store: str, smtp: MailServer) -> None:
     assert "CERTCLI_SMTP_PASSWORD" in with_password.stderr
 
 
+class EchoingAuth(SMTP):
+    """A careless server: refuses every login with 535 and the AUTH line it got, the password's line of
+    AUTH LOGIN too."""
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if arg.upper().startswith("LOGIN"):
+            answer = await self.challenge_auth("Password:")
+            arg += " " + base64.b64encode(answer if isinstance(answer, bytes) else b"").decode("ascii")
+        await self.push(f"535 5.7.8 AUTH {arg} is not accepted")
+
+
+class EchoingController(Controller):
+    def factory(self) -> SMTP:
+        return EchoingAuth(self.handler, **self.SMTP_kwargs)
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_a_server_echoing_the_login_gets_no_form_of_the_password_shown(store: str, mechanism: str) -> None:
+    user, port = "certcli@acme.example", free_port()
+    excluded = [other for other in ("PLAIN", "LOGIN") if other != mechanism]
+    server = EchoingController(Handler(), hostname="127.0.0.1", port=port, auth_require_tls=False,
+                               auth_exclude_mechanism=excluded)  # fmt: skip
+    server.start()
+    try:
+        before = store_state(store)
+        url = f"smtp://certcli%40acme.example@127.0.0.1:{port}"
+        result = cli(store, "remind", "--json", url=url, CERTCLI_SMTP_PASSWORD=PASSWORD)
+    finally:
+        server.stop()
+    assert result.exit_code == 6, result.stderr
+    shown = result.stdout + result.stderr
+    assert f"535 5.7.8 AUTH {mechanism} ***" in shown  # the echo is there, the secret is not
+    forms = [PASSWORD, b64(f"\0{user}\0{PASSWORD}"), b64(PASSWORD), b64(user)]
+    for form in forms:
+        assert form.rstrip("=") not in shown
+    assert store_state(store) == before
+
+
+def test_a_password_smtp_cannot_send_is_a_failure_naming_no_character_of_it(store: str) -> None:
+    port = free_port()
+    server = EchoingController(Handler(), hostname="127.0.0.1", port=port, auth_require_tls=False)
+    server.start()
+    try:
+        url = f"smtp://bot@127.0.0.1:{port}"
+        result = cli(store, "remind", url=url, CERTCLI_SMTP_PASSWORD="pässwörd")
+    finally:
+        server.stop()
+    assert result.exit_code == 6, result.stderr
+    assert "the user name and password must be ASCII" in result.stderr
+    assert "ä" not in result.stderr and "\\xe4" not in result.stderr
+
+
 # ---------------------------------------------------------------- dry run, skipped users
 
 
@@ -313,7 +393,7 @@ def test_a_dry_run_prints_the_messages_and_sends_and_records_nothing(store: str,
     text = cli(store, "remind", "--dry-run")
     assert text.exit_code == 0, text.stderr
     assert "Would send to ana.souza@acme.example: Reminder: 3 certifications need your attention" in text.stdout
-    assert "  ana workplace-safety (cycle 1): due, 7 days before 2026-12-04" in text.stdout
+    assert "  ana workplace-safety (cycle 1): due in 6 days, on 2026-12-04" in text.stdout
     data = remind(store, None, DEMO_NOW, "--dry-run")
     assert data["dry_run"] is True and len(data["sent"]) == 9
     assert store_state(store) == before

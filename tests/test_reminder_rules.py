@@ -100,6 +100,31 @@ def test_an_open_enrollment_is_reminded_before_its_due_date_then_while_overdue(
         assert (found.cycle, found.on) == (1, date(2026, 12, 15))
 
 
+@pytest.mark.parametrize(
+    ("now", "kind", "threshold", "days", "words"),
+    [
+        ("2026-12-01", "due", 14, 14, "Due in 14 days, on 2026-12-15"),
+        ("2026-12-04", "due", 14, 11, "Due in 11 days, on 2026-12-15"),  # the 14-day mark, 11 days left
+        ("2026-12-11", "due", 7, 4, "Due in 4 days, on 2026-12-15"),  # the 7-day mark, 4 days left
+        ("2026-12-14", "due", 1, 1, "Due tomorrow, on 2026-12-15"),
+        ("2026-12-15", "due", 1, 0, "Due today, on 2026-12-15"),
+        ("2026-12-16", "overdue", 1, 1, "Overdue since 2026-12-15 (1 day)"),
+        ("2026-12-19", "overdue", 1, 4, "Overdue since 2026-12-15 (4 days)"),
+        ("2026-12-23", "overdue", 8, 8, "Overdue since 2026-12-15 (8 days)"),
+        ("2027-07-20", "overdue", 211, 217, "Overdue since 2026-12-15 (217 days)"),  # the 211-day mark
+    ],
+)
+def test_a_reminder_tells_the_days_from_its_date_not_the_schedule_mark(
+    now: str, kind: str, threshold: int, days: int, words: str
+) -> None:
+    from certcli.formats.mail import when
+
+    found = due_at(now)
+    assert found is not None and (found.kind, found.threshold) == (kind, threshold)
+    assert rules.reminder_days(found, day(now)) == days
+    assert when(found.kind, found.on.isoformat(), rules.reminder_days(found, day(now))) == words
+
+
 def test_a_completed_enrollment_is_not_reminded_of_its_due_date() -> None:
     done = (course_completed("a", "2026-11-01"), course_completed("b", "2026-11-02"))
     assert due_at("2026-12-14", *done) is None

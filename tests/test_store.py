@@ -784,8 +784,8 @@ def store_path(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]
 
 
 def folder_entries(path: Path) -> set[str]:
-    """The folder's files, leaving out the lock files (they may stay between runs)."""
-    return {entry.name for entry in path.parent.iterdir()} - {f"{path.name}.lock", f"{path.name}.queue.lock"}
+    """The folder's files, leaving out the lock file (it may stay between runs)."""
+    return {entry.name for entry in path.parent.iterdir()} - {f"{path.name}.lock"}
 
 
 def disk_full(*_args: Any, **_kwargs: Any) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from certcli.dates import format_date
 from certcli.fields import one_line
 from certcli.rules import DUE_REMINDER, EXPIRY_REMINDER
 
@@ -29,31 +30,36 @@ class Item(NamedTuple):
     title: str
     kind: str
     on: date  # the due date, or the day the validity ends
+    days: int  # `rules.reminder_days`: left until `on`, or past it when overdue
     status: str
     left: Sequence[str]  # what the learner still has to do, in words
     command: str
 
 
-def when(item: Item, today: date) -> str:
-    """What falls on which day, in words: "Due in 7 days, on 2026-12-05"."""
-    days = item.on.toordinal() - today.toordinal()
-    if item.kind == DUE_REMINDER:
-        return f"Due {_in_days(days)}, on {item.on}"
-    if item.kind == EXPIRY_REMINDER:
-        return f"Expires {_in_days(days)}, on {item.on}"
-    return f"Overdue since {item.on} ({-days} day{'s' if -days != 1 else ''})"
+def when(kind: str, on: str, days: int) -> str:
+    """What falls on which day, in words: "Due in 7 days, on 2026-12-05"; every text of a reminder (subject,
+    body, the run's output) says it with these words, from the one count `days`."""
+    if kind == DUE_REMINDER:
+        return f"Due {_in_days(days)}, on {on}"
+    if kind == EXPIRY_REMINDER:
+        return f"Expires {_in_days(days)}, on {on}"
+    return f"Overdue since {on} ({days} day{_s(days)})"
+
+
+def _when(item: Item) -> str:
+    return when(item.kind, format_date(item.on) or "", item.days)
 
 
 def _in_days(days: int) -> str:
     return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
 
 
-def subject(items: Sequence[Item], today: date, digest: bool) -> str:
+def subject(items: Sequence[Item], digest: bool) -> str:
     if digest:
         people = len({item.learner for item in items})
         return f"Certification reminders for your team: {len(items)} for {people} direct report{_s(people)}"
     if len(items) == 1:
-        return f"Reminder: {items[0].title}: {when(items[0], today).lower()}"
+        return f"Reminder: {items[0].title}: {_when(items[0]).lower()}"
     return f"Reminder: {len(items)} certifications need your attention"
 
 
@@ -66,8 +72,8 @@ def _heading(item: Item, digest: bool) -> str:
     return f"{item.learner_name} ({item.learner}): {about}" if digest else about
 
 
-def _lines(item: Item, today: date) -> list[str]:
-    lines = [f"{when(item, today)}. Status: {item.status.replace('_', ' ')}."]
+def _lines(item: Item) -> list[str]:
+    lines = [f"{_when(item)}. Status: {item.status.replace('_', ' ')}."]
     if item.left:
         lines.append(f"Left: {'; '.join(item.left)}.")
     lines.append(f"Run: {item.command}")
@@ -80,22 +86,22 @@ def _opening(items: Sequence[Item], org: str, digest: bool) -> str:
     return f"{org}: {len(items)} certification{_s(len(items))} need{'s' if len(items) == 1 else ''} your attention."
 
 
-def text_body(name: str, items: Sequence[Item], today: date, org: str, digest: bool) -> str:
+def text_body(name: str, items: Sequence[Item], org: str, digest: bool) -> str:
     parts = [f"Hello {name},", "", _opening(items, org, digest), ""]
     for item in items:
         parts.append(f"* {_heading(item, digest)}")
-        parts += [f"  {line}" for line in _lines(item, today)]
+        parts += [f"  {line}" for line in _lines(item)]
         parts.append("")
     parts.append(f"Sent by certcli for {org}.")
     return "\n".join(parts) + "\n"
 
 
-def html_body(name: str, items: Sequence[Item], today: date, org: str, digest: bool) -> str:
+def html_body(name: str, items: Sequence[Item], org: str, digest: bool) -> str:
     from html import escape
 
     entries = []
     for item in items:
-        details = "<br>".join(escape(line) for line in _lines(item, today))
+        details = "<br>".join(escape(line) for line in _lines(item))
         entries.append(f"<li><strong>{escape(_heading(item, digest))}</strong><br>{details}</li>")
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n'

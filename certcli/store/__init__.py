@@ -258,11 +258,11 @@ def redact(location: str) -> str:
 
 def scrub(text: str, location: str) -> str:
     """`text` (a driver's message, say) with every secret of `location` hidden, wherever it appears."""
+    from certcli import scrubbing
+
     shown, secrets = _split_secrets(location)
-    text = text.replace(location, shown)
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    scrubbing.hide(*secrets)
+    return scrubbing.scrub(text.replace(location, shown))
 
 
 def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
@@ -270,8 +270,10 @@ def open_store(location: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
     sqlite:///PATH URL, or a postgresql:// URL."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
+        from certcli import scrubbing
         from certcli.store.postgres import PostgresStore
 
+        scrubbing.hide(*_split_secrets(text)[1])
         return PostgresStore(text, lock_timeout)
     if text.startswith("sqlite:///"):
         from certcli.store.sqlite import SqliteStore

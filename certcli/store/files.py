@@ -22,7 +22,7 @@ from certcli.store.document import (
     refuse_unreadable,
     refuse_unreadable_document,
 )
-from certcli.store.turns import in_line, queue_path
+from certcli.store.turns import queue_path, take_in_turn
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -185,11 +185,15 @@ class FileStore:
         from filelock import FileLock, Timeout
 
         lock = FileLock(str(self.lock_path))
+
+        def take(seconds: float) -> None:
+            try:
+                lock.acquire(timeout=seconds)
+            except Timeout:
+                raise self._busy() from None
+
         try:
-            with in_line(self.path, self.location, self.lock_timeout, self._busy) as left:
-                lock.acquire(timeout=left)
-        except Timeout:
-            raise self._busy() from None
+            take_in_turn(self.path, self.location, self.lock_timeout, take, self._busy)
         except OSError as exc:
             raise DataError(f"cannot lock store {self.location}: {exc.strerror}") from None
         try:

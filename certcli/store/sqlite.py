@@ -13,7 +13,7 @@ from certcli.errors import DataError, StateError
 from certcli.model import Document
 from certcli.store.sql import NOTHING, STORE, Connection, listed
 from certcli.store.sql_paging import PagedSqlStore, SqlLoading
-from certcli.store.turns import in_line, queue_path
+from certcli.store.turns import queue_path, take_in_turn
 
 if TYPE_CHECKING:
     from certcli.store.health import Finding
@@ -239,9 +239,12 @@ class SqliteStore(PagedSqlStore):
         if not write:
             conn.execute("BEGIN")
             return
-        with in_line(self.path, self.location, self.lock_timeout, lambda: conn._busy("another process")) as left:
-            conn.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
+
+        def take(seconds: float) -> None:
+            conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
             conn.execute("BEGIN IMMEDIATE")
+
+        take_in_turn(self.path, self.location, self.lock_timeout, take, lambda: conn._busy("another process"))
         conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
 
 

@@ -2,16 +2,17 @@
 
 Waiting for either lock is polling (filelock tries every 50 ms, SQLite's busy handler sleeps up to 100 ms
 between tries), so a writer that takes the lock again the moment it let go of it, as `remind` does once
-per message, would win nearly every time and keep the others waiting out their lock timeout. Each writer
-therefore first takes its place in line, the lock file `<store>.queue.lock`, and holds it only while it
-waits for the write lock: a writer back for its next change finds the place of the one waiting taken, and
-waits for that one to have the write lock first. (PostgreSQL queues the waiters of a lock itself.)
+per message, would win nearly every time and keep the others waiting out their lock timeout. So a writer
+that finds the lock taken waits in line: it holds the lock file `<store>.queue.lock` while it waits for
+the write lock. A writer coming for the lock takes its place in that line whenever the file is there,
+and so lets the one waiting have the lock first; only when the file is not there (nobody has had to wait
+yet) and the lock is free does it take the lock at once, which leaves nothing beside the store. (PostgreSQL
+queues the waiters of a lock itself.)
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from time import monotonic
 
@@ -22,21 +23,29 @@ def queue_path(store_path: Path) -> Path:
     return Path(f"{store_path}.queue.lock")
 
 
-@contextlib.contextmanager
-def in_line(store_path: Path, location: str, timeout: float, busy: Callable[[], StoreBusy]) -> Iterator[float]:
-    """Hold this writer's place in line for the write lock while the block takes it; yields the seconds
-    of `timeout` left for that. `busy()` is raised when the place is not had within `timeout`."""
+def take_in_turn(
+    store_path: Path, location: str, timeout: float, take: Callable[[float], None], busy: Callable[[], StoreBusy]
+) -> None:
+    """Take the write lock of the store at `store_path` within `timeout` seconds, in turn with the other
+    writers: `take(seconds)` takes it waiting at most that long, or raises `busy()`."""
     from filelock import FileLock, Timeout
 
+    queue = queue_path(store_path)
+    if not queue.exists():
+        try:
+            take(0)
+            return
+        except StoreBusy:
+            pass
     started = monotonic()
-    place = FileLock(str(queue_path(store_path)), timeout=timeout)
+    place = FileLock(str(queue))
     try:
-        place.acquire()
+        place.acquire(timeout=timeout)
     except Timeout:
         raise busy() from None
     except OSError as exc:
         raise DataError(f"cannot lock store {location}: {exc.strerror}") from None
     try:
-        yield max(0.0, timeout - (monotonic() - started))
+        take(max(0.0, timeout - (monotonic() - started)))
     finally:
         place.release()

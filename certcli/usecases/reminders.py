@@ -78,7 +78,7 @@ def remind(ctx: Context, smtp_url: str | None, password: str | None, dry_run: bo
     plan = plan_run(doc, ctx.now)
     sender = doc.reminders.mail_from
     if server is None:
-        sent = [_sent_data(message, ctx.now) for message in plan.messages]
+        sent = [_sent_data(message) for message in plan.messages]
         return _outcome(ctx, sent, [], plan.skipped, dry_run=True)
     if plan.messages and not sender:
         raise StateError(
@@ -90,7 +90,7 @@ def remind(ctx: Context, smtp_url: str | None, password: str | None, dry_run: bo
         for message in plan.messages:
             done = _deliver(ctx, mailer, message, sender, doc.org_name)
             if isinstance(done, Outgoing):
-                sent.append(_sent_data(done, ctx.now))
+                sent.append(_sent_data(done))
             elif isinstance(done, Failed):
                 failed.append(_failed_data(done.outgoing, done.error))
             elif done is not None:
@@ -202,6 +202,7 @@ def _pending(doc: Document, enrollment: Enrollment, now: datetime) -> Pending | 
         title=cert.title,
         kind=due.kind,
         on=due.on,
+        days=rules.reminder_days(due, now.date()),
         status=view.status,
         left=_left(doc, cert, view),
         command=f"certcli upload-proof {cert.id} FILE" if cert.kind == "external" else f"certcli start {cert.id}",
@@ -300,15 +301,15 @@ def _message(outgoing: Outgoing, sender: str, org: str, now: datetime) -> EmailM
     from email.errors import MessageError
 
     items = [pending.item for pending in outgoing.reminders]
-    name, today, digest = outgoing.recipient.name, now.date(), outgoing.digest
+    name, digest = outgoing.recipient.name, outgoing.digest
     organisation = org or "your organisation"
     envelope = letters.Envelope(sender, name, outgoing.recipient.email or "")
     try:
         return letters.compose(
             envelope,
-            letters.subject(items, today, digest),
-            letters.text_body(name, items, today, organisation, digest),
-            letters.html_body(name, items, today, organisation, digest),
+            letters.subject(items, digest),
+            letters.text_body(name, items, organisation, digest),
+            letters.html_body(name, items, organisation, digest),
             now,
         )
     except (ValueError, IndexError, MessageError):  # the email package's refusals of what it cannot parse
@@ -344,16 +345,17 @@ def _reminders_data(reminders: Iterable[Pending]) -> list[ReminderData]:
             "kind": pending.due.kind,
             "threshold": pending.due.threshold,
             "date": format_date(pending.due.on) or "",
+            "days": pending.item.days,
         }
         for pending in reminders
     ]
 
 
-def _sent_data(outgoing: Outgoing, now: datetime) -> SentMessage:
+def _sent_data(outgoing: Outgoing) -> SentMessage:
     items = [pending.item for pending in outgoing.reminders]
     return {
         "to": outgoing.recipient.email or "",
-        "subject": letters.subject(items, now.date(), outgoing.digest),
+        "subject": letters.subject(items, outgoing.digest),
         "reminders": _reminders_data(outgoing.reminders),
     }
 

@@ -455,8 +455,9 @@ Migrated = TypedDict(
 
 
 class ReminderData(TypedDict):
-    """One reminder: of `user`'s `certification`, cycle `cycle`, `kind` due | expiry | overdue at `threshold`
-    days (before `date`, or past it when overdue); `date`: the due date or the day the validity ends."""
+    """One reminder: of `user`'s `certification`, cycle `cycle`, `kind` due | expiry | overdue, answering the
+    schedule's mark of `threshold` days (before `date`, or past it when overdue); `date`: the due date or the
+    day the validity ends; `days`: the count the message tells, left until `date` or past it when overdue."""
 
     user: str
     certification: str
@@ -464,6 +465,7 @@ class ReminderData(TypedDict):
     kind: str
     threshold: int
     date: str
+    days: int
 
 
 class SentMessage(TypedDict):
