@@ -61,10 +61,10 @@ def test_a_message_has_a_text_part_an_html_alternative_and_encoded_headers() -> 
 def test_a_value_an_older_store_holds_on_two_lines_is_one_header_line() -> None:
     items = [item("due", date(2026, 12, 5), title="Fire\r\nSafety")]
     envelope = mail.Envelope("Acme\n <certcli@acme.example>", "Ana\nBcc: x@evil.example", "ana@acme.example")
-    text = mail.text_body("Ana", items, TODAY, "Acme", digest=False)
-    html = mail.html_body("Ana", items, TODAY, "Acme", digest=False)
+    text = mail.text_body("Ana", items, "Acme", digest=False)
+    html = mail.html_body("Ana", items, "Acme", digest=False)
 
-    message = mail.compose(envelope, mail.subject(items, TODAY, False), text, html, datetime(2026, 11, 28, tzinfo=UTC))
+    message = mail.compose(envelope, mail.subject(items, False), text, html, datetime(2026, 11, 28, tzinfo=UTC))
 
     head = message.as_bytes().split(b"\n\n", 1)[0].decode("ascii")
     assert message["To"] == '"Ana Bcc: x@evil.example" <ana@acme.example>'
