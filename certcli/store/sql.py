@@ -423,7 +423,7 @@ class SqlStore:
         """`text` with `?` placeholders in the dialect's spelling."""
         return text
 
-    def _in(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+    def _in(self, column: str, values: Collection[Any]) -> tuple[str, list[Any]]:
         """A condition `column` is one of `values`, and its parameters."""
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
@@ -989,10 +989,13 @@ class SqlStore:
         else:
             problem = audit.tail_problem(tail, head)
         if problem is not None:
-            raise DataError(
-                f"store {self.location}: audit trail broken: {problem}",
-                hint="run `certcli audit verify`; restore the store from a backup (nothing was written)",
-            )
+            raise self._broken_trail(problem)
+
+    def _broken_trail(self, problem: str) -> DataError:
+        return DataError(
+            f"store {self.location}: audit trail broken: {problem}",
+            hint="run `certcli audit verify`; restore the store from a backup (nothing was written)",
+        )
 
     def _rows_problem(self, conn: Any, events: list[dict[str, Any]]) -> str | None:
         """Every row of the store re-hashed against the latest event that wrote it: the rows edited,
@@ -1058,7 +1061,37 @@ class SqlStore:
         rows = self._rows(conn, _LATEST.format(condition=condition), [table, *params])
         pending = {name for name, seq, _ in rows if seq == 0}
         recorded = {name: (seq, digest) for name, seq, digest in rows if seq >= since and seq > 0}
+        relied_on = [(seq, table, name, digest) for name, (seq, digest) in recorded.items()]
+        relied_on += [(whole, audit.WHOLE_STORE, audit.UNLISTED, None)] if whole else []
+        relied_on += [(unlisted, table, audit.UNLISTED, None)] if unlisted else []
+        self._refuse_unfounded(conn, relied_on)
         return recorded, pending, whole is not None and (unlisted is None or unlisted < whole)
+
+    def _refuse_unfounded(self, conn: Any, entries: list[tuple[int, str, str, str | None]]) -> None:
+        """The audit_rows entries a change relies on, each found in the event it names: an entry edited or
+        added there is not believed (that takes rewriting the chain, which only `audit verify` and a
+        kept checkpoint catch). One indexed read per event named."""
+        from certcli import audit
+
+        seqs = sorted({entry[0] for entry in entries})
+        if not seqs:
+            return
+        condition, params = self._in("seq", seqs)
+        recorded: set[tuple[int, str, str, str | None]] = set()
+        for seq, text in self._rows(conn, f"SELECT seq, event FROM audit_events WHERE {condition}", params):
+            try:
+                event = event_of(text)
+            except ValueError as exc:
+                raise self._broken_trail(f"the audit_events table was edited: {exc}") from None
+            if audit.event_hash(event) != event["sha256"]:
+                raise self._broken_trail(f"event {seq} was edited: its content no longer matches its SHA-256")
+            recorded.update(audit.kept_rows(event))
+        for seq, table, key, _ in (entry for entry in entries if entry not in recorded):
+            raise DataError(
+                f"store {self.location}: the audit_rows entry of event {seq} for {table} row {key!r} is not what "
+                "that event records; nothing was written",
+                hint="run `certcli audit verify`; restore the store from a backup",
+            )
 
     def _current_digests(self, conn: Any, table: str, keys: list[Any]) -> dict[str, str]:
         """The digest of each of the rows `keys` of `table` as the database holds it now (a row not there: none)."""
@@ -1219,12 +1252,18 @@ def _plain(key: Any) -> Any:
 
 
 _KEPT = "SELECT seq, tbl, row_key, digest FROM audit_rows"
+# Entries of events the trail holds (one added past its end is not believed).
+_IN_TRAIL = "SELECT COALESCE(MAX(seq), 0) FROM audit_events"
 # The last event that left a table unlisted, and the last that listed the whole store: earlier digests are void.
-_MARKS = "SELECT tbl, MAX(seq) FROM audit_rows WHERE row_key = ? AND tbl IN (?, ?) AND seq > 0 GROUP BY tbl"
+_MARKS = (
+    "SELECT tbl, MAX(seq) FROM audit_rows WHERE row_key = ? AND tbl IN (?, ?) AND seq > 0"
+    f" AND seq <= ({_IN_TRAIL}) GROUP BY tbl"
+)
 # Each row's latest digest, and its mark when this change wrote it already (seq 0, until the event is appended).
 _LATEST = (
     "SELECT a.row_key, a.seq, a.digest FROM audit_rows a WHERE a.tbl = ? AND {condition} AND (a.seq = 0"
-    " OR a.seq = (SELECT MAX(b.seq) FROM audit_rows b WHERE b.tbl = a.tbl AND b.row_key = a.row_key))"
+    " OR a.seq = (SELECT MAX(b.seq) FROM audit_rows b WHERE b.tbl = a.tbl AND b.row_key = a.row_key"
+    f" AND b.seq <= ({_IN_TRAIL})))"
 )
 _PENDING = "INSERT INTO audit_rows (seq, tbl, row_key, digest) VALUES (0, ?, ?, NULL) ON CONFLICT DO NOTHING"
 _ORG = "SELECT value FROM certcli_meta WHERE key = 'org'"
