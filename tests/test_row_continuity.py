@@ -5,6 +5,7 @@ longer matches, and the columns kept beside a row's data are checked against tha
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from backends import database_dump, is_database, raw_database
@@ -198,6 +199,15 @@ def test_audit_rows_edited_to_match_a_forged_row_is_not_believed(database: str, 
     result = cli(database, "complete", "security-awareness", "incident", actor="ana")
     assert result.exit_code == 6 and named in result.stderr
     assert database_dump(database) == before
+
+
+def test_a_forged_row_is_not_blessed_by_a_migrate_to_another_store(database: str, tmp_path: Path) -> None:
+    forge_completions(database)
+    target = str(tmp_path / "copy.db")
+    result = cli(database, "migrate", "--to", target)
+    assert result.exit_code == 6
+    assert "enrollments row 'ana/security-awareness' was edited without an audit event" in result.stderr
+    assert not Path(target).exists()
 
 
 def test_a_change_in_parts_rewrites_its_own_rows_and_refuses_an_edited_one(database: str) -> None:

@@ -28,7 +28,7 @@ import contextlib
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -1023,13 +1023,24 @@ class SqlStore:
         refused, with the whole change, instead of being blessed by the change's event. Rows this change
         wrote already (an earlier part) are its own. So is a row whose columns beside its data (as the
         `certifications` the change loaded give them) are not what its data gives. Cost: the rows named, by index."""
-        from certcli import audit
-
         if not keys:
             return
         names = [row_key(key) for key in keys]
+        self.refuse_edited(conn, table, names, self._current_digests(conn, table, keys))
+        for differing in self._column_differences(conn, table, keys, certifications):
+            raise DataError(
+                f"store {self.location}: {differing.problems[0]}; nothing was written",
+                hint="run `certcli doctor`: `certcli doctor --repair` works the columns out again from the data",
+            )
+        self._many(conn, _PENDING, [[table, name] for name in names])
+
+    def refuse_edited(self, conn: Any, table: str, names: list[str], current: Mapping[str, str]) -> None:
+        """Rows `names` of `table`, whose content now hashes to `current` (a row not there: none), against
+        the digest the trail keeps of each (rows this change wrote already are its own): the first edited,
+        added or removed without an audit event is refused, naming it."""
+        from certcli import audit
+
         recorded, pending, accounted = self._kept_digests(conn, table, names)
-        current = self._current_digests(conn, table, keys)
         for name in names:
             problem = None if name in pending else audit.row_problem(
                 table, name, recorded.get(name), current.get(name), accounted
@@ -1039,12 +1050,6 @@ class SqlStore:
                     f"store {self.location}: {problem}, so it no longer matches the audit trail; nothing was written",
                     hint="run `certcli audit verify`; undo the edit, or restore the store from a backup",
                 )
-        for differing in self._column_differences(conn, table, keys, certifications):
-            raise DataError(
-                f"store {self.location}: {differing.problems[0]}; nothing was written",
-                hint="run `certcli doctor`: `certcli doctor --repair` works the columns out again from the data",
-            )
-        self._many(conn, _PENDING, [[table, name] for name in names])
 
     def _kept_digests(
         self, conn: Any, table: str, names: list[str]
@@ -1400,7 +1405,7 @@ class Connection:
         with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
             cursor.executemany(text, rows)
 
-    def stream(self, text: str, params: list[Any], page_rows: int) -> Iterator[list[Any]]:
+    def stream(self, text: str, params: list[Any], page_rows: int) -> Generator[list[Any], None, None]:
         """A query's rows, `page_rows` at a time, fetched as they are read."""
         with self._errors(text), contextlib.closing(self._streaming_cursor()) as cursor:
             cursor.execute(text, params)
