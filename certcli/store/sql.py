@@ -1009,7 +1009,8 @@ class SqlStore:
                 found[table, row_key(key)] = audit.row_digest(data)
         org = self._meta(conn).get("org", {})
         found["org", ORG_ROW] = audit.row_digest(org)
-        problems = audit.row_problems(events, found) + self._kept_problems(conn, events) + self._column_problems(conn)
+        derived = self._column_problems(conn) + self._standings_differences(conn)[0]
+        problems = audit.row_problems(events, found) + self._kept_problems(conn, events) + derived
         if not problems:
             return None
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
