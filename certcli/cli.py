@@ -1513,11 +1513,12 @@ def remind_command(
 def doctor_command(
     ctx: typer.Context,
     repair: Annotated[
-        bool, typer.Option("--repair", help="First work a database's standings out again from the facts (admin).")
+        bool,
+        typer.Option("--repair", help="First work a database's standings and row columns out again (admin)."),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check a store's health (admin): it validates, modes, lock and temp files, proofs, audit chain, standings.
+    """Check a store's health (admin): it validates, modes, lock, temp files, proofs, audit chain, standings, columns.
 
     Exits 0 when healthy, 6 listing the problems. Example: certcli doctor --json
     """

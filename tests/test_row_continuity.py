@@ -5,6 +5,7 @@ longer matches, and the columns kept beside a row's data are checked against tha
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from backends import database_dump, is_database, raw_database
@@ -12,7 +13,8 @@ from typer.testing import CliRunner, Result
 
 from certcli import audit
 from certcli.cli import app
-from certcli.store import open_store
+from certcli.errors import DataError
+from certcli.store import Need, open_store
 
 NOW = "2026-11-28"
 runner = CliRunner()
@@ -168,6 +170,64 @@ def test_changes_that_match_the_trail_go_on(database: str) -> None:
     ok(database, "user", "set", "ana", "--name", "Ana Souza")
     ok(database, "audit", "verify")
     assert kept_entries(database) == expected_entries(database)  # no mark of a change left behind
+
+
+def enrollment_digest(location: str) -> str:
+    with raw_database(location) as db:
+        where = "WHERE user_id = 'ana' AND certification_id = 'security-awareness'"
+        facts = json.loads(db.run(f"SELECT facts FROM enrollments {where}")[0][0])
+    return audit.row_digest({"user": "ana", "certification": "security-awareness", "facts": facts})
+
+
+@pytest.mark.parametrize(
+    "kept, named",
+    [
+        ("UPDATE audit_rows SET digest = ? WHERE tbl = 'enrollments' AND row_key = 'ana/security-awareness'",
+         "the audit_rows entry of event 1 for enrollments row 'ana/security-awareness' is not what that event records"),
+        ("INSERT INTO audit_rows (seq, tbl, row_key, digest) VALUES (99, 'enrollments', 'ana/security-awareness', ?)",
+         "enrollments row 'ana/security-awareness' was edited without an audit event (event 1 wrote it)"),
+        ("INSERT INTO audit_rows (seq, tbl, row_key, digest) VALUES (1, 'enrollments', '*', NULL) -- ?",
+         "the audit_rows entry of event 1 for enrollments row '*' is not what that event records"),
+    ],
+)  # fmt: skip
+def test_audit_rows_edited_to_match_a_forged_row_is_not_believed(database: str, kept: str, named: str) -> None:
+    forge_completions(database)
+    forged = enrollment_digest(database)
+    with raw_database(database) as db:
+        db.run(kept.replace(" -- ?", ""), () if " -- ?" in kept else (forged,))
+    before = database_dump(database)
+    result = cli(database, "complete", "security-awareness", "incident", actor="ana")
+    assert result.exit_code == 6 and named in result.stderr
+    assert database_dump(database) == before
+
+
+def test_a_forged_row_is_not_blessed_by_a_migrate_to_another_store(database: str, tmp_path: Path) -> None:
+    forge_completions(database)
+    target = str(tmp_path / "copy.db")
+    result = cli(database, "migrate", "--to", target)
+    assert result.exit_code == 6
+    assert "enrollments row 'ana/security-awareness' was edited without an audit event" in result.stderr
+    assert not Path(target).exists()
+
+
+def test_a_change_in_parts_rewrites_its_own_rows_and_refuses_an_edited_one(database: str) -> None:
+    store = open_store(database)
+    with store.update_in_parts() as parts:
+        for name in ("Ana One", "Ana Two"):
+            with parts.part(Need(users=["ana"])) as doc:
+                doc.users["ana"] = doc.users["ana"]._replace(name=name)
+    assert store.read(Need(users=["ana"])).users["ana"].name == "Ana Two"
+    ok(database, "audit", "verify")
+    assert kept_entries(database) == expected_entries(database)
+    with raw_database(database) as db:
+        db.run("UPDATE users SET data = REPLACE(data, '\"learner\"', '\"admin\"') WHERE id = 'eli'")
+    refusal = pytest.raises(DataError, match="users row 'eli' was edited without an audit event")
+    with refusal, store.update_in_parts() as parts:
+        with parts.part(Need(users=["ana"])) as doc:
+            doc.users["ana"] = doc.users["ana"]._replace(name="Ana Three")
+        with parts.part(Need(users=["eli"])) as doc:
+            doc.users["eli"] = doc.users["eli"]._replace(name="Eli Two")
+    assert store.read(Need(users=["ana"])).users["ana"].name == "Ana Two"
 
 
 # ---------------------------------------------------------------- the columns kept beside a row's data

@@ -287,6 +287,8 @@ def test_doctor_finds_edited_standings_and_repairs_them(database: str) -> None:
     found = cli(database, "doctor")
     assert found.exit_code == 6
     assert "standings rows of ana in security-awareness differ from what its facts give" in found.stderr
+    verify = cli(database, "audit", "verify")
+    assert verify.exit_code == 6 and "standings rows of ana in security-awareness differ" in verify.stderr
     assert cli(database, "doctor", "--repair", actor="ana").exit_code == 4
     repaired = json.loads(cli(database, "doctor", "--repair", "--json").stdout)
     checks = {check["check"]: check for check in repaired["checks"]}

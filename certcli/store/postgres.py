@@ -60,7 +60,7 @@ class PostgresStore(PagedSqlStore):
     def _sql(self, text: str) -> str:
         return text.replace("%", "%%").replace("?", "%s")
 
-    def _in(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+    def _in(self, column: str, values: Collection[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
 
     def _begin(self, conn: Any, write: bool) -> None:

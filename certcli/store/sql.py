@@ -28,7 +28,7 @@ import contextlib
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -426,7 +426,7 @@ class SqlStore:
         """`text` with `?` placeholders in the dialect's spelling."""
         return text
 
-    def _in(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+    def _in(self, column: str, values: Collection[Any]) -> tuple[str, list[Any]]:
         """A condition `column` is one of `values`, and its parameters."""
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
@@ -996,10 +996,13 @@ class SqlStore:
         else:
             problem = audit.tail_problem(tail, head)
         if problem is not None:
-            raise DataError(
-                f"store {self.location}: audit trail broken: {problem}",
-                hint="run `certcli audit verify`; restore the store from a backup (nothing was written)",
-            )
+            raise self._broken_trail(problem)
+
+    def _broken_trail(self, problem: str) -> DataError:
+        return DataError(
+            f"store {self.location}: audit trail broken: {problem}",
+            hint="run `certcli audit verify`; restore the store from a backup (nothing was written)",
+        )
 
     def _rows_problem(self, conn: Any, events: list[dict[str, Any]]) -> str | None:
         """Every row of the store re-hashed against the latest event that wrote it: the rows edited,
@@ -1013,7 +1016,8 @@ class SqlStore:
                 found[table, row_key(key)] = audit.row_digest(data)
         org = self._meta(conn).get("org", {})
         found["org", ORG_ROW] = audit.row_digest(org)
-        problems = audit.row_problems(events, found) + self._kept_problems(conn, events) + self._column_problems(conn)
+        derived = self._column_problems(conn) + self._standings_differences(conn)[0]
+        problems = audit.row_problems(events, found) + self._kept_problems(conn, events) + derived
         if not problems:
             return None
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -1046,13 +1050,24 @@ class SqlStore:
         refused, with the whole change, instead of being blessed by the change's event. Rows this change
         wrote already (an earlier part) are its own. So is a row whose columns beside its data (as the
         `certifications` the change loaded give them) are not what its data gives. Cost: the rows named, by index."""
-        from certcli import audit
-
         if not keys:
             return
         names = [row_key(key) for key in keys]
+        self.refuse_edited(conn, table, names, self._current_digests(conn, table, keys))
+        for differing in self._column_differences(conn, table, keys, certifications):
+            raise DataError(
+                f"store {self.location}: {differing.problems[0]}; nothing was written",
+                hint="run `certcli doctor`: `certcli doctor --repair` works the columns out again from the data",
+            )
+        self._many(conn, _PENDING, [[table, name] for name in names])
+
+    def refuse_edited(self, conn: Any, table: str, names: list[str], current: Mapping[str, str]) -> None:
+        """Rows `names` of `table`, whose content now hashes to `current` (a row not there: none), against
+        the digest the trail keeps of each (rows this change wrote already are its own): the first edited,
+        added or removed without an audit event is refused, naming it."""
+        from certcli import audit
+
         recorded, pending, accounted = self._kept_digests(conn, table, names)
-        current = self._current_digests(conn, table, keys)
         for name in names:
             problem = None if name in pending else audit.row_problem(
                 table, name, recorded.get(name), current.get(name), accounted
@@ -1062,12 +1077,6 @@ class SqlStore:
                     f"store {self.location}: {problem}, so it no longer matches the audit trail; nothing was written",
                     hint="run `certcli audit verify`; undo the edit, or restore the store from a backup",
                 )
-        for differing in self._column_differences(conn, table, keys, certifications):
-            raise DataError(
-                f"store {self.location}: {differing.problems[0]}; nothing was written",
-                hint="run `certcli doctor`: `certcli doctor --repair` works the columns out again from the data",
-            )
-        self._many(conn, _PENDING, [[table, name] for name in names])
 
     def _kept_digests(
         self, conn: Any, table: str, names: list[str]
@@ -1084,7 +1093,37 @@ class SqlStore:
         rows = self._rows(conn, _LATEST.format(condition=condition), [table, *params])
         pending = {name for name, seq, _ in rows if seq == 0}
         recorded = {name: (seq, digest) for name, seq, digest in rows if seq >= since and seq > 0}
+        relied_on = [(seq, table, name, digest) for name, (seq, digest) in recorded.items()]
+        relied_on += [(whole, audit.WHOLE_STORE, audit.UNLISTED, None)] if whole else []
+        relied_on += [(unlisted, table, audit.UNLISTED, None)] if unlisted else []
+        self._refuse_unfounded(conn, relied_on)
         return recorded, pending, whole is not None and (unlisted is None or unlisted < whole)
+
+    def _refuse_unfounded(self, conn: Any, entries: list[tuple[int, str, str, str | None]]) -> None:
+        """The audit_rows entries a change relies on, each found in the event it names: an entry edited or
+        added there is not believed (that takes rewriting the chain, which only `audit verify` and a
+        kept checkpoint catch). One indexed read per event named."""
+        from certcli import audit
+
+        seqs = sorted({entry[0] for entry in entries})
+        if not seqs:
+            return
+        condition, params = self._in("seq", seqs)
+        recorded: set[tuple[int, str, str, str | None]] = set()
+        for seq, text in self._rows(conn, f"SELECT seq, event FROM audit_events WHERE {condition}", params):
+            try:
+                event = event_of(text)
+            except ValueError as exc:
+                raise self._broken_trail(f"the audit_events table was edited: {exc}") from None
+            if audit.event_hash(event) != event["sha256"]:
+                raise self._broken_trail(f"event {seq} was edited: its content no longer matches its SHA-256")
+            recorded.update(audit.kept_rows(event))
+        for seq, table, key, _ in (entry for entry in entries if entry not in recorded):
+            raise DataError(
+                f"store {self.location}: the audit_rows entry of event {seq} for {table} row {key!r} is not what "
+                "that event records; nothing was written",
+                hint="run `certcli audit verify`; restore the store from a backup",
+            )
 
     def _current_digests(self, conn: Any, table: str, keys: list[Any]) -> dict[str, str]:
         """The digest of each of the rows `keys` of `table` as the database holds it now (a row not there: none)."""
@@ -1245,12 +1284,18 @@ def _plain(key: Any) -> Any:
 
 
 _KEPT = "SELECT seq, tbl, row_key, digest FROM audit_rows"
+# Entries of events the trail holds (one added past its end is not believed).
+_IN_TRAIL = "SELECT COALESCE(MAX(seq), 0) FROM audit_events"
 # The last event that left a table unlisted, and the last that listed the whole store: earlier digests are void.
-_MARKS = "SELECT tbl, MAX(seq) FROM audit_rows WHERE row_key = ? AND tbl IN (?, ?) AND seq > 0 GROUP BY tbl"
+_MARKS = (
+    "SELECT tbl, MAX(seq) FROM audit_rows WHERE row_key = ? AND tbl IN (?, ?) AND seq > 0"
+    f" AND seq <= ({_IN_TRAIL}) GROUP BY tbl"
+)
 # Each row's latest digest, and its mark when this change wrote it already (seq 0, until the event is appended).
 _LATEST = (
     "SELECT a.row_key, a.seq, a.digest FROM audit_rows a WHERE a.tbl = ? AND {condition} AND (a.seq = 0"
-    " OR a.seq = (SELECT MAX(b.seq) FROM audit_rows b WHERE b.tbl = a.tbl AND b.row_key = a.row_key))"
+    " OR a.seq = (SELECT MAX(b.seq) FROM audit_rows b WHERE b.tbl = a.tbl AND b.row_key = a.row_key"
+    f" AND b.seq <= ({_IN_TRAIL})))"
 )
 _PENDING = "INSERT INTO audit_rows (seq, tbl, row_key, digest) VALUES (0, ?, ?, NULL) ON CONFLICT DO NOTHING"
 _ORG = "SELECT value FROM certcli_meta WHERE key = 'org'"
@@ -1387,7 +1432,7 @@ class Connection:
         with self._errors(text), contextlib.closing(self.conn.cursor()) as cursor:
             cursor.executemany(text, rows)
 
-    def stream(self, text: str, params: list[Any], page_rows: int) -> Iterator[list[Any]]:
+    def stream(self, text: str, params: list[Any], page_rows: int) -> Generator[list[Any], None, None]:
         """A query's rows, `page_rows` at a time, fetched as they are read."""
         with self._errors(text), contextlib.closing(self._streaming_cursor()) as cursor:
             cursor.execute(text, params)

@@ -7,7 +7,7 @@ the dialects build on it, and this module builds on `certcli.store.sql`, never t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from certcli import rules
@@ -69,6 +69,14 @@ class SqlSnapshot:
         if "head" in meta:
             data["audit"] = meta["head"]
         self.header = store._document(data, whole=False)
+        self._refuse_edited("org", {ORG_ROW: data["org"]})
+
+    def _refuse_edited(self, table: str, rows: dict[str, Any]) -> None:
+        """A copy carries no row edited behind the trail's back into a store whose first event would bless it."""
+        from certcli import audit
+
+        digests = {key: audit.row_digest(row) for key, row in rows.items()}
+        self.store.refuse_edited(self._conn, table, list(rows), digests)
 
     def counts(self) -> dict[str, int]:
         tables = (*TABLE_ORDER, "audit_events")
@@ -79,26 +87,33 @@ class SqlSnapshot:
             if table == "enrollments":
                 yield from self._enrollment_pages()
                 continue
-            for rows in self._stream(f"SELECT id, data FROM {table} ORDER BY position, id"):
-                data = [self.store._row_data(table, key, text) for key, text in rows]
-                yield Page(self.store._document({table: data}, whole=False), {table: data})
+            with contextlib.closing(self._stream(f"SELECT id, data FROM {table} ORDER BY position, id")) as streamed:
+                for rows in streamed:  # closed here even when a page is refused: its cursor needs the connection
+                    data = [self.store._row_data(table, key, text) for key, text in rows]
+                    self._refuse_edited(table, {row["id"]: row for row in data})
+                    yield Page(self.store._document({table: data}, whole=False), {table: data})
 
     def _enrollment_pages(self) -> Iterator[Page]:
         """Enrollments with what a database keeps beside their facts (last_fact_at, awaiting_review,
         their standings rows), so that another database copies those as they are."""
-        standings = _grouped(self._stream(_STANDINGS_IN_ORDER))
-        waiting = next(standings, None)
-        for rows in self._stream(f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments ORDER BY {_ENROLLMENT_ORDER}"):
-            data = [self.store._enrollment_data(row[:3]) for row in rows]
-            stored = []
-            for user, cert, facts, last_fact_at, awaiting in rows:
-                pieces: list[Any] = []
-                while waiting is not None and waiting[0] == (user, cert):
-                    pieces, waiting = waiting[1], next(standings, None)
-                for piece in pieces:
-                    self.store._standing([user, cert, *piece[5:]])
-                stored.append((facts, last_fact_at, self.flag(awaiting, user, cert), pieces))
-            yield Page(self.store._document({"enrollments": data}, whole=False), {"enrollments": data}, stored)
+        query = f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments ORDER BY {_ENROLLMENT_ORDER}"
+        with contextlib.closing(self._stream(_STANDINGS_IN_ORDER)) as streamed, contextlib.closing(
+            self._stream(query)
+        ) as enrollments:
+            standings = _grouped(streamed)
+            waiting = next(standings, None)
+            for rows in enrollments:
+                data = [self.store._enrollment_data(row[:3]) for row in rows]
+                self._refuse_edited("enrollments", {row_key((row["user"], row["certification"])): row for row in data})
+                stored = []
+                for user, cert, facts, last_fact_at, awaiting in rows:
+                    pieces: list[Any] = []
+                    while waiting is not None and waiting[0] == (user, cert):
+                        pieces, waiting = waiting[1], next(standings, None)
+                    for piece in pieces:
+                        self.store._standing([user, cert, *piece[5:]])
+                    stored.append((facts, last_fact_at, self.flag(awaiting, user, cert), pieces))
+                yield Page(self.store._document({"enrollments": data}, whole=False), {"enrollments": data}, stored)
 
     def flag(self, value: Any, user: str, cert: str) -> int:
         try:
@@ -136,7 +151,7 @@ class SqlSnapshot:
     def proof_content(self, sha256: str) -> bytes | None:
         return self.store._proof_content(self._conn, sha256)
 
-    def _stream(self, text: str) -> Iterator[list[Any]]:
+    def _stream(self, text: str) -> Generator[list[Any], None, None]:
         return self._conn.stream(self.store._sql(text), [], PAGE_ROWS)
 
 
