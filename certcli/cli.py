@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, TextIO, TypeVar
 
 import typer
 from typer._click import exceptions as click_exceptions
@@ -21,6 +21,7 @@ from typer.core import TyperGroup, TyperOption
 from certcli import __version__, render
 from certcli.dates import parse_date, parse_time
 from certcli.errors import CertcliError, DataError, UsageError
+from certcli.model import Record
 from certcli.scrubbing import forget as forget_secrets
 from certcli.scrubbing import scrub, scrub_data
 from certcli.text import printable, printable_data, printable_lines
@@ -352,10 +353,13 @@ CourseArg = Annotated[str, typer.Argument(help="Course id.", metavar="COURSE", a
 # ---------------------------------------------------------------- global options and context
 
 
-class Globals(NamedTuple):
-    store: str | None
-    actor: str | None
-    now: datetime | None
+class Globals(Record):
+    """The global options as given: --store, --as and --now."""
+
+    __slots__ = ("store", "actor", "now")
+
+    def __init__(self, store: str | None, actor: str | None, now: datetime | None) -> None:
+        self.store, self.actor, self.now = store, actor, now
 
 
 @app.callback()
@@ -1662,7 +1666,20 @@ def app_for(name: str | None) -> typer.Typer:
     single = copy.copy(app)
     single.registered_commands, single.registered_groups = commands, groups
     single._add_completion = False  # completion and its options go through the whole application
+    in_groups = [info for group in groups if group.typer_instance for info in group.typer_instance.registered_commands]
+    _evaluate_annotations(info.callback for info in (*commands, *in_groups, app.registered_callback) if info)
     return single
+
+
+def _evaluate_annotations(callbacks: Iterable[object]) -> None:
+    """Typer reads every annotation of a command it builds four times (its signature and its type
+    hints, once to build the command and once to wrap its function), evaluating each time the text
+    `from __future__ import annotations` leaves: the annotations are evaluated here once instead."""
+    from typing import get_type_hints
+
+    for callback in callbacks:
+        if callable(callback):
+            callback.__annotations__ = get_type_hints(callback, include_extras=True)
 
 
 def main() -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from certcli.dates import format_date, format_time
 
 
-class FileFormat(NamedTuple):
-    name: str
-    parse: Callable[[str], Any]
-    dump: Callable[[dict[str, Any]], str]
+class FileFormat:
+    """A file store's format: its name, how its text is parsed and how a document is written."""
+
+    __slots__ = ("name", "parse", "dump")
+
+    def __init__(self, name: str, parse: Callable[[str], Any], dump: Callable[[dict[str, Any]], str]) -> None:
+        self.name, self.parse, self.dump = name, parse, dump
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

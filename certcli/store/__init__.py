@@ -11,10 +11,10 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from certcli.errors import UsageError
-from certcli.model import AuditEntry, Document
+from certcli.model import AuditEntry, Document, Record
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -27,7 +27,7 @@ DEFAULT_LOCK_TIMEOUT = 10.0
 FILE_STORE_ADVISED_ENROLLMENTS = 20_000
 
 
-class Need(NamedTuple):
+class Need(Record):
     """The part of a store a command reads or changes.
 
     A database loads these rows, plus the user and certification of every
@@ -35,18 +35,33 @@ class Need(NamedTuple):
     loads everything anyway. `None` in place of a `Need` asks for everything.
     """
 
-    users: Collection[str] = ()
-    certifications: Collection[str] = ()
-    courses: Collection[str] = ()
-    enrollments_of_users: Collection[str] = ()
-    enrollments_of_certifications: Collection[str] = ()
-    reports_of: str | None = None  # a manager: their direct reports and their enrollments
-    awaiting_review_as_of: datetime | None = None  # enrollments that may hold a proof waiting for review
-    all_users: bool = False
-    all_certifications: bool = False
-    groups: Collection[str] = ()
-    all_groups: bool = False
-    all_courses: bool = False
+    __slots__ = (
+        "users", "certifications", "courses", "enrollments_of_users", "enrollments_of_certifications",
+        "reports_of", "awaiting_review_as_of", "all_users", "all_certifications", "groups", "all_groups",
+        "all_courses",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        users: Collection[str] = (),
+        certifications: Collection[str] = (),
+        courses: Collection[str] = (),
+        enrollments_of_users: Collection[str] = (),
+        enrollments_of_certifications: Collection[str] = (),
+        reports_of: str | None = None,  # a manager: their direct reports and their enrollments
+        awaiting_review_as_of: datetime | None = None,  # enrollments that may hold a proof waiting for review
+        all_users: bool = False,
+        all_certifications: bool = False,
+        groups: Collection[str] = (),
+        all_groups: bool = False,
+        all_courses: bool = False,
+    ) -> None:
+        self.users, self.certifications, self.courses = users, certifications, courses
+        self.enrollments_of_users = enrollments_of_users
+        self.enrollments_of_certifications = enrollments_of_certifications
+        self.reports_of, self.awaiting_review_as_of = reports_of, awaiting_review_as_of
+        self.all_users, self.all_certifications, self.all_courses = all_users, all_certifications, all_courses
+        self.groups, self.all_groups = groups, all_groups
 
 
 PAGE_ROWS = 5_000  # rows a page of a snapshot or a loading holds: what bounds the memory of a copy

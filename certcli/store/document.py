@@ -56,9 +56,22 @@ ID_RULE = "letters, digits, '.', '_', '@' and '-', starting with a letter or dig
 def is_identifier(value: object) -> bool:
     """Whether `value` is an id: the whole string matches, so no trailing newline or space slips through."""
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
-SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-# A reminded fact's KIND:THRESHOLD; days overdue can span the whole calendar (3,652,058 days: 7 digits).
-REMINDER_PATTERN = re.compile(rf"^(?:{'|'.join(REMINDER_KINDS)}):[0-9]{{1,7}}$")
+
+
+HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def is_sha256(value: str) -> bool:
+    """64 lowercase hexadecimal digits (a string test: a pattern compiled at import costs every command)."""
+    return len(value) == 64 and HEX_DIGITS.issuperset(value)
+
+
+def is_reminder(value: str) -> bool:
+    """A reminded fact's KIND:THRESHOLD; days overdue can span the whole calendar (3,652,058 days: 7 digits)."""
+    kind, colon, days = value.partition(":")
+    return bool(colon) and kind in REMINDER_KINDS and days.isascii() and days.isdigit() and len(days) <= 7
+
+
 ORG_URL_PATTERN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")
 
 # Keys each fact type may carry besides `type` and `at`; required ones first in the pair.
@@ -495,7 +508,7 @@ def _read_audit_head(problems: Problems, table: Any) -> AuditHead | None:
     reader.text("action", required=True)
     for key in ("prev", "store_sha256", "sha256"):
         value = reader.text(key, required=True)
-        if value is not None and not SHA256_PATTERN.match(value):
+        if value is not None and not is_sha256(value):
             reader._bad(key, value, "64 lowercase hexadecimal digits")
     for key in ("subject", "details"):
         if not isinstance(reader.table.get(key), dict):
@@ -675,7 +688,7 @@ def _read_fact(r: Reader, refs: References) -> Fact | None:
 
 def _read_reminder(r: Reader) -> str | None:
     value = r.text("reminder")
-    if value is not None and not REMINDER_PATTERN.match(value):
+    if value is not None and not is_reminder(value):
         r._bad("reminder", value, f"KIND:DAYS, KIND one of {', '.join(REMINDER_KINDS)}")
         return None
     return value
@@ -696,7 +709,7 @@ def _read_proof(r: Reader) -> Proof | None:
     if not sub.ok:
         return None
     sha = sub.text("sha256", required=True) or ""
-    if sha and not SHA256_PATTERN.match(sha):
+    if sha and not is_sha256(sha):
         sub._bad("sha256", sha, "64 lowercase hexadecimal digits")
     return Proof(
         sha256=sha,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from certcli import access, rules
 from certcli.dates import format_time
@@ -26,6 +26,7 @@ from certcli.model import (
     Enrollment,
     Fact,
     Group,
+    Record,
     User,
 )
 from certcli.store import Need, Store
@@ -36,20 +37,24 @@ T = TypeVar("T")
 DEFAULT_PROOF_MAX_BYTES = 10 * 1024 * 1024
 
 
-class Context(NamedTuple):
+class Context(Record):
     """What every use case needs: where the data is, who acts, and when."""
 
-    store: Store
-    actor_id: str | None
-    now: datetime
-    proof_max_bytes: int = DEFAULT_PROOF_MAX_BYTES
+    __slots__ = ("store", "actor_id", "now", "proof_max_bytes")
+
+    def __init__(
+        self, store: Store, actor_id: str | None, now: datetime, proof_max_bytes: int = DEFAULT_PROOF_MAX_BYTES
+    ) -> None:
+        self.store, self.actor_id, self.now, self.proof_max_bytes = store, actor_id, now, proof_max_bytes
 
 
-class Outcome(NamedTuple, Generic[T]):
+class Outcome(Record, Generic[T]):
     """A command's result: data of a declared shape for scripts, and messages for people."""
 
-    data: T
-    messages: Sequence[str] = ()
+    __slots__ = ("data", "messages")
+
+    def __init__(self, data: T, messages: Sequence[str] = ()) -> None:
+        self.data, self.messages = data, messages
 
 
 # ---------------------------------------------------------------- what to load
@@ -213,13 +218,14 @@ def open_next_cycle(ctx: Context, found: Enrollment, cert: Certification, curren
     record(ctx, found, CYCLE_OPENED, cycle=current.cycle + 1, requirements=rules.effective_requirements(cert))
 
 
-class Assignment(NamedTuple):
+class Assignment(Record):
     """What assigning a certification to some learners did: whom it enrolled, who already were,
     and who were left out because they are deactivated."""
 
-    assigned: list[str]
-    unchanged: list[str]
-    inactive: list[str]
+    __slots__ = ("assigned", "unchanged", "inactive")
+
+    def __init__(self, assigned: list[str], unchanged: list[str], inactive: list[str]) -> None:
+        self.assigned, self.unchanged, self.inactive = assigned, unchanged, inactive
 
 
 def assign_learners(
