@@ -317,8 +317,8 @@ class FileStore:
             head, before = doc.audit_head, document_to_data(doc)
             yield doc
             after = document_to_data(doc)
-            refuse_unreadable(changed_rows(before, after), after["org"] if after["org"] != before["org"] else None)
             if after != before or doc.record_anyway:
+                refuse_unreadable(changed_rows(before, after), after["org"] if after["org"] != before["org"] else None)
                 self._save_with_event(doc, head, before, after, stat.S_IMODE(os.stat(self.path).st_mode))
 
     @contextlib.contextmanager

@@ -927,19 +927,22 @@ class SqlStore:
         are those loaded, as they were before the change."""
         from certcli import audit
 
-        written_rows = {table: [row for key, row in after[table].items() if before[table].get(key) != row]
-                        for table in TABLES}  # fmt: skip
-        refuse_unreadable(written_rows, org_data(doc) if org_data(doc) != org_before else None)
-        if org_data(doc) != org_before:
-            org = self._locked_org(conn, org_before or {}, org_data(doc))
+        changed = {
+            table: {key: data for key, data in after[table].items() if before[table].get(key) != data}
+            for table in TABLES
+        }
+        org_after = org_data(doc)
+        refuse_unreadable({table: list(rows.values()) for table, rows in changed.items()},
+                          org_after if org_after != org_before else None)  # fmt: skip
+        if org_after != org_before:
+            org = self._locked_org(conn, org_before or {}, org_after)
             self._refuse_unrecorded(conn, "org", [ORG_ROW], certifications)
             self._set_meta(conn, "org", dumps(org))
             change.add("org", "written", org)
             digests["org"] = {ORG_ROW: audit.row_digest(org)}
         for table in TABLES:
-            old, new = before[table], after[table]
-            removed = [key for key in old if key not in new]
-            written = {key: data for key, data in new.items() if old.get(key) != data}
+            old, written = before[table], changed[table]
+            removed = [key for key in old if key not in after[table]]
             self._refuse_unrecorded(conn, table, [*removed, *written], certifications)
             listed: dict[str, str | None] = {}
             for key in removed:
